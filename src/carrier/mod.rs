@@ -1,0 +1,648 @@
+//! Carrier-mapping resolution: which TikTok Shop provider a Shopify carrier name (and tracking number)
+//! means, and whether the tracking number fits that carrier.
+//!
+//! Order of resolution: the merchant's mappings (including one for "Other"), then the catalog's exact
+//! names and aliases, then service-level names ("UPS SurePost" → UPS), then the merchant's default
+//! mapping (`"*"`), and, when the name is empty or "Other", the tracking number's format. When the
+//! order's delivery option providers are known, only those are accepted.
+
+pub mod catalog;
+pub mod tracking;
+
+use std::collections::HashMap;
+
+use crate::error::{InputError, InputErrorKind};
+use crate::model::{CarrierMapping, Region, Settings};
+use crate::report::{Code, Data, Diagnostic, ProviderRef};
+use tracking::{Courier, CourierSet, Recognition};
+
+/// A provider the index knows: from the region's catalog or the delivery option's list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provider {
+    /// The provider id.
+    pub id: String,
+    /// The provider name.
+    pub name: String,
+    /// The couriers whose tracking-number formats it ships with.
+    pub couriers: CourierSet,
+}
+
+impl Provider {
+    fn to_ref(&self) -> ProviderRef {
+        ProviderRef {
+            id: self.id.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// How a provider was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum How {
+    /// A merchant mapping for the name.
+    Mapping,
+    /// The catalog's name or alias.
+    Catalog,
+    /// A service-level name starting with a catalog name.
+    Service,
+    /// The merchant's default mapping.
+    Default,
+    /// The tracking number's format.
+    Inferred,
+}
+
+/// The outcome of resolution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// A provider that may be pushed.
+    Resolved {
+        /// Index into the index's providers.
+        provider: usize,
+        /// How it was found.
+        how: How,
+    },
+    /// Nothing resolved; the diagnostic says why.
+    Unresolved(Box<Diagnostic>),
+}
+
+/// The carrier index, built once from the settings.
+#[derive(Clone, Debug)]
+pub struct CarrierIndex {
+    region: Region,
+    providers: Vec<Provider>,
+    /// Per provider: accepted by the delivery option (all true when the option's list is unknown).
+    allowed: Vec<bool>,
+    /// Normalized catalog names and aliases → provider indexes (several for an ambiguous name).
+    names: HashMap<Box<str>, Vec<usize>>,
+    longest_name: usize,
+    /// The names with their letter-pair signatures, sorted, for suggestions.
+    signatures: Vec<(Box<str>, Signature, Vec<usize>)>,
+    mappings: HashMap<Box<str>, usize>,
+    default: Option<usize>,
+}
+
+/// Lowercase letters and digits only: "Fed-Ex  Ground" and "fedex ground" are the same name.
+#[must_use]
+pub fn normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+const DEFAULT_MAPPING: &str = "*";
+const OTHER: &str = "other";
+
+impl CarrierIndex {
+    /// Builds the index of a region's catalog, the delivery option's providers and the merchant's mappings.
+    ///
+    /// # Errors
+    /// `input.unknown_provider` when a mapping points at no provider, with the path of its `to`.
+    pub fn new(settings: &Settings) -> Result<Self, InputError> {
+        let catalog = catalog::providers(settings.region);
+        let mut providers: Vec<Provider> = catalog
+            .iter()
+            .map(|c| Provider {
+                id: c.id.to_owned(),
+                name: c.name.to_owned(),
+                couriers: c.couriers,
+            })
+            .collect();
+        let mut names: HashMap<Box<str>, Vec<usize>> = HashMap::new();
+        let add_name = |names: &mut HashMap<Box<str>, Vec<usize>>, name: &str, index: usize| {
+            let key = normalize(name);
+            if key.is_empty() {
+                return;
+            }
+            let slot = names.entry(key.into_boxed_str()).or_default();
+            if !slot.contains(&index) {
+                slot.push(index);
+            }
+        };
+        for (index, c) in catalog.iter().enumerate() {
+            add_name(&mut names, c.name, index);
+            for alias in c.aliases {
+                add_name(&mut names, alias, index);
+            }
+        }
+        for (region, name, meant) in catalog::AMBIGUOUS {
+            if *region == settings.region {
+                for m in *meant {
+                    if let Some(index) = catalog.iter().position(|c| c.name == *m) {
+                        add_name(&mut names, name, index);
+                    }
+                }
+            }
+        }
+
+        // The delivery option's providers: matched to the catalog by id, then by name; others added.
+        let mut allowed = vec![settings.shipping_providers.is_none(); providers.len()];
+        for sp in settings.shipping_providers.iter().flatten() {
+            let by_id = providers.iter().position(|p| p.id == sp.id);
+            let by_name = || {
+                names
+                    .get(normalize(&sp.name).as_str())
+                    .filter(|found| found.len() == 1)
+                    .and_then(|found| found.first().copied())
+            };
+            let index = match by_id.or_else(by_name) {
+                Some(index) => index,
+                None => {
+                    providers.push(Provider {
+                        id: sp.id.clone(),
+                        name: sp.name.clone(),
+                        couriers: CourierSet::EMPTY,
+                    });
+                    allowed.push(false);
+                    let index = providers.len() - 1;
+                    add_name(&mut names, &sp.name, index);
+                    index
+                }
+            };
+            if let Some(slot) = allowed.get_mut(index) {
+                *slot = true;
+            }
+        }
+        let longest_name = names.keys().map(|k| k.len()).max().unwrap_or(0);
+        let mut signatures: Vec<(Box<str>, Signature, Vec<usize>)> = names
+            .iter()
+            .map(|(k, v)| (k.clone(), Signature::of(k), v.clone()))
+            .collect();
+        signatures.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut index = Self {
+            region: settings.region,
+            providers,
+            allowed,
+            names,
+            longest_name,
+            signatures,
+            mappings: HashMap::new(),
+            default: None,
+        };
+        index.set_mappings(&settings.carrier_mappings)?;
+        Ok(index)
+    }
+
+    /// Replaces the merchant's mappings, keeping the rest.
+    ///
+    /// # Errors
+    /// `input.unknown_provider` when a mapping points at no provider; `input.invalid_value` when one maps
+    /// from an empty name. The index is unchanged on error.
+    pub fn set_mappings(&mut self, mappings: &[CarrierMapping]) -> Result<(), InputError> {
+        let mut table = HashMap::with_capacity(mappings.len());
+        let mut default = None;
+        for (i, mapping) in mappings.iter().enumerate() {
+            let Some(target) = self.find_provider(&mapping.to) else {
+                let shown: String = mapping.to.chars().take(64).collect();
+                return Err(InputError::new(
+                    InputErrorKind::UnknownProvider,
+                    format!("carrierMappings[{i}].to"),
+                    format!(
+                        "no {} shipping provider is named or numbered `{shown}`",
+                        self.region.code()
+                    ),
+                ));
+            };
+            if mapping.from.trim() == DEFAULT_MAPPING {
+                default = Some(target);
+                continue;
+            }
+            let key = normalize(&mapping.from);
+            if key.is_empty() {
+                return Err(InputError::new(
+                    InputErrorKind::InvalidValue,
+                    format!("carrierMappings[{i}].from"),
+                    "a mapping needs a carrier name to map from (use `*` for the default)",
+                ));
+            }
+            table.insert(key.into_boxed_str(), target);
+        }
+        self.mappings = table;
+        self.default = default;
+        Ok(())
+    }
+
+    /// A provider by id, or by exact (normalized) name or alias when that is unambiguous.
+    fn find_provider(&self, name_or_id: &str) -> Option<usize> {
+        let text = name_or_id.trim();
+        if let Some(index) = self.providers.iter().position(|p| p.id == text) {
+            return Some(index);
+        }
+        match self.names.get(normalize(text).as_str()).map(Vec::as_slice) {
+            Some([only]) => Some(*only),
+            _ => None,
+        }
+    }
+
+    /// The providers the index knows.
+    #[must_use]
+    pub fn providers(&self) -> &[Provider] {
+        &self.providers
+    }
+
+    /// The provider at `index`.
+    #[must_use]
+    pub fn provider(&self, index: usize) -> Option<&Provider> {
+        self.providers.get(index)
+    }
+
+    fn is_allowed(&self, index: usize) -> bool {
+        self.allowed.get(index).copied().unwrap_or(false)
+    }
+
+    /// Resolves a Shopify carrier name, with the tracking number's recognition to infer or disambiguate.
+    #[must_use]
+    pub fn resolve(&self, name: Option<&str>, rec: Recognition, field: &'static str) -> Resolution {
+        let raw = name.unwrap_or("").trim();
+        let key = normalize(raw);
+        let resolved = |provider, how| Resolution::Resolved { provider, how };
+        let found = if key.is_empty() {
+            None
+        } else if let Some(&index) = self.mappings.get(key.as_str()) {
+            Some(Ok((index, How::Mapping)))
+        } else if key == OTHER {
+            None
+        } else if let Some(found) = self.names.get(key.as_str()) {
+            Some(self.pick(found, rec).map(|i| (i, How::Catalog)))
+        } else {
+            self.service(&key)
+                .map(|found| self.pick(found, rec).map(|i| (i, How::Service)))
+        };
+        let found = match (found, self.default) {
+            (Some(found), _) => Some(found),
+            (None, Some(default)) => Some(Ok((default, How::Default))),
+            (None, None) if key.is_empty() || key == OTHER => {
+                Some(self.infer(rec).map(|i| (i, How::Inferred)))
+            }
+            (None, None) => None,
+        };
+        let diagnostic = |code, suggestions: Vec<usize>| {
+            Resolution::Unresolved(Box::new(Diagnostic::new(
+                code,
+                Some(field),
+                Some(Data::Carrier {
+                    carrier: raw.to_owned(),
+                    suggestions: suggestions
+                        .into_iter()
+                        .filter_map(|i| self.provider(i).map(Provider::to_ref))
+                        .collect(),
+                }),
+            )))
+        };
+        match found {
+            Some(Ok((index, how))) if self.is_allowed(index) => resolved(index, how),
+            Some(Ok(_)) => diagnostic(Code::CarrierNotInDeliveryOption, self.suggest(&key, rec)),
+            Some(Err(candidates)) if candidates.is_empty() && key.is_empty() => {
+                diagnostic(Code::CarrierMissing, self.suggest(&key, rec))
+            }
+            Some(Err(candidates)) if candidates.is_empty() => {
+                diagnostic(Code::CarrierNotIntegrated, self.suggest(&key, rec))
+            }
+            Some(Err(candidates)) => diagnostic(Code::CarrierAmbiguous, candidates),
+            None => diagnostic(Code::CarrierNotIntegrated, self.suggest(&key, rec)),
+        }
+    }
+
+    /// The longest catalog name the carrier name starts with (at least three characters).
+    fn service(&self, key: &str) -> Option<&Vec<usize>> {
+        let max = key.len().min(self.longest_name);
+        (3..=max)
+            .rev()
+            .filter(|&len| key.is_char_boundary(len))
+            .find_map(|len| key.get(..len).and_then(|prefix| self.names.get(prefix)))
+    }
+
+    /// One provider of several: the allowed ones, then those the tracking number fits.
+    fn pick(&self, found: &[usize], rec: Recognition) -> Result<usize, Vec<usize>> {
+        if let [only] = found {
+            return Ok(*only);
+        }
+        let allowed: Vec<usize> = found
+            .iter()
+            .copied()
+            .filter(|&i| self.is_allowed(i))
+            .collect();
+        match allowed.as_slice() {
+            [only] => return Ok(*only),
+            [] => return found.first().copied().ok_or_else(Vec::new),
+            _ => {}
+        }
+        let fitting: Vec<usize> = allowed
+            .iter()
+            .copied()
+            .filter(|&i| self.fits(i, rec.valid))
+            .collect();
+        match fitting.as_slice() {
+            [only] => Ok(*only),
+            _ => Err(allowed),
+        }
+    }
+
+    fn fits(&self, index: usize, couriers: CourierSet) -> bool {
+        self.provider(index)
+            .is_some_and(|p| !p.couriers.intersection(couriers).is_empty())
+    }
+
+    /// The allowed providers the tracking number's valid formats point at.
+    fn infer(&self, rec: Recognition) -> Result<usize, Vec<usize>> {
+        if rec.valid.is_empty() {
+            return Err(Vec::new());
+        }
+        let candidates: Vec<usize> = (0..self.providers.len())
+            .filter(|&i| self.is_allowed(i) && self.fits(i, rec.valid))
+            .collect();
+        match candidates.as_slice() {
+            [only] => Ok(*only),
+            _ => Err(candidates),
+        }
+    }
+
+    /// Up to three allowed providers close to the name, or fitting the tracking number when there is no
+    /// name to compare. Closeness is the Dice coefficient of the names' letter pairs, or one name
+    /// starting with the other.
+    fn suggest(&self, key: &str, rec: Recognition) -> Vec<usize> {
+        const MAX: usize = 3;
+        let allowed = (0..self.providers.len()).filter(|&i| self.is_allowed(i));
+        if key.is_empty() || key == OTHER {
+            let couriers = rec.valid.union(rec.bad_check);
+            return allowed
+                .filter(|&i| self.fits(i, couriers))
+                .take(MAX)
+                .collect();
+        }
+        let sig = Signature::of(key);
+        let mut scored: Vec<(std::cmp::Reverse<u32>, usize)> = Vec::new();
+        for (name, name_sig, indexes) in &self.signatures {
+            let prefix = key.len() >= 3
+                && name.len() >= 3
+                && (name.starts_with(key) || key.starts_with(&**name));
+            let dice = sig.dice(*name_sig);
+            if prefix || dice >= 500 {
+                let score = if prefix { dice.max(900) } else { dice };
+                scored.extend(
+                    indexes
+                        .iter()
+                        .filter(|&&i| self.is_allowed(i))
+                        .map(|&i| (std::cmp::Reverse(score), i)),
+                );
+            }
+        }
+        scored.sort_unstable();
+        let mut out = Vec::with_capacity(MAX);
+        for (_, i) in scored {
+            if !out.contains(&i) {
+                out.push(i);
+                if out.len() == MAX {
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The letter pairs of a normalized name, as a 64-bit set, for a quick similarity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Signature {
+    bits: u64,
+}
+
+impl Signature {
+    fn of(key: &str) -> Self {
+        let mut bits = 0u64;
+        let mut prev: Option<char> = None;
+        for c in key.chars() {
+            let pair = prev.map_or(u32::from(c), |p| {
+                u32::from(p).wrapping_mul(31).wrapping_add(u32::from(c))
+            });
+            bits |= 1 << (pair % 64);
+            prev = Some(c);
+        }
+        Self { bits }
+    }
+
+    /// The Dice coefficient with another signature, in thousandths.
+    fn dice(self, other: Self) -> u32 {
+        let total = self.bits.count_ones() + other.bits.count_ones();
+        if total == 0 {
+            return 0;
+        }
+        2000 * (self.bits & other.bits).count_ones() / total
+    }
+}
+
+/// A tracking number cleaned for the push, and what the cleaning found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackingNumber {
+    /// The number without whitespace.
+    pub number: String,
+    /// Its recognition.
+    pub recognition: Recognition,
+}
+
+/// Checks the tracking number's characters: removes pasted whitespace (info) and warns of others.
+/// Returns `None` with `tracking.missing` when there is no number.
+pub fn clean_tracking_number(
+    raw: Option<&str>,
+    field: &'static str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<TrackingNumber> {
+    let raw = raw.unwrap_or("");
+    let number: String = if raw.chars().any(char::is_whitespace) {
+        raw.chars().filter(|c| !c.is_whitespace()).collect()
+    } else {
+        raw.to_owned()
+    };
+    if number.is_empty() {
+        out.push(Diagnostic::new(Code::TrackingMissing, Some(field), None));
+        return None;
+    }
+    if number.len() != raw.len() {
+        out.push(Diagnostic::new(Code::TrackingWhitespace, Some(field), None));
+    }
+    if !number.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        out.push(Diagnostic::new(
+            Code::TrackingInvalidCharacters,
+            Some(field),
+            None,
+        ));
+    }
+    let recognition = tracking::recognize(&number);
+    Some(TrackingNumber {
+        number,
+        recognition,
+    })
+}
+
+/// Checks the number's format against the resolved provider's couriers: a failed check digit on the
+/// carrier's own format is an error; formats that all belong to other carriers are a warning.
+pub fn check_number_fits(
+    index: &CarrierIndex,
+    provider: &Provider,
+    tracking: &TrackingNumber,
+    field: &'static str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let rec = tracking.recognition;
+    let own = provider.couriers;
+    if own.is_empty() || !own.intersection(rec.valid).is_empty() {
+        return;
+    }
+    let data = |couriers: CourierSet| Data::Tracking {
+        tracking_number: tracking.number.clone(),
+        carriers: index.courier_names(couriers),
+    };
+    if !own.intersection(rec.bad_check).is_empty() {
+        out.push(Diagnostic::new(
+            Code::TrackingInvalidCheckDigit,
+            Some(field),
+            Some(data(own.intersection(rec.bad_check))),
+        ));
+    } else if !rec.valid.is_empty() {
+        out.push(Diagnostic::new(
+            Code::TrackingCarrierMismatch,
+            Some(field),
+            Some(data(rec.valid)),
+        ));
+    }
+}
+
+impl CarrierIndex {
+    /// The names of the region's providers for some couriers, or the couriers' own names when the region
+    /// has no provider for them.
+    fn courier_names(&self, couriers: CourierSet) -> Vec<String> {
+        couriers
+            .iter()
+            .map(|c: Courier| {
+                self.providers
+                    .iter()
+                    .find(|p| p.couriers.contains(c))
+                    .map_or_else(|| c.name().to_owned(), |p| p.name.clone())
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ShippingProvider;
+
+    fn index(region: Region, mappings: &[(&str, &str)]) -> CarrierIndex {
+        let mut settings = Settings::new(region);
+        settings.carrier_mappings = mappings
+            .iter()
+            .map(|(from, to)| CarrierMapping {
+                from: (*from).into(),
+                to: (*to).into(),
+            })
+            .collect();
+        CarrierIndex::new(&settings).unwrap()
+    }
+
+    fn name_of(index: &CarrierIndex, r: &Resolution) -> String {
+        match r {
+            Resolution::Resolved { provider, .. } => {
+                index.provider(*provider).unwrap().name.clone()
+            }
+            Resolution::Unresolved(d) => d.code.as_str().to_owned(),
+        }
+    }
+
+    #[test]
+    fn resolves_in_order() {
+        let idx = index(
+            Region::Us,
+            &[
+                ("Other", "Cainiao US"),
+                ("My Courier", "7117859084333745966"),
+            ],
+        );
+        let none = Recognition::default();
+        let f = "f";
+        assert_eq!(
+            name_of(&idx, &idx.resolve(Some("Lasership"), none, f)),
+            "LaserShip"
+        );
+        assert_eq!(
+            name_of(&idx, &idx.resolve(Some("fed-ex HOME delivery"), none, f)),
+            "FedEx"
+        );
+        assert_eq!(
+            name_of(&idx, &idx.resolve(Some("USPS Priority Mail"), none, f)),
+            "USPS"
+        );
+        assert_eq!(
+            name_of(&idx, &idx.resolve(Some("UPS SurePost"), none, f)),
+            "UPS"
+        );
+        assert_eq!(
+            name_of(&idx, &idx.resolve(Some("other"), none, f)),
+            "Cainiao US"
+        );
+        assert_eq!(
+            name_of(&idx, &idx.resolve(Some("my-courier"), none, f)),
+            "UPS"
+        );
+        assert_eq!(
+            name_of(&idx, &idx.resolve(Some("Bob's Trucks"), none, f)),
+            "carrier.not_integrated"
+        );
+        assert_eq!(
+            name_of(&idx, &idx.resolve(None, none, f)),
+            "carrier.missing"
+        );
+        assert_eq!(
+            name_of(&idx, &idx.resolve(Some("DHL"), none, f)),
+            "carrier.ambiguous"
+        );
+    }
+
+    #[test]
+    fn suggests_close_providers() {
+        let idx = index(Region::Us, &[]);
+        let Resolution::Unresolved(d) = idx.resolve(Some("Fedx"), Recognition::default(), "f")
+        else {
+            panic!("resolved");
+        };
+        let Some(Data::Carrier { suggestions, .. }) = &d.data else {
+            panic!()
+        };
+        assert_eq!(suggestions[0].name, "FedEx");
+    }
+
+    #[test]
+    fn only_delivery_option_providers_count() {
+        let mut settings = Settings::new(Region::Us);
+        settings.shipping_providers = Some(vec![ShippingProvider {
+            id: "7117858858072016686".into(),
+            name: "USPS".into(),
+        }]);
+        let idx = CarrierIndex::new(&settings).unwrap();
+        let none = Recognition::default();
+        assert_eq!(name_of(&idx, &idx.resolve(Some("USPS"), none, "f")), "USPS");
+        assert_eq!(
+            name_of(&idx, &idx.resolve(Some("UPS"), none, "f")),
+            "carrier.not_in_delivery_option"
+        );
+    }
+
+    #[test]
+    fn unknown_mapping_target_is_an_input_error() {
+        let mut settings = Settings::new(Region::Uk);
+        settings.carrier_mappings = vec![CarrierMapping {
+            from: "x".into(),
+            to: "Nope".into(),
+        }];
+        let e = CarrierIndex::new(&settings).unwrap_err();
+        assert_eq!(
+            (e.code(), e.path.as_str()),
+            ("input.unknown_provider", "carrierMappings[0].to")
+        );
+    }
+}

@@ -1,0 +1,278 @@
+//! Fulfillment Preflight: checks a Shopify fulfillment before it is pushed to TikTok Shop.
+//!
+//! Three failures dominate at TikTok Shop, and each is final or costly once it happens: a carrier that is
+//! not an integrated shipping provider, a tracking number changed more than once or after 72 hours, and
+//! line items already fulfilled in another package. The engine predicts all three, and more, from the
+//! payloads as Shopify and TikTok Shop send them. It is pure: no clock, no I/O; `now` is an input.
+//!
+//! ```
+//! use preflight::{Validator, Verdict};
+//!
+//! let validator = Validator::from_json(r#"{"region": "US",
+//!     "carrierMappings": [{"from": "Other", "to": "UniUni"}]}"#)?;
+//! let input = r#"{
+//!   "fulfillment": {"id": 4711, "status": "success", "tracking_company": "UPS",
+//!                   "tracking_number": "1Z999AA10123456784",
+//!                   "line_items": [{"id": 1, "variant_id": 2, "sku": "MUG", "quantity": 1}]},
+//!   "order": {"id": "576461413038785752", "status": "AWAITING_SHIPMENT",
+//!             "line_items": [{"id": "577086512123755123", "seller_sku": "MUG"}]},
+//!   "history": null }"#;
+//! let report = validator.validate_json(input, "2026-11-24T12:00:00Z")?;
+//! assert!(report.contains(r#""verdict":"ready""#));
+//!
+//! let typed = preflight::error::from_json(input)?;
+//! let now = preflight::Timestamp::parse("2026-11-24T12:00:00Z")?;
+//! assert_eq!(validator.validate(&typed, now).verdict, Verdict::Ready);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod carrier;
+pub mod error;
+pub mod line_items;
+pub mod model;
+pub mod report;
+mod time;
+pub mod tracking_policy;
+
+use serde::Deserialize;
+
+pub use error::{InputError, InputErrorKind};
+pub use model::{CarrierMapping, History, Input, Policy, Region, Settings};
+pub use report::{Action, Code, Diagnostic, Plan, Report, Severity, Verdict};
+pub use time::{Timestamp, TimestampError};
+
+use carrier::{CarrierIndex, How, Resolution};
+use report::Data;
+
+/// The engine, built once from the settings, validating any number of fulfillments.
+#[derive(Clone, Debug)]
+pub struct Validator {
+    settings: Settings,
+    carriers: CarrierIndex,
+}
+
+/// A batch request in JSON: many inputs against one instant.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch {
+    inputs: Vec<Input>,
+}
+
+impl Validator {
+    /// Builds a validator: indexes the region's providers, the delivery option's and the mappings.
+    ///
+    /// # Errors
+    /// `input.unknown_provider` when a carrier mapping points at no provider of the region.
+    pub fn new(settings: Settings) -> Result<Self, InputError> {
+        let carriers = CarrierIndex::new(&settings)?;
+        Ok(Self { settings, carriers })
+    }
+
+    /// Builds a validator from settings in JSON.
+    ///
+    /// # Errors
+    /// An [`InputError`] for malformed settings: an unknown region, a misspelt field, a mapping to no
+    /// provider.
+    pub fn from_json(settings: &str) -> Result<Self, InputError> {
+        Self::new(error::from_json(settings)?)
+    }
+
+    /// The settings it was built with.
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The provider index, for listing and lookups.
+    #[must_use]
+    pub fn carriers(&self) -> &CarrierIndex {
+        &self.carriers
+    }
+
+    /// Replaces the carrier mappings and rebuilds their index, keeping everything else.
+    ///
+    /// # Errors
+    /// `input.unknown_provider` or `input.invalid_value` for a bad mapping; the validator is unchanged.
+    pub fn set_carrier_mappings(
+        &mut self,
+        mappings: Vec<CarrierMapping>,
+    ) -> Result<(), InputError> {
+        self.carriers.set_mappings(&mappings)?;
+        self.settings.carrier_mappings = mappings;
+        Ok(())
+    }
+
+    /// Validates one fulfillment at `now`.
+    #[must_use]
+    pub fn validate(&self, input: &Input, now: Timestamp) -> Report {
+        let fulfillment = &input.fulfillment;
+        let order = &input.order;
+        let history = input.history.as_ref();
+        let shape = fulfillment.shape;
+        let mut diagnostics = Vec::new();
+
+        if fulfillment.tracking_numbers.len() > 1 {
+            diagnostics.push(Diagnostic::new(
+                Code::TrackingMultipleNumbers,
+                Some(shape.tracking_field()),
+                None,
+            ));
+        }
+        let tracking = carrier::clean_tracking_number(
+            fulfillment.tracking_numbers.first().map(String::as_str),
+            shape.tracking_field(),
+            &mut diagnostics,
+        );
+        let recognition = tracking.as_ref().map(|t| t.recognition).unwrap_or_default();
+        let provider = match self.carriers.resolve(
+            fulfillment.tracking_company.as_deref(),
+            recognition,
+            shape.carrier_field(),
+        ) {
+            Resolution::Resolved { provider, how } => {
+                let provider = self.carriers.provider(provider);
+                if let (How::Inferred, Some(p)) = (how, provider) {
+                    diagnostics.push(Diagnostic::new(
+                        Code::CarrierInferred,
+                        Some(shape.carrier_field()),
+                        Some(Data::Provider {
+                            provider: report::ProviderRef {
+                                id: p.id.clone(),
+                                name: p.name.clone(),
+                            },
+                        }),
+                    ));
+                }
+                provider
+            }
+            Resolution::Unresolved(diagnostic) => {
+                diagnostics.push(*diagnostic);
+                None
+            }
+        };
+        if let Some(p) = provider {
+            if let Some(t) = &tracking {
+                carrier::check_number_fits(
+                    &self.carriers,
+                    p,
+                    t,
+                    shape.tracking_field(),
+                    &mut diagnostics,
+                );
+            }
+            if !self.settings.policy.allow_usps_self_shipping
+                && p.couriers.contains(carrier::tracking::Courier::Usps)
+            {
+                diagnostics.push(Diagnostic::new(
+                    Code::CarrierUspsSelfShipping,
+                    Some(shape.carrier_field()),
+                    None,
+                ));
+            }
+        }
+        let number = tracking.as_ref().map(|t| t.number.as_str());
+        let allocation =
+            line_items::allocate(fulfillment, order, history, number, &mut diagnostics);
+
+        let mut plan = Plan {
+            shipping_provider_id: provider.map(|p| p.id.clone()),
+            shipping_provider_name: provider.map(|p| p.name.clone()),
+            tracking_number: number.map(str::to_owned),
+            ..Plan::default()
+        };
+        let mut update_deadline = None;
+        match allocation.package {
+            Some(package_id) => {
+                let shipment = tracking_policy::Shipment::new(package_id, order, history);
+                let decision = tracking_policy::decide(
+                    &self.settings.policy,
+                    &shipment,
+                    provider.map(|p| p.id.as_str()),
+                    number,
+                    order,
+                    now,
+                    shape.tracking_field(),
+                    &mut diagnostics,
+                );
+                plan.action = decision.action;
+                plan.package_id = Some(package_id.to_owned());
+                update_deadline = decision.deadline;
+            }
+            None => {
+                plan.action = Action::Ship;
+                plan.line_item_ids = allocation.to_ship.iter().map(|u| u.id.clone()).collect();
+            }
+        }
+
+        let verdict = if plan.action == Action::None {
+            // TikTok Shop already holds this: findings about a push that will not happen are moot.
+            diagnostics.retain(|d| d.severity != Severity::Error);
+            Verdict::InSync
+        } else {
+            line_items::check_order(fulfillment, order, &mut diagnostics);
+            if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+                Verdict::Blocked
+            } else {
+                Verdict::Ready
+            }
+        };
+        diagnostics.sort_by_key(|d| d.severity);
+        Report {
+            fulfillment_id: fulfillment.id.clone(),
+            verdict,
+            plan,
+            diagnostics,
+            update_deadline,
+        }
+    }
+
+    /// Validates many fulfillments at one instant.
+    #[must_use]
+    pub fn validate_batch(&self, inputs: &[Input], now: Timestamp) -> Vec<Report> {
+        inputs
+            .iter()
+            .map(|input| self.validate(input, now))
+            .collect()
+    }
+
+    /// Validates one fulfillment given as JSON, at `now` (RFC 3339), answering the report as JSON.
+    ///
+    /// # Errors
+    /// An [`InputError`] with the path of the bad field for malformed input or `now`.
+    pub fn validate_json(&self, input: &str, now: &str) -> Result<String, InputError> {
+        let now = parse_now(now)?;
+        let input: Input = error::from_json(input)?;
+        Ok(to_json(&self.validate(&input, now)))
+    }
+
+    /// Validates a batch given as JSON `{"inputs": [...]}`, answering a JSON array of reports.
+    ///
+    /// # Errors
+    /// An [`InputError`] with the path of the bad field (like `inputs[3].order.id`).
+    pub fn validate_batch_json(&self, batch: &str, now: &str) -> Result<String, InputError> {
+        let now = parse_now(now)?;
+        let batch: Batch = error::from_json(batch)?;
+        Ok(to_json(&self.validate_batch(&batch.inputs, now)))
+    }
+}
+
+/// Parses the instant to validate at.
+///
+/// # Errors
+/// `input.invalid_timestamp` at path `now`.
+pub fn parse_now(now: &str) -> Result<Timestamp, InputError> {
+    Timestamp::parse(now).map_err(|e| {
+        InputError::new(
+            InputErrorKind::InvalidTimestamp,
+            "now",
+            time::timestamp_message(now, e),
+        )
+    })
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    // Reports hold only strings, numbers and maps with string keys: serializing cannot fail.
+    serde_json::to_string(value).unwrap_or_else(|e| {
+        serde_json::json!({ "error": { "code": "internal", "message": e.to_string() } }).to_string()
+    })
+}

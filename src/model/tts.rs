@@ -1,0 +1,214 @@
+//! The TikTok Shop order in its Order Detail shape (`GET /order/202309/orders`, `data.orders[]`).
+//!
+//! Field names are TikTok Shop's own. Unknown fields are ignored; empty strings read as absent, as TikTok
+//! Shop sends unset values. One line item is one unit: the API has no quantity field.
+
+use serde::Deserialize;
+
+use super::de;
+
+/// A TikTok Shop order.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct TtsOrder {
+    /// The order id, about 19 digits.
+    #[serde(deserialize_with = "de::id")]
+    pub id: String,
+    /// The order status.
+    #[serde(default)]
+    pub status: OrderStatus,
+    /// Who fulfils: `FULFILLMENT_BY_SELLER` or `FULFILLMENT_BY_TIKTOK`.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub fulfillment_type: Option<String>,
+    /// Who ships: `SELLER` or `TIKTOK` (TikTok Shipping labels).
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub shipping_type: Option<String>,
+    /// The delivery option, whose providers are the only ones accepted.
+    #[serde(default, deserialize_with = "de::opt_id")]
+    pub delivery_option_id: Option<String>,
+    /// The buyer asked to cancel.
+    #[serde(default, deserialize_with = "de::lenient_bool")]
+    pub is_buyer_request_cancel: bool,
+    /// The order is on hold (the buyer's remorse period).
+    #[serde(default, deserialize_with = "de::lenient_bool")]
+    pub is_on_hold_order: bool,
+    /// The order's unit line items.
+    #[serde(default, deserialize_with = "de::lenient_vec")]
+    pub line_items: Vec<TtsLineItem>,
+    /// The order's packages.
+    #[serde(default, deserialize_with = "de::lenient_vec")]
+    pub packages: Vec<TtsPackage>,
+}
+
+impl TtsOrder {
+    /// Whether TikTok fulfils the order (the seller cannot push).
+    #[must_use]
+    pub fn fulfilled_by_tiktok(&self) -> bool {
+        self.fulfillment_type.as_deref() == Some("FULFILLMENT_BY_TIKTOK")
+    }
+
+    /// Whether TikTok ships the order with its own label (the seller cannot push a tracking number).
+    #[must_use]
+    pub fn shipped_by_tiktok(&self) -> bool {
+        self.shipping_type.as_deref() == Some("TIKTOK")
+    }
+}
+
+/// A TikTok Shop order status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// `UNPAID`.
+    Unpaid,
+    /// `ON_HOLD`: the buyer's remorse period.
+    OnHold,
+    /// `AWAITING_SHIPMENT`.
+    AwaitingShipment,
+    /// `PARTIALLY_SHIPPING`.
+    PartiallyShipping,
+    /// `AWAITING_COLLECTION`.
+    AwaitingCollection,
+    /// `IN_TRANSIT`.
+    InTransit,
+    /// `DELIVERED`.
+    Delivered,
+    /// `COMPLETED`.
+    Completed,
+    /// `CANCELLED`.
+    Cancelled,
+    /// Absent, or a status TikTok Shop added later.
+    #[default]
+    Unknown,
+}
+
+impl OrderStatus {
+    /// The status as TikTok Shop writes it.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unpaid => "UNPAID",
+            Self::OnHold => "ON_HOLD",
+            Self::AwaitingShipment => "AWAITING_SHIPMENT",
+            Self::PartiallyShipping => "PARTIALLY_SHIPPING",
+            Self::AwaitingCollection => "AWAITING_COLLECTION",
+            Self::InTransit => "IN_TRANSIT",
+            Self::Delivered => "DELIVERED",
+            Self::Completed => "COMPLETED",
+            Self::Cancelled => "CANCELLED",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = de::opt_string(deserializer)?;
+        Ok(match text.as_deref() {
+            Some("UNPAID") => Self::Unpaid,
+            Some("ON_HOLD") => Self::OnHold,
+            Some("AWAITING_SHIPMENT") => Self::AwaitingShipment,
+            Some("PARTIALLY_SHIPPING") => Self::PartiallyShipping,
+            Some("AWAITING_COLLECTION") => Self::AwaitingCollection,
+            Some("IN_TRANSIT") => Self::InTransit,
+            Some("DELIVERED") => Self::Delivered,
+            Some("COMPLETED") => Self::Completed,
+            Some("CANCELLED") => Self::Cancelled,
+            _ => Self::Unknown,
+        })
+    }
+}
+
+/// The status of the package a line item is in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PackageStatus {
+    /// `TO_FULFILL`: in no package yet.
+    ToFulfill,
+    /// `PROCESSING`: packed, not shipped.
+    Processing,
+    /// `FULFILLING`: shipped, in transit.
+    Fulfilling,
+    /// `COMPLETED`: delivered.
+    Completed,
+    /// `CANCELLED`.
+    Cancelled,
+    /// Absent, or a status TikTok Shop added later.
+    #[default]
+    Unknown,
+}
+
+impl<'de> Deserialize<'de> for PackageStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = de::opt_string(deserializer)?;
+        Ok(match text.as_deref() {
+            Some("TO_FULFILL") => Self::ToFulfill,
+            Some("PROCESSING") => Self::Processing,
+            Some("FULFILLING") => Self::Fulfilling,
+            Some("COMPLETED") => Self::Completed,
+            Some("CANCELLED") => Self::Cancelled,
+            _ => Self::Unknown,
+        })
+    }
+}
+
+/// One unit of an order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct TtsLineItem {
+    /// The line item id, pushed in `order_line_item_ids`.
+    #[serde(deserialize_with = "de::id")]
+    pub id: String,
+    /// TikTok Shop's SKU id.
+    #[serde(default, deserialize_with = "de::opt_id")]
+    pub sku_id: Option<String>,
+    /// The seller's SKU, matched against Shopify's.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub seller_sku: Option<String>,
+    /// The product name, for people.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub product_name: Option<String>,
+    /// `CANCELLED` when the unit was cancelled.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub display_status: Option<String>,
+    /// The package holding the unit, if any.
+    #[serde(default, deserialize_with = "de::opt_id")]
+    pub package_id: Option<String>,
+    /// That package's status.
+    #[serde(default)]
+    pub package_status: PackageStatus,
+    /// The package's tracking number, once shipped.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub tracking_number: Option<String>,
+    /// The package's shipping provider, once shipped.
+    #[serde(default, deserialize_with = "de::opt_id")]
+    pub shipping_provider_id: Option<String>,
+    /// The provider's name, once shipped.
+    #[serde(default, deserialize_with = "de::opt_string")]
+    pub shipping_provider_name: Option<String>,
+    /// When the unit was marked ready to ship (shipped, for seller shipping), in Unix seconds.
+    #[serde(default)]
+    pub rts_time: Option<i64>,
+}
+
+impl TtsLineItem {
+    /// Whether the unit was cancelled.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        self.package_status == PackageStatus::Cancelled
+            || self.display_status.as_deref() == Some("CANCELLED")
+    }
+
+    /// Whether the unit is in a package that has shipped (or at least has a tracking number).
+    #[must_use]
+    pub fn is_shipped(&self) -> bool {
+        self.package_id.is_some()
+            && (matches!(
+                self.package_status,
+                PackageStatus::Fulfilling | PackageStatus::Completed
+            ) || self.tracking_number.is_some())
+    }
+}
+
+/// A package of an order.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct TtsPackage {
+    /// The package id.
+    #[serde(deserialize_with = "de::id")]
+    pub id: String,
+}
