@@ -178,12 +178,8 @@ fn render_path(path: &serde_path_to_error::Path) -> String {
                 }
                 out.push_str(key);
             }
-            Segment::Unknown => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push('?');
-            }
+            // A position the parser could not name (inside malformed text): the path stops before it.
+            Segment::Unknown => {}
         }
     }
     out

@@ -46,16 +46,31 @@ fn unit_keys(unit: &TtsLineItem) -> impl Iterator<Item = String> + '_ {
         .map(|k| k.trim().to_ascii_lowercase())
 }
 
-/// Candidate units of an item: a scan for small orders, an index for large ones.
-enum Finder<'a> {
-    Scan(&'a [TtsLineItem]),
-    Index(&'a [TtsLineItem], HashMap<String, Vec<usize>>),
+/// The candidate units of each item, as shared lists: items with the same SKU and variant share one, so
+/// that a large fulfillment against a large order stays linear.
+struct Candidates {
+    /// Lists of unit indexes, in order.
+    lists: Vec<Vec<usize>>,
+    /// For each item, its list.
+    of_item: Vec<usize>,
 }
 
-impl<'a> Finder<'a> {
-    fn new(units: &'a [TtsLineItem], items: usize) -> Self {
-        if units.len().saturating_mul(items) <= SCAN_LIMIT {
-            return Self::Scan(units);
+impl Candidates {
+    fn new(units: &[TtsLineItem], items: &[&FulfillmentLineItem]) -> Self {
+        if units.len().saturating_mul(items.len()) <= SCAN_LIMIT {
+            let lists: Vec<Vec<usize>> = items
+                .iter()
+                .map(|item| {
+                    units
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, u)| matches(item, u))
+                        .map(|(i, _)| i)
+                        .collect()
+                })
+                .collect();
+            let of_item = (0..lists.len()).collect();
+            return Self { lists, of_item };
         }
         let mut index: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, unit) in units.iter().enumerate() {
@@ -66,32 +81,34 @@ impl<'a> Finder<'a> {
                 }
             }
         }
-        Self::Index(units, index)
-    }
-
-    /// Indexes of the units matching `item`, in order.
-    fn find(&self, item: &FulfillmentLineItem) -> Vec<usize> {
-        match self {
-            Self::Scan(units) => units
-                .iter()
-                .enumerate()
-                .filter(|(_, u)| matches(item, u))
-                .map(|(i, _)| i)
-                .collect(),
-            Self::Index(units, index) => {
-                let mut found: Vec<usize> = [item.sku.as_deref(), item.variant_id.as_deref()]
+        let norm = |k: Option<&str>| k.map(|k| k.trim().to_ascii_lowercase());
+        let mut seen: HashMap<(Option<String>, Option<String>), usize> = HashMap::new();
+        let mut lists = Vec::new();
+        let mut of_item = Vec::with_capacity(items.len());
+        for item in items {
+            let key = (norm(item.sku.as_deref()), norm(item.variant_id.as_deref()));
+            let list = *seen.entry(key).or_insert_with_key(|(sku, variant)| {
+                let mut found: Vec<usize> = [sku, variant]
                     .into_iter()
                     .flatten()
-                    .filter_map(|k| index.get(&k.trim().to_ascii_lowercase()))
+                    .filter_map(|k| index.get(k))
                     .flatten()
                     .copied()
                     .filter(|&i| units.get(i).is_some_and(|u| matches(item, u)))
                     .collect();
                 found.sort_unstable();
                 found.dedup();
-                found
-            }
+                lists.push(found);
+                lists.len() - 1
+            });
+            of_item.push(list);
         }
+        Self { lists, of_item }
+    }
+
+    fn of(&self, item: usize) -> (usize, &[usize]) {
+        let list = self.of_item.get(item).copied().unwrap_or(usize::MAX);
+        (list, self.lists.get(list).map_or(&[], Vec::as_slice))
     }
 }
 
@@ -130,13 +147,13 @@ pub fn allocate<'a>(
         out.push(Diagnostic::new(Code::LineItemsEmpty, Some(field), None));
         return Allocation::default();
     }
-    let finder = Finder::new(units, items.len());
-    let found: Vec<Vec<usize>> = items.iter().map(|item| finder.find(item)).collect();
+    let candidates = Candidates::new(units, &items);
 
     let package = history.and_then(|h| h.package_id.as_deref()).or_else(|| {
         // Pushed before without a record: a shipped unit of ours carries this very number.
         let number = tracking_number?;
-        found
+        candidates
+            .lists
             .iter()
             .flatten()
             .filter_map(|&i| units.get(i))
@@ -153,16 +170,20 @@ pub fn allocate<'a>(
         };
     }
 
+    // Units are taken in order; each list keeps a cursor per kind of unit, past which no unit of that
+    // kind is free, so taking stays linear however many items share a list.
     let mut taken = vec![false; units.len()];
+    let mut cursors = vec![[0usize; 3]; candidates.lists.len()];
     let mut to_ship = Vec::new();
-    let mut elsewhere: Vec<PackageRef> = Vec::new();
-    for (item, candidates) in items.iter().zip(&found) {
+    let mut elsewhere = PackageGroups::default();
+    for (n, item) in items.iter().enumerate() {
         let sku = item
             .sku
             .clone()
             .or_else(|| item.variant_id.clone())
             .unwrap_or_default();
-        if candidates.is_empty() {
+        let (list, found) = candidates.of(n);
+        if found.is_empty() {
             out.push(Diagnostic::new(
                 Code::LineItemsNotInOrder,
                 Some(field),
@@ -175,12 +196,14 @@ pub fn allocate<'a>(
             continue;
         }
         let mut need = item.quantity;
-        let mut take = |pred: &dyn Fn(&TtsLineItem) -> bool, taken: &mut [bool]| {
+        let mut take = |kind: usize, pred: &dyn Fn(&TtsLineItem) -> bool| {
             let mut picked = Vec::new();
-            for &i in candidates {
-                if need == 0 {
-                    break;
-                }
+            let Some(cursor) = cursors.get_mut(list).and_then(|c| c.get_mut(kind)) else {
+                return picked;
+            };
+            while need > 0 {
+                let Some(&i) = found.get(*cursor) else { break };
+                *cursor += 1;
                 let (Some(unit), Some(slot)) = (units.get(i), taken.get_mut(i)) else {
                     continue;
                 };
@@ -192,22 +215,13 @@ pub fn allocate<'a>(
             }
             picked
         };
-        let available = take(&is_available, &mut taken);
+        let available = take(0, &is_available);
         let remaining = u32::try_from(available.len()).unwrap_or(u32::MAX);
         to_ship.extend(available);
-        let shipped = take(&|u: &TtsLineItem| u.is_shipped(), &mut taken);
-        for unit in shipped {
-            let package_id = unit.package_id.clone().unwrap_or_default();
-            match elsewhere.iter_mut().find(|p| p.package_id == package_id) {
-                Some(p) => p.line_item_ids.push(unit.id.clone()),
-                None => elsewhere.push(PackageRef {
-                    package_id,
-                    tracking_number: unit.tracking_number.clone(),
-                    line_item_ids: vec![unit.id.clone()],
-                }),
-            }
+        for unit in take(1, &TtsLineItem::is_shipped) {
+            elsewhere.add(unit);
         }
-        let cancelled = take(&TtsLineItem::is_cancelled, &mut taken);
+        let cancelled = take(2, &TtsLineItem::is_cancelled);
         if !cancelled.is_empty() {
             out.push(Diagnostic::new(
                 Code::LineItemsCancelled,
@@ -231,12 +245,12 @@ pub fn allocate<'a>(
             ));
         }
     }
-    if !elsewhere.is_empty() {
+    if !elsewhere.packages.is_empty() {
         out.push(Diagnostic::new(
             Code::LineItemsAlreadyFulfilled,
             Some(field),
             Some(Data::Packages {
-                packages: elsewhere,
+                packages: elsewhere.packages,
             }),
         ));
     }
@@ -254,32 +268,55 @@ fn check_duplicate(
     fulfillment: &Fulfillment,
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut packages: Vec<PackageRef> = Vec::new();
+    let mut groups = PackageGroups::default();
     for unit in units {
         let Some(package_id) = unit.package_id.as_deref() else {
             continue;
         };
-        if Some(package_id) == ours
-            || unit.is_cancelled()
-            || !same_number(unit.tracking_number.as_deref(), number)
+        if Some(package_id) != ours
+            && !unit.is_cancelled()
+            && same_number(unit.tracking_number.as_deref(), number)
         {
-            continue;
-        }
-        match packages.iter_mut().find(|p| p.package_id == package_id) {
-            Some(p) => p.line_item_ids.push(unit.id.clone()),
-            None => packages.push(PackageRef {
-                package_id: package_id.to_owned(),
-                tracking_number: unit.tracking_number.clone(),
-                line_item_ids: vec![unit.id.clone()],
-            }),
+            groups.add(unit);
         }
     }
-    if !packages.is_empty() {
+    if !groups.packages.is_empty() {
         out.push(Diagnostic::new(
             Code::TrackingDuplicate,
             Some(fulfillment.shape.tracking_field()),
-            Some(Data::Packages { packages }),
+            Some(Data::Packages {
+                packages: groups.packages,
+            }),
         ));
+    }
+}
+
+/// Units grouped by their package, in first-seen order.
+#[derive(Default)]
+struct PackageGroups {
+    packages: Vec<PackageRef>,
+    position: HashMap<String, usize>,
+}
+
+impl PackageGroups {
+    fn add(&mut self, unit: &TtsLineItem) {
+        let package_id = unit.package_id.clone().unwrap_or_default();
+        match self
+            .position
+            .get(&package_id)
+            .and_then(|&i| self.packages.get_mut(i))
+        {
+            Some(p) => p.line_item_ids.push(unit.id.clone()),
+            None => {
+                self.position
+                    .insert(package_id.clone(), self.packages.len());
+                self.packages.push(PackageRef {
+                    package_id,
+                    tracking_number: unit.tracking_number.clone(),
+                    line_item_ids: vec![unit.id.clone()],
+                });
+            }
+        }
     }
 }
 

@@ -255,7 +255,7 @@ impl CarrierIndex {
         self.allowed.get(index).copied().unwrap_or(false)
     }
 
-    /// Resolves a Shopify carrier name, with the tracking number's recognition to infer or disambiguate.
+    /// Resolves a Shopify carrier name (empty or "Other" both mean no carrier was named), with the tracking number's recognition to infer or disambiguate.
     #[must_use]
     pub fn resolve(&self, name: Option<&str>, rec: Recognition, field: &'static str) -> Resolution {
         let raw = name.unwrap_or("").trim();
@@ -297,7 +297,7 @@ impl CarrierIndex {
         match found {
             Some(Ok((index, how))) if self.is_allowed(index) => resolved(index, how),
             Some(Ok(_)) => diagnostic(Code::CarrierNotInDeliveryOption, self.suggest(&key, rec)),
-            Some(Err(candidates)) if candidates.is_empty() && key.is_empty() => {
+            Some(Err(candidates)) if candidates.is_empty() && (key.is_empty() || key == OTHER) => {
                 diagnostic(Code::CarrierMissing, self.suggest(&key, rec))
             }
             Some(Err(candidates)) if candidates.is_empty() => {

@@ -190,7 +190,7 @@ const MAX_LEN: usize = 41;
 ///   under `94`, each optionally behind `420` + ZIP (5 digits) or `420` + ZIP+4
 ///   (9 digits) where Publication 199 allows it.
 /// - FedEx: 12 digits and 32-digit ASTRA (weights 3,1,7, mod 11, mod 10); 34 digits
-///   (Express, or Ground GSN `96…`; weights 1,7,3, mod 11, mod 10); 15 digits
+///   (Express `[0-8]…` but not `420…`, or Ground GSN `96…`; weights 1,7,3, mod 11, mod 10); 15 digits
 ///   (Ground, mod 10 weights 1,3); 18 digits (SSCC, GS1 mod 10); `96` + 20 digits
 ///   (Ground 96, mod 10 weights 1,3 over the 14 digits before the check); SmartPost `[420+ZIP][92]6129…` of 20,
 ///   22, 24, 26, 30 or 34 digits (IMpb mod 10 with `92` implied).
@@ -278,6 +278,8 @@ fn numeric(s: &[u8], r: &mut Recognition) {
                         r.mark(Courier::Fedex, sum_product_check(inner, &W317));
                     }
                 }
+                // Express 34 leaves `420…` (a USPS routing code) to USPS.
+                (34, [b'4', b'2', b'0', ..]) => {}
                 (34, [b'9', b'6', ..] | [b'0'..=b'8', ..]) => {
                     // Ground GSN and Express 34: the last 14 digits carry the check.
                     if let Some(tail) = s.get(20..) {
@@ -871,6 +873,8 @@ mod tests {
         ("9400111201080805483016", Fedex),
         ("9361289878700317633795", Fedex),
         ("3297151456010244784917580286201", Fedex),
+        ("4201002334249200190132607600833457", Fedex),
+        ("4201028200009261290113185417468510", Fedex),
         ("XJD0099999998", DhlExpress),
         ("GS295117494011169041", DhlEcommerce),
         ("GR295117494011169045", DhlEcommerce),

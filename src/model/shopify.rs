@@ -172,17 +172,53 @@ struct GqlTrackingInfo {
     number: Option<String>,
 }
 
-/// A GraphQL list: a connection with `edges[].node` or `nodes[]`, or a plain array.
-#[derive(Deserialize)]
-#[serde(untagged, bound = "T: Deserialize<'de>")]
+/// A GraphQL list: a connection with `edges[].node` or `nodes[]`, or a plain array. Read by hand rather
+/// than as an untagged enum, so that an error inside keeps its kind and path.
 enum GqlList<T> {
     Plain(Vec<T>),
     Connection {
-        #[serde(default)]
         edges: Option<Vec<GqlEdge<T>>>,
-        #[serde(default)]
         nodes: Option<Vec<T>>,
     },
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for GqlList<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<T> {
+            type Value = GqlList<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list, or a connection with `edges` or `nodes`")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(GqlList::Plain(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let (mut edges, mut nodes) = (None, None);
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "edges" => edges = map.next_value()?,
+                        "nodes" => nodes = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GqlList::Connection { edges, nodes })
+            }
+        }
+        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
