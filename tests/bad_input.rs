@@ -1,6 +1,13 @@
 //! Malformed input gets a typed error with a stable code and the path of the bad field (or a report),
 //! never a panic, and in time linear in its size.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use preflight::{InputError, Validator, Verdict};
 use serde_json::{json, Value};
 

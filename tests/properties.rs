@@ -1,6 +1,13 @@
 //! Property tests: any input gives a report or a typed error, never a panic, and the same input gives the
 //! same report.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use preflight::{Validator, Verdict};
 use proptest::prelude::*;
 use serde_json::{json, Value};

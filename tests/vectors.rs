@@ -4,6 +4,13 @@
 //! `action`, `updateDeadline`, `lineItemIds`, `shippingProviderId`, `trackingNumber`, or
 //! `{error: {code, path}}` for malformed input. Every layer (native, wasm, sync API) reads these files.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
