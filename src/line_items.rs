@@ -5,6 +5,7 @@
 //! surrounding spaces), falling back to the variant id against `sku_id` or `seller_sku`.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use crate::model::{
     Fulfillment, FulfillmentLineItem, FulfillmentStatus, History, OrderStatus, PackageStatus,
@@ -28,10 +29,10 @@ pub struct Allocation<'a> {
 /// Whether a Shopify item and a TikTok Shop unit are the same product.
 fn matches(item: &FulfillmentLineItem, unit: &TtsLineItem) -> bool {
     let same = |a: Option<&str>, b: Option<&str>| match (a, b) {
-        (Some(a), Some(b)) => a.trim().eq_ignore_ascii_case(b.trim()),
+        (Some(a), Some(b)) => a.trim_ascii().eq_ignore_ascii_case(b.trim_ascii()),
         _ => false,
     };
-    let sku = item.sku.as_deref().filter(|s| !s.trim().is_empty());
+    let sku = item.sku.as_deref().filter(|s| !s.trim_ascii().is_empty());
     let variant = item.variant_id.as_deref();
     same(sku, unit.seller_sku.as_deref())
         || same(variant, unit.sku_id.as_deref())
@@ -43,34 +44,42 @@ fn unit_keys(unit: &TtsLineItem) -> impl Iterator<Item = String> + '_ {
     [unit.seller_sku.as_deref(), unit.sku_id.as_deref()]
         .into_iter()
         .flatten()
-        .map(|k| k.trim().to_ascii_lowercase())
+        .map(|k| k.trim_ascii().to_ascii_lowercase())
 }
 
 /// The candidate units of each item, as shared lists: items with the same SKU and variant share one, so
 /// that a large fulfillment against a large order stays linear.
 struct Candidates {
-    /// Lists of unit indexes, in order.
-    lists: Vec<Vec<usize>>,
+    /// The lists' unit indexes, one list after another, each in order.
+    flat: Vec<usize>,
+    /// Each list's span of `flat`.
+    spans: Vec<Range<usize>>,
     /// For each item, its list.
     of_item: Vec<usize>,
 }
 
 impl Candidates {
     fn new(units: &[TtsLineItem], items: &[&FulfillmentLineItem]) -> Self {
+        let mut flat = Vec::new();
+        let mut spans = Vec::new();
         if units.len().saturating_mul(items.len()) <= SCAN_LIMIT {
-            let lists: Vec<Vec<usize>> = items
-                .iter()
-                .map(|item| {
+            for item in items {
+                let start = flat.len();
+                flat.extend(
                     units
                         .iter()
                         .enumerate()
                         .filter(|(_, u)| matches(item, u))
-                        .map(|(i, _)| i)
-                        .collect()
-                })
-                .collect();
-            let of_item = (0..lists.len()).collect();
-            return Self { lists, of_item };
+                        .map(|(i, _)| i),
+                );
+                spans.push(start..flat.len());
+            }
+            let of_item = (0..spans.len()).collect();
+            return Self {
+                flat,
+                spans,
+                of_item,
+            };
         }
         let mut index: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, unit) in units.iter().enumerate() {
@@ -81,9 +90,8 @@ impl Candidates {
                 }
             }
         }
-        let norm = |k: Option<&str>| k.map(|k| k.trim().to_ascii_lowercase());
+        let norm = |k: Option<&str>| k.map(|k| k.trim_ascii().to_ascii_lowercase());
         let mut seen: HashMap<(Option<String>, Option<String>), usize> = HashMap::new();
-        let mut lists = Vec::new();
         let mut of_item = Vec::with_capacity(items.len());
         for item in items {
             let key = (norm(item.sku.as_deref()), norm(item.variant_id.as_deref()));
@@ -98,17 +106,38 @@ impl Candidates {
                     .collect();
                 found.sort_unstable();
                 found.dedup();
-                lists.push(found);
-                lists.len() - 1
+                let start = flat.len();
+                flat.extend(found);
+                let end = flat.len();
+                spans.push(start..end);
+                spans.len() - 1
             });
             of_item.push(list);
         }
-        Self { lists, of_item }
+        Self {
+            flat,
+            spans,
+            of_item,
+        }
+    }
+
+    /// All candidate units, each list once.
+    fn all(&self) -> &[usize] {
+        &self.flat
+    }
+
+    fn lists(&self) -> usize {
+        self.spans.len()
     }
 
     fn of(&self, item: usize) -> (usize, &[usize]) {
         let list = self.of_item.get(item).copied().unwrap_or(usize::MAX);
-        (list, self.lists.get(list).map_or(&[], Vec::as_slice))
+        let found = self
+            .spans
+            .get(list)
+            .and_then(|span| self.flat.get(span.clone()))
+            .unwrap_or(&[]);
+        (list, found)
     }
 }
 
@@ -153,9 +182,8 @@ pub fn allocate<'a>(
         // Pushed before without a record: a shipped unit of ours carries this very number.
         let number = tracking_number?;
         candidates
-            .lists
+            .all()
             .iter()
-            .flatten()
             .filter_map(|&i| units.get(i))
             .find(|u| u.is_shipped() && same_number(u.tracking_number.as_deref(), number))
             .and_then(|u| u.package_id.as_deref())
@@ -173,7 +201,7 @@ pub fn allocate<'a>(
     // Units are taken in order; each list keeps a cursor per kind of unit, past which no unit of that
     // kind is free, so taking stays linear however many items share a list.
     let mut taken = vec![false; units.len()];
-    let mut cursors = vec![[0usize; 3]; candidates.lists.len()];
+    let mut cursors = vec![[0usize; 3]; candidates.lists()];
     let mut to_ship = Vec::new();
     let mut elsewhere = PackageGroups::default();
     for (n, item) in items.iter().enumerate() {

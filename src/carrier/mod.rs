@@ -85,6 +85,11 @@ pub struct CarrierIndex {
 #[must_use]
 pub fn normalize(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
+    normalize_into(name, &mut out);
+    out
+}
+
+fn normalize_into(name: &str, out: &mut String) {
     for c in name.chars() {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
@@ -92,7 +97,6 @@ pub fn normalize(name: &str) -> String {
             out.extend(c.to_lowercase());
         }
     }
-    out
 }
 
 const DEFAULT_MAPPING: &str = "*";
