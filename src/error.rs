@@ -110,7 +110,7 @@ impl InputError {
 
     /// Classifies a deserializer's message. Serde's own messages and this crate's custom ones have fixed
     /// prefixes, so the classification lives here, once, and no caller ever parses message text.
-    fn from_message(path: String, message: String) -> Self {
+    pub(crate) fn from_message(path: String, message: String) -> Self {
         use InputErrorKind::*;
         let kind = if message.starts_with("invalid timestamp") {
             InvalidTimestamp

@@ -33,6 +33,8 @@ pub mod model;
 pub mod report;
 mod time;
 pub mod tracking_policy;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 use serde::Deserialize;
 

@@ -38,6 +38,17 @@ impl Timestamp {
         Self { secs, nanos: 0 }
     }
 
+    /// The instant `millis` milliseconds after 1970-01-01T00:00:00Z, as JavaScript's `Date` counts.
+    #[must_use]
+    pub const fn from_unix_millis(millis: i64) -> Self {
+        Self {
+            secs: millis.div_euclid(1000),
+            // In 0..1000, so the product fits.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            nanos: (millis.rem_euclid(1000) as u32) * 1_000_000,
+        }
+    }
+
     /// Seconds since 1970-01-01T00:00:00Z, rounded down.
     #[must_use]
     pub const fn unix_seconds(self) -> i64 {
@@ -268,6 +279,16 @@ mod tests {
         assert_eq!(Timestamp::parse("2026-11-20T05:00:00-05:00").unwrap(), z);
         assert_eq!(z.to_string(), "2026-11-20T10:00:00Z");
         assert_eq!(z.unix_seconds(), 1_795_168_800);
+    }
+
+    #[test]
+    fn reads_javascript_milliseconds() {
+        let t = Timestamp::from_unix_millis(1_795_168_800_250);
+        assert_eq!(t.to_string(), "2026-11-20T10:00:00.25Z");
+        assert_eq!(
+            Timestamp::from_unix_millis(-1).to_string(),
+            "1969-12-31T23:59:59.999Z"
+        );
     }
 
     #[test]

@@ -14,8 +14,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use preflight::{Code, Validator};
+use preflight::Code;
 use serde_json::Value;
+
+#[path = "common/vector.rs"]
+mod vector;
 
 fn vector_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
@@ -28,32 +31,8 @@ fn vector_files() -> Vec<PathBuf> {
     files
 }
 
-/// Runs one vector, answering what it produced in the shape of `expected`.
 fn run(vector: &Value) -> Value {
-    let settings = vector["settings"].to_string();
-    let validator = match Validator::from_json(&settings) {
-        Ok(v) => v,
-        Err(e) => {
-            let e = e.within("settings");
-            return serde_json::json!({ "error": { "code": e.code(), "path": e.path } });
-        }
-    };
-    let now = vector["now"].as_str().unwrap_or_default();
-    let input = match &vector["input"] {
-        Value::String(raw) => raw.clone(), // a vector may carry raw text, to test malformed JSON
-        other => other.to_string(),
-    };
-    match validator.validate_json(&input, now) {
-        Ok(report) => serde_json::from_str(&report).unwrap(),
-        Err(e) => {
-            let e = if e.path == "now" {
-                e
-            } else {
-                e.within("input")
-            };
-            serde_json::json!({ "error": { "code": e.code(), "path": e.path } })
-        }
-    }
+    vector::outcome(vector)
 }
 
 /// The parts of an outcome a vector's `expected` speaks of.

@@ -75,9 +75,9 @@ impl<'de> Visitor<'de> for IdVisitor {
             #[allow(clippy::cast_possible_truncation)]
             Ok(Some((v as i64).to_string()))
         } else if v.is_finite() && v.fract() == 0.0 {
-            Err(E::custom(format!(
-                "imprecise id `{v}`: past 2^53 a number loses digits, send the id as a string"
-            )))
+            Err(E::custom(
+                "imprecise id: a number past 2^53 has lost digits, send the id as a string",
+            ))
         } else {
             Err(E::invalid_value(de::Unexpected::Float(v), &self))
         }

@@ -1,6 +1,10 @@
-//! The project's tasks: `cargo xtask test | bench | demo`.
+//! The project's tasks: `cargo xtask build | test | bench | demo`.
 //!
-//! Each task installs what it needs and runs every step, stopping at the first that fails.
+//! Each task installs what it needs, idempotently, and runs every step, stopping at the first that
+//! fails.
+
+mod build;
+mod tools;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -9,13 +13,15 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  test    formatting, lints, and every test layer
-  bench   the engine's throughput benchmark (release build)
+  build   the browser package: wasm (size-optimized), JS glue and types, into pkg/
+  test    formatting, lints, and every test layer (native, wasm in Node and Chromium, TypeScript)
+  bench   the engine natively, and the wasm package in Node and headless Chromium
   demo    the product: sync API, simulator and widget (not yet built)";
 
 fn main() -> ExitCode {
     let task = env::args().nth(1);
     let result = match task.as_deref() {
+        Some("build") => build::build().map(|_| ()),
         Some("test") => test(),
         Some("bench") => bench(),
         Some("demo") => demo(),
@@ -35,18 +41,18 @@ fn main() -> ExitCode {
 }
 
 /// The workspace root (the parent of this crate's folder).
-fn root() -> PathBuf {
+pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// Runs a command in the workspace root, failing with its name when it fails.
-fn run(program: &str, args: &[&str]) -> Result<(), String> {
+/// Runs a command in `dir`, failing with its name when it fails.
+pub fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     eprintln!("xtask: $ {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
-        .current_dir(root())
+        .current_dir(dir)
         .status()
         .map_err(|e| format!("cannot run `{program}`: {e}"))?;
     if status.success() {
@@ -56,8 +62,19 @@ fn run(program: &str, args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn cargo(args: &[&str]) -> Result<(), String> {
-    run(&env::var("CARGO").unwrap_or_else(|_| "cargo".into()), args)
+/// Runs a command in the workspace root.
+pub fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    run_in(&root(), program, args)
+}
+
+/// Runs cargo, the same one that runs xtask.
+pub fn cargo(args: &[&str]) -> Result<(), String> {
+    run(&cargo_program(), args)
+}
+
+/// The cargo that runs xtask.
+pub fn cargo_program() -> String {
+    env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
 fn test() -> Result<(), String> {
@@ -70,18 +87,52 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
+    tools::wasm_target()?;
+    cargo(&[
+        "clippy",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     cargo(&["test", "--workspace"])?;
+    let package = build::build()?;
+    build::native_reports()?;
+    tools::npm_install()?;
+    let js = root().join("tests/js");
+    run_in(
+        &js,
+        "node",
+        &["--test", "--test-reporter=spec", "node.test.mjs"],
+    )?;
+    run_in(&js, "node_modules/.bin/tsc", &["-p", "tsconfig.json"])?;
+    tools::chromium()?;
+    run_in(
+        &js,
+        "node",
+        &["--test", "--test-reporter=spec", "chromium.test.mjs"],
+    )?;
+    eprintln!("xtask: package {}", package.summary());
     Ok(())
 }
 
 fn bench() -> Result<(), String> {
-    cargo(&["bench", "--package", "preflight", "--bench", "validate"])
+    cargo(&["bench", "--package", "preflight", "--bench", "validate"])?;
+    let package = build::build()?;
+    tools::npm_install()?;
+    tools::chromium()?;
+    let js = root().join("tests/js");
+    run_in(&js, "node", &["bench.mjs"])?;
+    eprintln!("xtask: package {}", package.summary());
+    Ok(())
 }
 
 fn demo() -> Result<(), String> {
     Err(
         "the demo (sync API, TikTok Shop simulator and widget) is not built yet; \
-         today the engine is a library: see README.md for calling it from Rust and JSON"
+         today the engine is a library and a browser package: see README.md"
             .into(),
     )
 }
