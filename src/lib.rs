@@ -218,7 +218,7 @@ impl Validator {
                 Verdict::Ready
             }
         };
-        diagnostics.sort_by_key(|d| d.severity);
+        order_by_severity(&mut diagnostics);
         Report {
             fulfillment_id: fulfillment.id.clone(),
             verdict,
@@ -256,6 +256,22 @@ impl Validator {
         let batch: Batch = error::from_json(batch)?;
         Ok(to_json(&self.validate_batch(&batch.inputs, now)))
     }
+}
+
+/// Puts errors first, then warnings, then infos, keeping the order within each (no sort: small code).
+fn order_by_severity(diagnostics: &mut Vec<Diagnostic>) {
+    if diagnostics.is_sorted_by_key(|d| d.severity) {
+        return;
+    }
+    let all = std::mem::take(diagnostics);
+    let (errors, rest): (Vec<_>, Vec<_>) =
+        all.into_iter().partition(|d| d.severity == Severity::Error);
+    let (warnings, infos): (Vec<_>, Vec<_>) = rest
+        .into_iter()
+        .partition(|d| d.severity == Severity::Warning);
+    *diagnostics = errors;
+    diagnostics.extend(warnings);
+    diagnostics.extend(infos);
 }
 
 /// Parses the instant to validate at.

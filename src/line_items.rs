@@ -96,18 +96,15 @@ impl Candidates {
         for item in items {
             let key = (norm(item.sku.as_deref()), norm(item.variant_id.as_deref()));
             let list = *seen.entry(key).or_insert_with_key(|(sku, variant)| {
-                let mut found: Vec<usize> = [sku, variant]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|k| index.get(k))
-                    .flatten()
-                    .copied()
-                    .filter(|&i| units.get(i).is_some_and(|u| matches(item, u)))
-                    .collect();
-                found.sort_unstable();
-                found.dedup();
+                let list = |k: &Option<String>| {
+                    k.as_ref()
+                        .and_then(|k| index.get(k))
+                        .map_or(&[][..], Vec::as_slice)
+                };
                 let start = flat.len();
-                flat.extend(found);
+                merge_ascending(list(sku), list(variant), &mut flat, |i| {
+                    units.get(i).is_some_and(|u| matches(item, u))
+                });
                 let end = flat.len();
                 spans.push(start..end);
                 spans.len() - 1
@@ -138,6 +135,29 @@ impl Candidates {
             .and_then(|span| self.flat.get(span.clone()))
             .unwrap_or(&[]);
         (list, found)
+    }
+}
+
+/// Appends the union of two ascending lists, each value once, keeping those `keep` accepts.
+fn merge_ascending(a: &[usize], b: &[usize], out: &mut Vec<usize>, keep: impl Fn(usize) -> bool) {
+    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(&&x), Some(&&y)) if x < y => a.next(),
+            (Some(&&x), Some(&&y)) if y < x => b.next(),
+            (Some(_), Some(_)) => {
+                b.next();
+                a.next()
+            }
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => None,
+        };
+        match next {
+            Some(&i) if keep(i) => out.push(i),
+            Some(_) => {}
+            None => break,
+        }
     }
 }
 

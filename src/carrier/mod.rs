@@ -81,22 +81,19 @@ pub struct CarrierIndex {
     default: Option<usize>,
 }
 
-/// Lowercase letters and digits only: "Fed-Ex  Ground" and "fedex ground" are the same name.
+/// Lowercase ASCII letters and digits, other ASCII dropped: "Fed-Ex  Ground" and "fedex ground" are the
+/// same name. Non-ASCII characters are kept as they are (no Unicode tables in the browser build).
 #[must_use]
 pub fn normalize(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
-    normalize_into(name, &mut out);
-    out
-}
-
-fn normalize_into(name: &str, out: &mut String) {
     for c in name.chars() {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
-        } else if c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
+        } else if !c.is_ascii() {
+            out.push(c);
         }
     }
+    out
 }
 
 const DEFAULT_MAPPING: &str = "*";
@@ -118,12 +115,17 @@ impl CarrierIndex {
             })
             .collect();
         let mut names: HashMap<Box<str>, Vec<usize>> = HashMap::new();
-        let add_name = |names: &mut HashMap<Box<str>, Vec<usize>>, name: &str, index: usize| {
+        // The names in the order first seen, so that suggestions are deterministic.
+        let mut order: Vec<Box<str>> = Vec::new();
+        let mut add_name = |names: &mut HashMap<Box<str>, Vec<usize>>, name: &str, index: usize| {
             let key = normalize(name);
             if key.is_empty() {
                 return;
             }
-            let slot = names.entry(key.into_boxed_str()).or_default();
+            let slot = names.entry(key.into_boxed_str()).or_insert_with_key(|key| {
+                order.push(key.clone());
+                Vec::new()
+            });
             if !slot.contains(&index) {
                 slot.push(index);
             }
@@ -173,11 +175,14 @@ impl CarrierIndex {
             }
         }
         let longest_name = names.keys().map(|k| k.len()).max().unwrap_or(0);
-        let mut signatures: Vec<(Box<str>, Signature, Vec<usize>)> = names
-            .iter()
-            .map(|(k, v)| (k.clone(), Signature::of(k), v.clone()))
+        let signatures: Vec<(Box<str>, Signature, Vec<usize>)> = order
+            .into_iter()
+            .filter_map(|k| {
+                let indexes = names.get(&k)?.clone();
+                let sig = Signature::of(&k);
+                Some((k, sig, indexes))
+            })
             .collect();
-        signatures.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut index = Self {
             region: settings.region,
             providers,
@@ -380,7 +385,7 @@ impl CarrierIndex {
                 .collect();
         }
         let sig = Signature::of(key);
-        let mut scored: Vec<(std::cmp::Reverse<u32>, usize)> = Vec::new();
+        let mut scored: Vec<(u32, usize)> = Vec::new();
         for (name, name_sig, indexes) in &self.signatures {
             let prefix = key.len() >= 3
                 && name.len() >= 3
@@ -392,18 +397,20 @@ impl CarrierIndex {
                     indexes
                         .iter()
                         .filter(|&&i| self.is_allowed(i))
-                        .map(|&i| (std::cmp::Reverse(score), i)),
+                        .map(|&i| (score, i)),
                 );
             }
         }
-        scored.sort_unstable();
+        // The best three, the first seen winning ties.
         let mut out = Vec::with_capacity(MAX);
-        for (_, i) in scored {
-            if !out.contains(&i) {
-                out.push(i);
-                if out.len() == MAX {
-                    break;
-                }
+        while out.len() < MAX {
+            let best = scored
+                .iter()
+                .filter(|(_, i)| !out.contains(i))
+                .min_by_key(|(score, _)| std::cmp::Reverse(*score));
+            match best {
+                Some(&(_, i)) => out.push(i),
+                None => break,
             }
         }
         out
