@@ -242,10 +242,94 @@ impl<'de> Deserializer<'de> for JsDe<'_> {
         visitor.visit_unit()
     }
 
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
-        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+    // Typed hints read only the kind they want: each visitor then carries little code.
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.value.as_bool() {
+            Some(b) => visitor.visit_bool(b),
+            None => Err(mismatch(&self.value, &visitor)),
+        }
+        .map_err(|e| e.at(self.path))
     }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match Kind::of(&self.value) {
+            Kind::U64(n) => visitor.visit_u64(n),
+            Kind::I64(n) => visitor.visit_i64(n),
+            Kind::F64(n) => visitor.visit_f64(n),
+            _ => Err(mismatch(&self.value, &visitor)),
+        }
+        .map_err(|e| e.at(self.path))
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.value.as_string() {
+            Some(s) => visitor.visit_string(s),
+            None => Err(mismatch(&self.value, &visitor)),
+        }
+        .map_err(|e| e.at(self.path))
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        if !js_sys::Array::is_array(&self.value) {
+            return Err(mismatch(&self.value, &visitor).at(self.path));
+        }
+        self.deserialize_any(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        if js_sys::Array::is_array(&self.value) || !self.value.is_object() {
+            return Err(mismatch(&self.value, &visitor).at(self.path));
+        }
+        self.deserialize_any(visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_string(visitor)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_string(visitor)
+    }
+
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_u64(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        i8 i16 i32 i128 u8 u16 u128 f32 f64 char bytes byte_buf unit
+        unit_struct newtype_struct tuple tuple_struct enum
+    }
+}
+
+/// The error of a value of the wrong kind, built once for every visitor.
+#[inline(never)]
+fn mismatch(value: &JsValue, expected: &dyn de::Expected) -> DeError {
+    let unexp = match Kind::of(value) {
+        Kind::Unit => Unexpected::Unit,
+        Kind::Bool(b) => Unexpected::Bool(b),
+        Kind::U64(n) => Unexpected::Unsigned(n),
+        Kind::I64(n) => Unexpected::Signed(n),
+        Kind::F64(n) => Unexpected::Float(n),
+        Kind::String(_) => Unexpected::Other("a string"),
+        Kind::Array(_) => Unexpected::Seq,
+        Kind::Object(_) => Unexpected::Map,
+        Kind::Other => Unexpected::Other("a JavaScript value of another kind"),
+    };
+    de::Error::invalid_type(unexp, expected)
 }
 
 struct SeqAccess<'a> {
