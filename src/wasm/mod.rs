@@ -22,7 +22,7 @@ mod de;
 mod types;
 
 /// Reports the message of a panic to the console. A last resort: no input should reach a panic.
-#[wasm_bindgen(start)]
+#[wasm_bindgen(start, skip_typescript)]
 fn start() {
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&JsValue::from_str(&format!(
@@ -56,7 +56,9 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
 }
 
 /// `now` as given: an RFC 3339 string, a `Date`, or nothing for the current time.
-fn instant(now: &JsValue) -> Result<Timestamp, InputError> {
+fn instant(now: Option<js_sys::Object>) -> Result<Timestamp, InputError> {
+    // The parameter is typed `Object` only to be optional in TypeScript: it may hold any JS value.
+    let now = JsValue::from(now);
     let millis = if now.is_undefined() || now.is_null() {
         js_sys::Date::now()
     } else if let Some(text) = now.as_string() {
@@ -111,9 +113,9 @@ impl JsValidator {
     pub fn validate(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Input")] input: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string | Date | undefined")] now: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | Date")] now: Option<js_sys::Object>,
     ) -> Result<JsValue, JsValue> {
-        let now = instant(&now).map_err(|e| js_error(&e))?;
+        let now = instant(now).map_err(|e| js_error(&e))?;
         let input: Input = from_js(input).map_err(|e| js_error(&e))?;
         to_js(&self.inner.validate(&input, now))
     }
@@ -126,9 +128,9 @@ impl JsValidator {
     pub fn validate_batch(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Input[]")] inputs: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string | Date | undefined")] now: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | Date")] now: Option<js_sys::Object>,
     ) -> Result<JsValue, JsValue> {
-        let now = instant(&now).map_err(|e| js_error(&e))?;
+        let now = instant(now).map_err(|e| js_error(&e))?;
         let inputs: Vec<Input> = from_js(inputs).map_err(|e| js_error(&e.within("inputs")))?;
         to_js(&self.inner.validate_batch(&inputs, now))
     }

@@ -1,0 +1,121 @@
+// The wasm package in Node: every golden vector gives the native outcome, field for field; hostile input
+// gives a PreflightError with a code and a path and never breaks the instance.
+
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { test } from "node:test";
+
+import init, { Validator, carriers, version } from "../../pkg/node.js";
+import { compareAll, hostileInputs, parseVector } from "./vectors.mjs";
+
+const root = new URL("../../", import.meta.url);
+const read = (path) => readFileSync(new URL(path, root), "utf8");
+
+await init();
+
+const vectors = Object.fromEntries(
+  readdirSync(new URL("tests/vectors/", root))
+    .filter((name) => name.endsWith(".json"))
+    .sort()
+    .map((name) => [name, parseVector(read(`tests/vectors/${name}`))]),
+);
+const native = JSON.parse(read("target/vector-reports.json"));
+
+const settings = { region: "US", carrierMappings: [{ from: "Acme", to: "UPS" }] };
+const input = {
+  fulfillment: {
+    id: "5012345678901234567", status: "success", tracking_company: "UPS",
+    tracking_number: "1Z999AA10123456784",
+    line_items: [{ id: 1, sku: "TEE", quantity: 1 }],
+  },
+  order: {
+    id: "576461413038785752", status: "AWAITING_SHIPMENT",
+    line_items: [{ id: "577086512123755101", seller_sku: "TEE" }],
+  },
+  history: null,
+};
+const NOW = "2026-11-24T12:00:00Z";
+
+test("every golden vector gives the native outcome, field for field", () => {
+  const { ran, differences } = compareAll({ Validator }, vectors, native);
+  assert.ok(ran >= 80, `only ${ran} vectors ran`);
+  assert.deepEqual(differences, []);
+});
+
+test("validateBatch answers the reports validate answers", () => {
+  const v = new Validator(settings);
+  const inputs = Array.from({ length: 50 }, (_, i) => ({
+    ...input, fulfillment: { ...input.fulfillment, id: String(i), tracking_company: i % 2 ? "UPS" : "Nowhere" },
+  }));
+  const batch = v.validateBatch(inputs, NOW);
+  assert.equal(batch.length, 50);
+  assert.deepEqual(batch, inputs.map((x) => v.validate(x, NOW)));
+  assert.equal(batch[0].verdict, "blocked");
+  assert.equal(batch[1].verdict, "ready");
+});
+
+test("reports are plain JSON-compatible objects", () => {
+  const report = new Validator(settings).validate(input, NOW);
+  assert.equal(Object.getPrototypeOf(report), Object.prototype);
+  assert.deepEqual(JSON.parse(JSON.stringify(report)), report);
+  assert.equal(report.updateDeadline, null);
+  assert.equal(report.plan.packageId, null);
+});
+
+test("now may be a string, a Date, or omitted", () => {
+  const v = new Validator(settings);
+  assert.equal(v.validate(input, new Date(NOW)).verdict, "ready");
+  assert.equal(v.validate(input).verdict, "ready");
+  for (const bad of ["2026-11-24T12:00:00", 42, new Date("nope"), {}]) {
+    assert.throws(() => v.validate(input, bad), (e) => e.name === "PreflightError" && e.path === "now");
+  }
+});
+
+test("hostile input throws a PreflightError with a code and a path, and the instance keeps working", () => {
+  const v = new Validator(settings);
+  for (const { name, input: bad, code, path } of hostileInputs(input)) {
+    assert.throws(
+      () => v.validate(bad, NOW),
+      (e) => {
+        assert.ok(e instanceof Error, name);
+        assert.equal(e.name, "PreflightError", name);
+        assert.equal(e.code, code, `${name}: ${e.message}`);
+        assert.equal(e.path, path, `${name}: ${e.message}`);
+        return true;
+      },
+      name,
+    );
+    assert.equal(v.validate(input, NOW).verdict, "ready", `after ${name}`);
+  }
+});
+
+test("a 50 MB array is an error or a report, never a crash", () => {
+  const v = new Validator(settings);
+  const huge = new Array(50 * 1024 * 1024 / 8).fill(0);
+  assert.throws(() => v.validateBatch(huge, NOW), (e) => e.code === "input.invalid_type" && e.path === "inputs[0]");
+  const many = { ...input, fulfillment: { ...input.fulfillment, line_items: huge } };
+  assert.throws(() => v.validate(many, NOW), (e) => e.path === "fulfillment.line_items[0]");
+  assert.equal(v.validate(input, NOW).verdict, "ready");
+});
+
+test("bad settings and mappings throw with the field's path; the validator is unchanged", () => {
+  assert.throws(() => new Validator({ region: "XX" }), (e) => e.code === "input.unknown_region" && e.path === "region");
+  assert.throws(() => new Validator({ region: "US", carrierMapping: [] }), (e) => e.code === "input.unknown_field");
+  assert.throws(() => new Validator(undefined), (e) => e.code === "input.invalid_type");
+  const v = new Validator(settings);
+  const acme = { ...input, fulfillment: { ...input.fulfillment, tracking_company: "Acme" } };
+  assert.equal(v.validate(acme, NOW).plan.shippingProviderName, "UPS");
+  assert.throws(() => v.setCarrierMappings([{ from: "Acme", to: "Nowhere" }]),
+    (e) => e.code === "input.unknown_provider" && e.path === "carrierMappings[0].to");
+  assert.equal(v.validate(acme, NOW).plan.shippingProviderName, "UPS");
+  v.setCarrierMappings([{ from: "Acme", to: "FedEx" }]);
+  assert.equal(v.validate(acme, NOW).plan.shippingProviderName, "FedEx");
+});
+
+test("carriers lists a region's providers; version is the package's", () => {
+  const us = carriers("US");
+  assert.ok(us.some((c) => c.name === "USPS" && c.id === "7117858858072016686" && Array.isArray(c.aliases)));
+  assert.ok(carriers("UK").some((c) => c.name === "Royal Mail"));
+  assert.throws(() => carriers("XX"), (e) => e.code === "input.unknown_region" && e.path === "region");
+  assert.equal(version(), JSON.parse(read("pkg/package.json")).version);
+});
