@@ -113,7 +113,9 @@ impl JsValidator {
     pub fn validate(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Input")] input: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "string | Date")] now: Option<js_sys::Object>,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | Date")] now: Option<
+            js_sys::Object,
+        >,
     ) -> Result<JsValue, JsValue> {
         let now = instant(now).map_err(|e| js_error(&e))?;
         let input: Input = from_js(input).map_err(|e| js_error(&e))?;
@@ -128,7 +130,9 @@ impl JsValidator {
     pub fn validate_batch(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Input[]")] inputs: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "string | Date")] now: Option<js_sys::Object>,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | Date")] now: Option<
+            js_sys::Object,
+        >,
     ) -> Result<JsValue, JsValue> {
         let now = instant(now).map_err(|e| js_error(&e))?;
         let inputs: Vec<Input> = from_js(inputs).map_err(|e| js_error(&e.within("inputs")))?;
