@@ -2,6 +2,7 @@
 // gives a PreflightError with a code and a path and never breaks the instance.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { test } from "node:test";
 
@@ -118,4 +119,18 @@ test("carriers lists a region's providers; version is the package's", () => {
   assert.ok(carriers("UK").some((c) => c.name === "Royal Mail"));
   assert.throws(() => carriers("XX"), (e) => e.code === "input.unknown_region" && e.path === "region");
   assert.equal(version(), JSON.parse(read("pkg/package.json")).version);
+});
+
+test("npm pack lists a clean package: the module, its types, the wasm and the manifest", () => {
+  const out = execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: new URL("pkg/", root), encoding: "utf8" });
+  const files = JSON.parse(out)[0].files.map((f) => f.path).sort();
+  assert.deepEqual(files, [
+    "node.d.ts", "node.js", "package.json", "preflight.d.ts", "preflight.js", "preflight_bg.wasm",
+    "preflight_bg.wasm.d.ts",
+  ]);
+  const manifest = JSON.parse(read("pkg/package.json"));
+  assert.equal(manifest.name, "fulfillment-preflight");
+  assert.equal(manifest.type, "module");
+  assert.equal(manifest.sideEffects, false);
+  assert.equal(manifest.exports["."].node.default, "./node.js");
 });
