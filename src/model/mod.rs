@@ -18,6 +18,7 @@ use crate::Timestamp;
 /// One fulfillment to check, with the TikTok Shop order it belongs to and what was already pushed.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(expecting = "an object with `fulfillment`, `order` and `history`")]
 pub struct Input {
     /// The Shopify fulfillment, REST/webhook or GraphQL shape.
     pub fulfillment: Fulfillment,
@@ -31,6 +32,7 @@ pub struct Input {
 /// What was already pushed to TikTok Shop for a fulfillment.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(expecting = "a sync history object")]
 pub struct History {
     /// The TikTok Shop package the push created.
     #[serde(default, deserialize_with = "de::opt_id")]
@@ -45,13 +47,14 @@ pub struct History {
     #[serde(default)]
     pub shipped_at: Option<Timestamp>,
     /// How many tracking updates were spent after shipping.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::count")]
     pub tracking_updates_used: u32,
 }
 
 /// The merchant's settings, given once to a [`crate::Validator`].
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(expecting = "a settings object")]
 pub struct Settings {
     /// The TikTok Shop market.
     pub region: Region,
@@ -84,6 +87,7 @@ impl Settings {
 /// A merchant's carrier mapping.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a carrier mapping object with `from` and `to`")]
 pub struct CarrierMapping {
     /// The Shopify carrier name (`"Other"` for Shopify's Other, `"*"` for the default).
     pub from: String,
@@ -93,6 +97,7 @@ pub struct CarrierMapping {
 
 /// A provider of a delivery option, as Get Shipping Providers returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(expecting = "a shipping provider object with `id` and `name`")]
 pub struct ShippingProvider {
     /// The provider id.
     #[serde(deserialize_with = "de::id")]
@@ -105,10 +110,13 @@ pub struct ShippingProvider {
 /// The tracking-update policy TikTok Shop enforces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[serde(expecting = "a policy object")]
 pub struct Policy {
     /// Hours after shipping during which the tracking number may be updated (72).
+    #[serde(deserialize_with = "de::count")]
     pub update_window_hours: u32,
     /// How many times it may be updated (1).
+    #[serde(deserialize_with = "de::count")]
     pub max_tracking_updates: u32,
     /// Whether the shop may ship with its own USPS labels. US sellers must buy USPS labels through TikTok
     /// Shipping for some shop types; set `false` for those.

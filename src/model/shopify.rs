@@ -120,6 +120,7 @@ pub struct FulfillmentLineItem {
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "a Shopify fulfillment object")]
 struct RawFulfillment {
     #[serde(default, deserialize_with = "de::opt_id")]
     id: Option<String>,
@@ -152,6 +153,7 @@ struct RawFulfillment {
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "a Shopify line item object")]
 struct RestLineItem {
     #[serde(default, deserialize_with = "de::opt_id")]
     id: Option<String>,
@@ -159,12 +161,14 @@ struct RestLineItem {
     variant_id: Option<String>,
     #[serde(default, deserialize_with = "de::opt_string")]
     sku: Option<String>,
+    #[serde(deserialize_with = "de::count")]
     quantity: u32,
     #[serde(default, deserialize_with = "de::opt_string")]
     name: Option<String>,
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "a tracking info object")]
 struct GqlTrackingInfo {
     #[serde(default)]
     company: Option<String>,
@@ -222,19 +226,23 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for GqlList<T> {
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "an edge object with a node")]
 struct GqlEdge<T> {
     node: T,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(expecting = "a fulfillment line item object")]
 struct GqlFulfillmentLineItem {
+    #[serde(deserialize_with = "de::count")]
     quantity: u32,
     #[serde(default)]
     line_item: Option<GqlLineItem>,
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "a line item object")]
 struct GqlLineItem {
     #[serde(default, deserialize_with = "de::opt_id")]
     id: Option<String>,
@@ -247,6 +255,7 @@ struct GqlLineItem {
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "a variant object")]
 struct GqlVariant {
     #[serde(default, deserialize_with = "de::opt_id")]
     id: Option<String>,
@@ -255,6 +264,7 @@ struct GqlVariant {
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "an order object")]
 struct GqlOrder {
     #[serde(default, deserialize_with = "de::opt_id")]
     id: Option<String>,

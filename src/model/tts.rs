@@ -9,6 +9,7 @@ use super::de;
 
 /// A TikTok Shop order.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(expecting = "a TikTok Shop order object")]
 pub struct TtsOrder {
     /// The order id, about 19 digits.
     #[serde(deserialize_with = "de::id")]
@@ -150,6 +151,7 @@ impl<'de> Deserialize<'de> for PackageStatus {
 
 /// One unit of an order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(expecting = "a TikTok Shop line item object")]
 pub struct TtsLineItem {
     /// The line item id, pushed in `order_line_item_ids`.
     #[serde(deserialize_with = "de::id")]
@@ -207,6 +209,7 @@ impl TtsLineItem {
 
 /// A package of an order.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(expecting = "a TikTok Shop package object")]
 pub struct TtsPackage {
     /// The package id.
     #[serde(deserialize_with = "de::id")]
