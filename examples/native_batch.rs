@@ -4,8 +4,9 @@
 //! Reads a JSON file `{"settings": …, "now": …, "inputs": […], "typical": …}` (`typical` optional) and
 //! prints one JSON line: the per-validation nanoseconds of the typed batch (`Validator::validate_batch`,
 //! inputs parsed beforehand) and of the JSON batch (`Validator::validate_batch_json` on the whole text:
-//! parse, validate and serialize), and the same two for the typical input when given. Each figure is the
-//! best of a few rounds.
+//! parse, validate and serialize), that JSON cost split into parsing the inputs alone (each input's text
+//! into an `Input`) and serializing the reports alone, and the typed and JSON figures of the typical input when given. Each figure is the best
+//! of a few rounds.
 //!
 //! ```sh
 //! cargo run --release --example native_batch -- target/bench/batch.json
@@ -15,8 +16,8 @@ use std::error::Error;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
 use preflight::{error, parse_now, Input, Report, Validator, Verdict};
+use serde_json::{json, Value};
 
 /// Rounds per figure; the best is kept.
 const ROUNDS: u32 = 7;
@@ -75,9 +76,10 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let validator = Validator::from_json(&settings.to_string())?;
     let now = parse_now(now_text)?;
-    let typed: Vec<Input> = inputs
+    let texts: Vec<String> = inputs.iter().map(Value::to_string).collect();
+    let typed: Vec<Input> = texts
         .iter()
-        .map(|input| error::from_json(&input.to_string()))
+        .map(|text| error::from_json(text))
         .collect::<Result<_, _>>()?;
     let body = json!({ "inputs": inputs }).to_string();
 
@@ -86,7 +88,19 @@ fn main() -> Result<(), Box<dyn Error>> {
         black_box(validator.validate_batch(black_box(&typed), now));
     });
     let json_per = best(|| {
-        black_box(validator.validate_batch_json(black_box(&body), now_text).ok());
+        black_box(
+            validator
+                .validate_batch_json(black_box(&body), now_text)
+                .ok(),
+        );
+    });
+    let parse_per = best(|| {
+        for text in &texts {
+            black_box(error::from_json::<Input>(black_box(text)).ok());
+        }
+    });
+    let serialize_per = best(|| {
+        black_box(serde_json::to_string(black_box(&reports)).ok());
     });
 
     let mut out = json!({
@@ -94,6 +108,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         "rounds": ROUNDS,
         "typedNsPerValidation": nanos(typed_per, typed.len()),
         "jsonNsPerValidation": nanos(json_per, typed.len()),
+        "jsonParseNsPerValidation": nanos(parse_per, typed.len()),
+        "jsonSerializeNsPerValidation": nanos(serialize_per, typed.len()),
         "jsonInputBytes": body.len(),
         "jsonReportBytes": validator.validate_batch_json(&body, now_text)?.len(),
         "verdicts": verdicts(&reports),

@@ -3,9 +3,11 @@
 //! Only malformed input is an error. A fulfillment that would fail at TikTok Shop is not an error but a
 //! report with diagnostics.
 
-use std::fmt::{self, Display, Write as _};
+use std::fmt::{self, Display};
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
+
+use crate::model::read::{Path, Read};
 
 /// What is wrong with an input, as a stable code callers switch on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -107,52 +109,6 @@ impl InputError {
         self.path = join_path(prefix, &self.path);
         self
     }
-
-    /// Classifies a deserializer's message. Serde's own messages and this crate's custom ones have fixed
-    /// prefixes, so the classification lives here, once, and no caller ever parses message text.
-    pub(crate) fn from_message(path: String, message: String) -> Self {
-        use InputErrorKind::*;
-        let kind = if message.starts_with("invalid timestamp") {
-            InvalidTimestamp
-        } else if message.starts_with("unknown region") {
-            UnknownRegion
-        } else if message.starts_with("imprecise id") {
-            ImpreciseId
-        } else if message.starts_with("missing field") {
-            MissingField
-        } else if message.starts_with("unknown field") {
-            UnknownField
-        } else if message.starts_with("invalid type") {
-            InvalidType
-        } else if message.starts_with("recursion limit exceeded") {
-            TooDeep
-        } else {
-            InvalidValue
-        };
-        // Serde reports a missing field at its struct; point at the field itself.
-        let path = match (kind, backticked(&message)) {
-            (MissingField, Some(field)) => join_path(&path, field),
-            _ => path,
-        };
-        Self {
-            kind,
-            path,
-            message: first_line(message),
-        }
-    }
-}
-
-fn backticked(message: &str) -> Option<&str> {
-    let start = message.find('`')? + 1;
-    let len = message.get(start..)?.find('`')?;
-    message.get(start..start + len)
-}
-
-fn first_line(mut message: String) -> String {
-    if let Some(end) = message.find('\n') {
-        message.truncate(end);
-    }
-    message
 }
 
 fn join_path(prefix: &str, path: &str) -> String {
@@ -164,141 +120,61 @@ fn join_path(prefix: &str, path: &str) -> String {
     }
 }
 
-fn render_path(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for segment in path {
-        match segment {
-            Segment::Seq { index } => {
-                let _ = write!(out, "[{index}]");
-            }
-            Segment::Map { key } | Segment::Enum { variant: key } => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(key);
-            }
-            // A position the parser could not name (inside malformed text): the path stops before it.
-            Segment::Unknown => {}
-        }
-    }
-    out
-}
-
-/// Deserializes a `T` from any serde deserializer, turning its error into an [`InputError`] with the
-/// path of the bad field. The JSON form and the JS form both come through here.
-///
-/// # Errors
-/// An [`InputError`] for any value `T` does not accept.
-pub fn deserialize<'de, T, D>(deserializer: D) -> Result<T, InputError>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-    D::Error: Display,
-{
-    serde_path_to_error::deserialize(deserializer).map_err(|err| {
-        let path = render_path(err.path());
-        InputError::from_message(path, err.into_inner().to_string())
-    })
-}
-
 /// Parses a `T` from JSON text, with typed errors carrying the path of the bad field.
 ///
 /// # Errors
-/// `input.malformed_json` for text that is not JSON, otherwise whatever [`deserialize`] reports.
-pub fn from_json<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T, InputError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let mut track = serde_path_to_error::Track::new();
-    let value = T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
-        .map_err(|err| json_error(render_path(&track.path()), &err));
-    let value = value?;
-    de.end().map_err(|err| json_error(String::new(), &err))?;
-    Ok(value)
-}
-
-fn json_error(path: String, err: &serde_json::Error) -> InputError {
-    use serde_json::error::Category;
-    match err.classify() {
-        Category::Syntax | Category::Eof | Category::Io => {
-            let mut message = err.to_string();
-            if message.starts_with("recursion limit exceeded") {
-                return InputError::new(InputErrorKind::TooDeep, path, message);
-            }
-            // serde_json appends " at line L column C"; keep it, it is how people find the spot.
-            message = first_line(message);
-            InputError::new(InputErrorKind::MalformedJson, path, message)
-        }
-        Category::Data => {
-            // Drop serde_json's position suffix: the path says where.
-            let message = err.to_string();
-            let message = match message.rfind(" at line ") {
-                Some(end) => message.get(..end).unwrap_or(&message).to_owned(),
-                None => message,
-            };
-            InputError::from_message(path, message)
-        }
-    }
+/// `input.malformed_json` or `input.too_deep` for text that is not JSON, otherwise what reading `T`
+/// reports.
+pub fn from_json<T: Read>(text: &str) -> Result<T, InputError> {
+    T::read(&crate::json::parse(text)?, &Path::Root)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Outer {
-        items: Vec<Inner>,
-    }
-    #[derive(Debug, Deserialize)]
-    #[allow(dead_code)]
-    struct Inner {
-        quantity: u32,
-        at: Option<crate::Timestamp>,
-    }
-
-    fn err(text: &str) -> InputError {
-        from_json::<Outer>(text).unwrap_err()
-    }
+    use crate::model::{Input, Settings};
 
     #[test]
     fn reports_codes_and_paths() {
-        let e = err(r#"{"items":[{"quantity":1},{"quantity":-1}]}"#);
+        let e = from_json::<Settings>(r#"{"region": "US", "policy": {"maxTrackingUpdates": -1}}"#)
+            .unwrap_err();
         assert_eq!(
             (e.code(), e.path.as_str()),
-            ("input.invalid_value", "items[1].quantity")
+            ("input.invalid_value", "policy.maxTrackingUpdates")
         );
-        let e = err(r#"{"items":[{"quantity":"2"}]}"#);
+        let e = from_json::<Settings>(r#"{"region": 1}"#).unwrap_err();
         assert_eq!(
             (e.code(), e.path.as_str()),
-            ("input.invalid_type", "items[0].quantity")
+            ("input.invalid_type", "region")
         );
-        let e = err(r#"{"items":[{}]}"#);
+        let e = from_json::<Settings>(r#"{"regoin": "US"}"#).unwrap_err();
         assert_eq!(
             (e.code(), e.path.as_str()),
-            ("input.missing_field", "items[0].quantity")
+            ("input.unknown_field", "regoin")
         );
-        let e = err(r#"{"items":[],"itemz":1}"#);
+        let e = from_json::<Settings>("{}").unwrap_err();
         assert_eq!(
             (e.code(), e.path.as_str()),
-            ("input.unknown_field", "itemz")
+            ("input.missing_field", "region")
         );
-        let e = err(r#"{"items":[{"quantity":1,"at":"2026-01-01T00:00:00"}]}"#);
         assert_eq!(
-            (e.code(), e.path.as_str()),
-            ("input.invalid_timestamp", "items[0].at")
+            from_json::<Input>("{").unwrap_err().code(),
+            "input.malformed_json"
         );
-        assert_eq!(err("{").code(), "input.malformed_json");
-        assert_eq!(err(r#"{"items":[]} x"#).code(), "input.malformed_json");
-        let deep = "[".repeat(10_000);
-        let e = from_json::<serde_json::Value>(&format!(r#"{{"items":{deep}"#)).unwrap_err();
-        assert_eq!(e.code(), "input.too_deep");
     }
 
     #[test]
-    fn messages_are_one_line() {
-        let e = err(r#"{"items":[{"quantity":1.5}]}"#);
+    fn messages_are_one_line_and_prefixed_by_their_path() {
+        let e = from_json::<Settings>(
+            r#"{"region": "US", "carrierMappings": [{"from": "a", "to": 1.5}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.path, "carrierMappings[0].to");
         assert!(!e.message.contains('\n'));
-        assert_eq!(e.to_string(), format!("items[0].quantity: {}", e.message));
+        assert_eq!(
+            e.to_string(),
+            format!("carrierMappings[0].to: {}", e.message)
+        );
+        assert_eq!(e.within("settings").path, "settings.carrierMappings[0].to");
     }
 }

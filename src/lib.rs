@@ -28,6 +28,7 @@
 
 pub mod carrier;
 pub mod error;
+pub mod json;
 pub mod line_items;
 pub mod model;
 pub mod report;
@@ -35,8 +36,6 @@ mod time;
 pub mod tracking_policy;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
-
-use serde::Deserialize;
 
 pub use error::{InputError, InputErrorKind};
 pub use model::{CarrierMapping, History, Input, Policy, Region, Settings};
@@ -53,11 +52,19 @@ pub struct Validator {
     carriers: CarrierIndex,
 }
 
-/// A batch request in JSON: many inputs against one instant.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A batch request in JSON: `{"inputs": [...]}`.
 struct Batch {
     inputs: Vec<Input>,
+}
+
+impl model::read::Read for Batch {
+    fn read(value: &json::Value<'_>, path: &model::read::Path<'_>) -> Result<Self, InputError> {
+        let o = model::read::Object::new(value, path, "an object with `inputs`")?;
+        o.only(&["inputs"])?;
+        Ok(Self {
+            inputs: o.required("inputs", model::read::list_of)?,
+        })
+    }
 }
 
 impl Validator {

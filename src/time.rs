@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 const SECS_PER_DAY: i64 = 86_400;
 
@@ -246,23 +246,7 @@ impl Serialize for Timestamp {
     }
 }
 
-impl<'de> Deserialize<'de> for Timestamp {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl de::Visitor<'_> for Visitor {
-            type Value = Timestamp;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an RFC 3339 timestamp string")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
-                Timestamp::parse(v).map_err(|e| E::custom(timestamp_message(v, e)))
-            }
-        }
-        deserializer.deserialize_str(Visitor)
-    }
-}
-
-/// The message of a timestamp that did not parse; its prefix is how [`crate::error`] recognises it.
+/// The message of a timestamp that did not parse.
 pub(crate) fn timestamp_message(text: &str, err: TimestampError) -> String {
     let shown: String = text.chars().take(64).collect();
     format!("invalid timestamp `{shown}`: {err}")

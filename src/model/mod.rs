@@ -4,70 +4,56 @@
 //! Our own types are camelCase and refuse unknown fields (a typo would silently change a verdict); the
 //! API payloads keep their own field names and ignore fields they do not know.
 
-mod de;
+pub mod read;
 pub mod shopify;
 pub mod tts;
-
-use serde::Deserialize;
 
 pub use shopify::{Fulfillment, FulfillmentLineItem, FulfillmentStatus, Shape};
 pub use tts::{OrderStatus, PackageStatus, TtsLineItem, TtsOrder, TtsPackage};
 
+use crate::error::{InputError, InputErrorKind};
+use crate::json::Value;
 use crate::Timestamp;
+use read::{Object, Path, Read};
 
 /// One fulfillment to check, with the TikTok Shop order it belongs to and what was already pushed.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[serde(expecting = "an object with `fulfillment`, `order` and `history`")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Input {
     /// The Shopify fulfillment, REST/webhook or GraphQL shape.
     pub fulfillment: Fulfillment,
     /// The TikTok Shop order, Order Detail shape.
     pub order: TtsOrder,
     /// What was already pushed for this fulfillment; `null` when never pushed.
-    #[serde(default)]
     pub history: Option<History>,
 }
 
 /// What was already pushed to TikTok Shop for a fulfillment.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[serde(expecting = "a sync history object")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct History {
     /// The TikTok Shop package the push created.
-    #[serde(default, deserialize_with = "de::opt_id")]
     pub package_id: Option<String>,
     /// The provider pushed.
-    #[serde(default, deserialize_with = "de::opt_id")]
     pub shipping_provider_id: Option<String>,
     /// The tracking number pushed last.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub tracking_number: Option<String>,
     /// When the package was marked shipped.
-    #[serde(default)]
     pub shipped_at: Option<Timestamp>,
     /// How many tracking updates were spent after shipping.
-    #[serde(default, deserialize_with = "de::count")]
     pub tracking_updates_used: u32,
 }
 
 /// The merchant's settings, given once to a [`crate::Validator`].
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[serde(expecting = "a settings object")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// The TikTok Shop market.
     pub region: Region,
     /// Shopify carrier name → TikTok Shop provider, checked before the catalog. `from` is compared without
     /// case, spacing or punctuation; `"*"` is the default for names nothing else resolves.
-    #[serde(default)]
     pub carrier_mappings: Vec<CarrierMapping>,
     /// The providers of the order's delivery option (from Get Shipping Providers), when known: then only
     /// those are accepted.
-    #[serde(default)]
     pub shipping_providers: Option<Vec<ShippingProvider>>,
     /// The tracking-update policy.
-    #[serde(default)]
     pub policy: Policy,
 }
 
@@ -85,9 +71,7 @@ impl Settings {
 }
 
 /// A merchant's carrier mapping.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-#[serde(expecting = "a carrier mapping object with `from` and `to`")]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CarrierMapping {
     /// The Shopify carrier name (`"Other"` for Shopify's Other, `"*"` for the default).
     pub from: String,
@@ -96,27 +80,20 @@ pub struct CarrierMapping {
 }
 
 /// A provider of a delivery option, as Get Shipping Providers returns it.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(expecting = "a shipping provider object with `id` and `name`")]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ShippingProvider {
     /// The provider id.
-    #[serde(deserialize_with = "de::id")]
     pub id: String,
     /// The provider name.
-    #[serde(default)]
     pub name: String,
 }
 
 /// The tracking-update policy TikTok Shop enforces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-#[serde(expecting = "a policy object")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
     /// Hours after shipping during which the tracking number may be updated (72).
-    #[serde(deserialize_with = "de::count")]
     pub update_window_hours: u32,
     /// How many times it may be updated (1).
-    #[serde(deserialize_with = "de::count")]
     pub max_tracking_updates: u32,
     /// Whether the shop may ship with its own USPS labels. US sellers must buy USPS labels through TikTok
     /// Shipping for some shop types; set `false` for those.
@@ -134,13 +111,11 @@ impl Default for Policy {
 }
 
 /// A TikTok Shop market the provider catalog covers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Region {
     /// United States.
-    #[serde(rename = "US")]
     Us,
     /// United Kingdom (`GB` is read as `UK`).
-    #[serde(rename = "UK")]
     Uk,
 }
 
@@ -168,14 +143,123 @@ impl Region {
     }
 }
 
-impl<'de> Deserialize<'de> for Region {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let code = String::deserialize(deserializer)?;
-        Self::from_code(&code).ok_or_else(|| {
-            let shown: String = code.chars().take(32).collect();
-            serde::de::Error::custom(format!(
-                "unknown region `{shown}`, expected one of `US`, `UK`"
-            ))
+impl Read for Input {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(
+            value,
+            path,
+            "an object with `fulfillment`, `order` and `history`",
+        )?;
+        o.only(&["fulfillment", "order", "history"])?;
+        Ok(Self {
+            fulfillment: o.required("fulfillment", |v, p| Fulfillment::read(v, p).map(Some))?,
+            order: o.required("order", |v, p| TtsOrder::read(v, p).map(Some))?,
+            history: o.read("history")?,
         })
+    }
+}
+
+impl Read for History {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(value, path, "a sync history object")?;
+        o.only(&[
+            "packageId",
+            "shippingProviderId",
+            "trackingNumber",
+            "shippedAt",
+            "trackingUpdatesUsed",
+        ])?;
+        Ok(Self {
+            package_id: o.optional("packageId", read::id)?,
+            shipping_provider_id: o.optional("shippingProviderId", read::id)?,
+            tracking_number: o.optional("trackingNumber", read::text)?,
+            shipped_at: o.optional("shippedAt", read::timestamp)?,
+            tracking_updates_used: o.optional("trackingUpdatesUsed", read::count)?.unwrap_or(0),
+        })
+    }
+}
+
+impl Read for Settings {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(value, path, "a settings object")?;
+        o.only(&["region", "carrierMappings", "shippingProviders", "policy"])?;
+        Ok(Self {
+            region: o.required("region", |v, p| Region::read(v, p).map(Some))?,
+            carrier_mappings: o
+                .optional("carrierMappings", read::list_of)?
+                .unwrap_or_default(),
+            shipping_providers: o.optional("shippingProviders", read::list_of)?,
+            policy: o.read("policy")?.unwrap_or_default(),
+        })
+    }
+}
+
+impl Read for CarrierMapping {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(value, path, "a carrier mapping object with `from` and `to`")?;
+        o.only(&["from", "to"])?;
+        Ok(Self {
+            from: o.required("from", read::any_text)?,
+            to: o.required("to", read::any_text)?,
+        })
+    }
+}
+
+impl Read for ShippingProvider {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(
+            value,
+            path,
+            "a shipping provider object with `id` and `name`",
+        )?;
+        Ok(Self {
+            id: o.required("id", read::id)?,
+            name: o.optional("name", read::any_text)?.unwrap_or_default(),
+        })
+    }
+}
+
+impl Read for Policy {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(value, path, "a policy object")?;
+        o.only(&[
+            "updateWindowHours",
+            "maxTrackingUpdates",
+            "allowUspsSelfShipping",
+        ])?;
+        let default = Self::default();
+        Ok(Self {
+            update_window_hours: o
+                .optional("updateWindowHours", read::count)?
+                .unwrap_or(default.update_window_hours),
+            max_tracking_updates: o
+                .optional("maxTrackingUpdates", read::count)?
+                .unwrap_or(default.max_tracking_updates),
+            allow_usps_self_shipping: o
+                .optional("allowUspsSelfShipping", read::flag)?
+                .unwrap_or(default.allow_usps_self_shipping),
+        })
+    }
+}
+
+impl Read for Region {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        match value {
+            Value::String(code) => Self::from_code(code).ok_or_else(|| {
+                let shown: String = code.chars().take(32).collect();
+                read::error(
+                    InputErrorKind::UnknownRegion,
+                    path,
+                    format!("unknown region `{shown}`, expected one of `US`, `UK`"),
+                )
+            }),
+            other => Err(read::invalid_type(other, "a region code like `US`", path)),
+        }
+    }
+}
+
+impl<T: Read> Read for Vec<T> {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        Ok(read::list_of(value, path)?.unwrap_or_default())
     }
 }

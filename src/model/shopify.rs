@@ -3,14 +3,13 @@
 //! Both shapes come straight from Shopify's APIs; unknown fields are ignored. The shape is told apart by
 //! its fields (`trackingInfo`, `fulfillmentLineItems`, `createdAt` are GraphQL's).
 
-use serde::Deserialize;
-
-use super::de;
+use super::read::{self, Object, Path, Read};
+use crate::error::InputError;
+use crate::json::Value;
 use crate::Timestamp;
 
 /// A Shopify fulfillment: what the connector would push to TikTok Shop.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "RawFulfillment")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fulfillment {
     /// The fulfillment id as Shopify sent it: decimal text for REST, a `gid://shopify/Fulfillment/…` for
     /// GraphQL.
@@ -119,155 +118,169 @@ pub struct FulfillmentLineItem {
     pub name: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(expecting = "a Shopify fulfillment object")]
-struct RawFulfillment {
-    #[serde(default, deserialize_with = "de::opt_id")]
-    id: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_id")]
-    order_id: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_string")]
-    name: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_string")]
-    status: Option<String>,
-    // REST / webhook
-    #[serde(default)]
-    tracking_company: Option<String>,
-    #[serde(default)]
-    tracking_number: Option<String>,
-    #[serde(default)]
-    tracking_numbers: Option<Vec<Option<String>>>,
-    #[serde(default)]
-    created_at: Option<Timestamp>,
-    #[serde(default)]
-    line_items: Option<Vec<RestLineItem>>,
-    // GraphQL
-    #[serde(default, rename = "trackingInfo")]
-    tracking_info: Option<Vec<GqlTrackingInfo>>,
-    #[serde(default, rename = "fulfillmentLineItems")]
-    fulfillment_line_items: Option<GqlList<GqlFulfillmentLineItem>>,
-    #[serde(default, rename = "createdAt")]
-    created_at_gql: Option<Timestamp>,
-    #[serde(default)]
-    order: Option<GqlOrder>,
-}
-
-#[derive(Deserialize)]
-#[serde(expecting = "a Shopify line item object")]
-struct RestLineItem {
-    #[serde(default, deserialize_with = "de::opt_id")]
-    id: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_id")]
-    variant_id: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_string")]
-    sku: Option<String>,
-    #[serde(deserialize_with = "de::count")]
-    quantity: u32,
-    #[serde(default, deserialize_with = "de::opt_string")]
-    name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(expecting = "a tracking info object")]
-struct GqlTrackingInfo {
-    #[serde(default)]
-    company: Option<String>,
-    #[serde(default)]
-    number: Option<String>,
-}
-
-/// A GraphQL list: a connection with `edges[].node` or `nodes[]`, or a plain array. Read by hand rather
-/// than as an untagged enum, so that an error inside keeps its kind and path.
-enum GqlList<T> {
-    Plain(Vec<T>),
-    Connection {
-        edges: Option<Vec<GqlEdge<T>>>,
-        nodes: Option<Vec<T>>,
-    },
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for GqlList<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<T> {
-            type Value = GqlList<T>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a list, or a connection with `edges` or `nodes`")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(GqlList::Plain(items))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let (mut edges, mut nodes) = (None, None);
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match key.as_ref() {
-                        "edges" => edges = map.next_value()?,
-                        "nodes" => nodes = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GqlList::Connection { edges, nodes })
-            }
+impl Read for Fulfillment {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(value, path, "a Shopify fulfillment object")?;
+        let id = o.required("id", read::id)?;
+        let status = o
+            .optional("status", read::text)?
+            .map_or(FulfillmentStatus::Unknown, |s| FulfillmentStatus::parse(&s));
+        let name = o.optional("name", read::text)?;
+        let graphql = ["trackingInfo", "fulfillmentLineItems", "createdAt"]
+            .iter()
+            .any(|key| o.get(key).is_some());
+        if graphql {
+            read_graphql(&o, id, status, name)
+        } else {
+            read_rest(&o, id, status, name)
         }
-        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
     }
 }
 
-#[derive(Deserialize)]
-#[serde(expecting = "an edge object with a node")]
-struct GqlEdge<T> {
-    node: T,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[serde(expecting = "a fulfillment line item object")]
-struct GqlFulfillmentLineItem {
-    #[serde(deserialize_with = "de::count")]
-    quantity: u32,
-    #[serde(default)]
-    line_item: Option<GqlLineItem>,
-}
-
-#[derive(Deserialize)]
-#[serde(expecting = "a line item object")]
-struct GqlLineItem {
-    #[serde(default, deserialize_with = "de::opt_id")]
-    id: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_string")]
-    sku: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_string")]
+fn read_rest(
+    o: &Object<'_, '_>,
+    id: String,
+    status: FulfillmentStatus,
     name: Option<String>,
-    #[serde(default)]
-    variant: Option<GqlVariant>,
+) -> Result<Fulfillment, InputError> {
+    let mut tracking_numbers: Vec<String> = o
+        .optional("tracking_numbers", |v, p| {
+            read::list(v, p, |v, p| match v {
+                Value::Null => Ok(None),
+                v => read::text(v, p),
+            })
+        })?
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Some(number) = o.optional("tracking_number", read::any_text)? {
+        if !tracking_numbers.contains(&number) {
+            tracking_numbers.insert(0, number);
+        }
+    }
+    let line_items = o.required("line_items", |v, p| {
+        read::list(v, p, |v, p| {
+            let item = Object::new(v, p, "a Shopify line item object")?;
+            Ok(FulfillmentLineItem {
+                id: item.optional("id", read::id)?,
+                variant_id: item.optional("variant_id", read::id)?,
+                sku: item.optional("sku", read::text)?,
+                quantity: item.required("quantity", read::count)?,
+                name: item.optional("name", read::text)?,
+            })
+        })
+    })?;
+    Ok(Fulfillment {
+        id,
+        order_id: o.optional("order_id", read::id)?,
+        name,
+        status,
+        tracking_company: o.optional("tracking_company", read::any_text)?,
+        tracking_numbers,
+        created_at: o.optional("created_at", read::timestamp)?,
+        line_items,
+        shape: Shape::Rest,
+    })
 }
 
-#[derive(Deserialize)]
-#[serde(expecting = "a variant object")]
-struct GqlVariant {
-    #[serde(default, deserialize_with = "de::opt_id")]
-    id: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_string")]
-    sku: Option<String>,
+fn read_graphql(
+    o: &Object<'_, '_>,
+    id: String,
+    status: FulfillmentStatus,
+    name: Option<String>,
+) -> Result<Fulfillment, InputError> {
+    let infos = o
+        .optional("trackingInfo", |v, p| {
+            read::list(v, p, |v, p| {
+                let info = Object::new(v, p, "a tracking info object")?;
+                Ok((
+                    info.optional("company", read::any_text)?,
+                    info.optional("number", read::any_text)?,
+                ))
+            })
+        })?
+        .unwrap_or_default();
+    let mut infos = infos.into_iter();
+    let first = infos.next();
+    let tracking_company = first.as_ref().and_then(|(company, _)| company.clone());
+    let tracking_numbers = first
+        .and_then(|(_, number)| number)
+        .into_iter()
+        .chain(infos.filter_map(|(_, number)| number))
+        .collect();
+    let line_items = o.required("fulfillmentLineItems", |v, p| {
+        read_gql_items(v, p).map(Some)
+    })?;
+    let order_id = o
+        .optional("order", |v, p| {
+            Object::new(v, p, "an order object")?.optional("id", read::id)
+        })?
+        .map(legacy_id);
+    Ok(Fulfillment {
+        id,
+        order_id,
+        name,
+        status,
+        tracking_company,
+        tracking_numbers,
+        created_at: o.optional("createdAt", read::timestamp)?,
+        line_items,
+        shape: Shape::GraphQl,
+    })
 }
 
-#[derive(Deserialize)]
-#[serde(expecting = "an order object")]
-struct GqlOrder {
-    #[serde(default, deserialize_with = "de::opt_id")]
-    id: Option<String>,
+/// A GraphQL list of fulfillment line items: a connection with `edges[].node` or `nodes[]`, or a list.
+fn read_gql_items(
+    value: &Value<'_>,
+    path: &Path<'_>,
+) -> Result<Vec<FulfillmentLineItem>, InputError> {
+    if let Value::Array(_) = value {
+        return Ok(read::list(value, path, read_gql_item)?.unwrap_or_default());
+    }
+    let o = Object::new(
+        value,
+        path,
+        "a list, or a connection with `edges` or `nodes`",
+    )?;
+    if o.get("edges").is_some() {
+        let edges = o.optional("edges", |v, p| {
+            read::list(v, p, |v, p| {
+                Object::new(v, p, "an edge object with a node")?
+                    .required("node", |v, p| read_gql_item(v, p).map(Some))
+            })
+        })?;
+        return Ok(edges.unwrap_or_default());
+    }
+    o.required("nodes", |v, p| read::list(v, p, read_gql_item))
+}
+
+fn read_gql_item(value: &Value<'_>, path: &Path<'_>) -> Result<FulfillmentLineItem, InputError> {
+    let item = Object::new(value, path, "a fulfillment line item object")?;
+    let quantity = item.required("quantity", read::count)?;
+    let mut out = FulfillmentLineItem {
+        id: None,
+        variant_id: None,
+        sku: None,
+        quantity,
+        name: None,
+    };
+    let line_path = item.path.key("lineItem");
+    if let Some(value) = item.get("lineItem").filter(|v| **v != Value::Null) {
+        let line = Object::new(value, &line_path, "a line item object")?;
+        out.id = line.optional("id", read::id)?.map(legacy_id);
+        out.sku = line.optional("sku", read::text)?;
+        out.name = line.optional("name", read::text)?;
+        let variant_path = line_path.key("variant");
+        if let Some(value) = line.get("variant").filter(|v| **v != Value::Null) {
+            let variant = Object::new(value, &variant_path, "a variant object")?;
+            out.variant_id = variant.optional("id", read::id)?.map(legacy_id);
+            if out.sku.is_none() {
+                out.sku = variant.optional("sku", read::text)?;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The number at the end of a `gid://shopify/Type/123` (or the text itself when it is no gid).
@@ -279,105 +292,6 @@ fn legacy_id(id: String) -> String {
             .map(|n| n.split('?').next().unwrap_or(n).to_owned())
             .unwrap_or(id),
         None => id,
-    }
-}
-
-impl TryFrom<RawFulfillment> for Fulfillment {
-    type Error = String;
-
-    fn try_from(raw: RawFulfillment) -> Result<Self, String> {
-        let id = raw.id.ok_or("missing field `id`")?;
-        let graphql = raw.tracking_info.is_some()
-            || raw.fulfillment_line_items.is_some()
-            || raw.created_at_gql.is_some();
-        let status = raw
-            .status
-            .as_deref()
-            .map_or(FulfillmentStatus::Unknown, FulfillmentStatus::parse);
-        if graphql {
-            let mut infos = raw.tracking_info.unwrap_or_default().into_iter();
-            let first = infos.next();
-            let tracking_company = first.as_ref().and_then(|i| i.company.clone());
-            let tracking_numbers = first
-                .and_then(|i| i.number)
-                .into_iter()
-                .chain(infos.filter_map(|i| i.number))
-                .collect();
-            let items = match raw
-                .fulfillment_line_items
-                .ok_or("missing field `fulfillmentLineItems`")?
-            {
-                GqlList::Plain(items) => items,
-                GqlList::Connection { edges, nodes } => match (edges, nodes) {
-                    (Some(edges), _) => edges.into_iter().map(|e| e.node).collect(),
-                    (None, Some(nodes)) => nodes,
-                    (None, None) => return Err("missing field `nodes`".into()),
-                },
-            };
-            let line_items = items
-                .into_iter()
-                .map(|item| {
-                    let line = item.line_item;
-                    let variant = line.as_ref().and_then(|l| l.variant.as_ref());
-                    FulfillmentLineItem {
-                        id: line.as_ref().and_then(|l| l.id.clone()).map(legacy_id),
-                        variant_id: variant.and_then(|v| v.id.clone()).map(legacy_id),
-                        sku: line
-                            .as_ref()
-                            .and_then(|l| l.sku.clone())
-                            .or_else(|| variant.and_then(|v| v.sku.clone())),
-                        quantity: item.quantity,
-                        name: line.and_then(|l| l.name),
-                    }
-                })
-                .collect();
-            Ok(Self {
-                id,
-                order_id: raw.order.and_then(|o| o.id).map(legacy_id).or(raw.order_id),
-                name: raw.name,
-                status,
-                tracking_company,
-                tracking_numbers,
-                created_at: raw.created_at_gql.or(raw.created_at),
-                line_items,
-                shape: Shape::GraphQl,
-            })
-        } else {
-            let mut tracking_numbers: Vec<String> = raw
-                .tracking_numbers
-                .unwrap_or_default()
-                .into_iter()
-                .flatten()
-                .collect();
-            if let Some(number) = raw.tracking_number {
-                if !tracking_numbers.contains(&number) {
-                    tracking_numbers.insert(0, number);
-                }
-            }
-            let line_items = raw
-                .line_items
-                .ok_or("missing field `line_items`")?
-                .into_iter()
-                .map(|item| FulfillmentLineItem {
-                    id: item.id,
-                    variant_id: item.variant_id,
-                    sku: item.sku,
-                    quantity: item.quantity,
-                    name: item.name,
-                })
-                .collect();
-            Ok(Self {
-                id,
-                order_id: raw.order_id,
-                name: raw.name,
-                status,
-                tracking_company: raw.tracking_company,
-                tracking_numbers,
-                created_at: raw.created_at,
-                line_items,
-                shape: Shape::Rest,
-            })
-        }
     }
 }
 

@@ -3,40 +3,30 @@
 //! Field names are TikTok Shop's own. Unknown fields are ignored; empty strings read as absent, as TikTok
 //! Shop sends unset values. One line item is one unit: the API has no quantity field.
 
-use serde::Deserialize;
-
-use super::de;
+use super::read::{self, Object, Path, Read};
+use crate::error::InputError;
+use crate::json::Value;
 
 /// A TikTok Shop order.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(expecting = "a TikTok Shop order object")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TtsOrder {
     /// The order id, about 19 digits.
-    #[serde(deserialize_with = "de::id")]
     pub id: String,
     /// The order status.
-    #[serde(default)]
     pub status: OrderStatus,
     /// Who fulfils: `FULFILLMENT_BY_SELLER` or `FULFILLMENT_BY_TIKTOK`.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub fulfillment_type: Option<String>,
     /// Who ships: `SELLER` or `TIKTOK` (TikTok Shipping labels).
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub shipping_type: Option<String>,
     /// The delivery option, whose providers are the only ones accepted.
-    #[serde(default, deserialize_with = "de::opt_id")]
     pub delivery_option_id: Option<String>,
     /// The buyer asked to cancel.
-    #[serde(default, deserialize_with = "de::lenient_bool")]
     pub is_buyer_request_cancel: bool,
     /// The order is on hold (the buyer's remorse period).
-    #[serde(default, deserialize_with = "de::lenient_bool")]
     pub is_on_hold_order: bool,
     /// The order's unit line items.
-    #[serde(default, deserialize_with = "de::lenient_vec")]
     pub line_items: Vec<TtsLineItem>,
     /// The order's packages.
-    #[serde(default, deserialize_with = "de::lenient_vec")]
     pub packages: Vec<TtsPackage>,
 }
 
@@ -99,10 +89,9 @@ impl OrderStatus {
     }
 }
 
-impl<'de> Deserialize<'de> for OrderStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = de::opt_string(deserializer)?;
-        Ok(match text.as_deref() {
+impl OrderStatus {
+    fn parse(text: Option<&str>) -> Self {
+        match text {
             Some("UNPAID") => Self::Unpaid,
             Some("ON_HOLD") => Self::OnHold,
             Some("AWAITING_SHIPMENT") => Self::AwaitingShipment,
@@ -113,7 +102,7 @@ impl<'de> Deserialize<'de> for OrderStatus {
             Some("COMPLETED") => Self::Completed,
             Some("CANCELLED") => Self::Cancelled,
             _ => Self::Unknown,
-        })
+        }
     }
 }
 
@@ -135,56 +124,43 @@ pub enum PackageStatus {
     Unknown,
 }
 
-impl<'de> Deserialize<'de> for PackageStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = de::opt_string(deserializer)?;
-        Ok(match text.as_deref() {
+impl PackageStatus {
+    fn parse(text: Option<&str>) -> Self {
+        match text {
             Some("TO_FULFILL") => Self::ToFulfill,
             Some("PROCESSING") => Self::Processing,
             Some("FULFILLING") => Self::Fulfilling,
             Some("COMPLETED") => Self::Completed,
             Some("CANCELLED") => Self::Cancelled,
             _ => Self::Unknown,
-        })
+        }
     }
 }
 
 /// One unit of an order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(expecting = "a TikTok Shop line item object")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TtsLineItem {
     /// The line item id, pushed in `order_line_item_ids`.
-    #[serde(deserialize_with = "de::id")]
     pub id: String,
     /// TikTok Shop's SKU id.
-    #[serde(default, deserialize_with = "de::opt_id")]
     pub sku_id: Option<String>,
     /// The seller's SKU, matched against Shopify's.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub seller_sku: Option<String>,
     /// The product name, for people.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub product_name: Option<String>,
     /// `CANCELLED` when the unit was cancelled.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub display_status: Option<String>,
     /// The package holding the unit, if any.
-    #[serde(default, deserialize_with = "de::opt_id")]
     pub package_id: Option<String>,
     /// That package's status.
-    #[serde(default)]
     pub package_status: PackageStatus,
     /// The package's tracking number, once shipped.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub tracking_number: Option<String>,
     /// The package's shipping provider, once shipped.
-    #[serde(default, deserialize_with = "de::opt_id")]
     pub shipping_provider_id: Option<String>,
     /// The provider's name, once shipped.
-    #[serde(default, deserialize_with = "de::opt_string")]
     pub shipping_provider_name: Option<String>,
     /// When the unit was marked ready to ship (shipped, for seller shipping), in Unix seconds.
-    #[serde(default)]
     pub rts_time: Option<i64>,
 }
 
@@ -208,10 +184,57 @@ impl TtsLineItem {
 }
 
 /// A package of an order.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(expecting = "a TikTok Shop package object")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TtsPackage {
     /// The package id.
-    #[serde(deserialize_with = "de::id")]
     pub id: String,
+}
+
+impl Read for TtsOrder {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(value, path, "a TikTok Shop order object")?;
+        Ok(Self {
+            id: o.required("id", read::id)?,
+            status: OrderStatus::parse(o.optional("status", read::text)?.as_deref()),
+            fulfillment_type: o.optional("fulfillment_type", read::text)?,
+            shipping_type: o.optional("shipping_type", read::text)?,
+            delivery_option_id: o.optional("delivery_option_id", read::id)?,
+            is_buyer_request_cancel: o
+                .optional("is_buyer_request_cancel", read::flag)?
+                .unwrap_or(false),
+            is_on_hold_order: o.optional("is_on_hold_order", read::flag)?.unwrap_or(false),
+            line_items: o.optional("line_items", read::list_of)?.unwrap_or_default(),
+            packages: o.optional("packages", read::list_of)?.unwrap_or_default(),
+        })
+    }
+}
+
+impl Read for TtsLineItem {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(value, path, "a TikTok Shop line item object")?;
+        Ok(Self {
+            id: o.required("id", read::id)?,
+            sku_id: o.optional("sku_id", read::id)?,
+            seller_sku: o.optional("seller_sku", read::text)?,
+            product_name: o.optional("product_name", read::text)?,
+            display_status: o.optional("display_status", read::text)?,
+            package_id: o.optional("package_id", read::id)?,
+            package_status: PackageStatus::parse(
+                o.optional("package_status", read::text)?.as_deref(),
+            ),
+            tracking_number: o.optional("tracking_number", read::text)?,
+            shipping_provider_id: o.optional("shipping_provider_id", read::id)?,
+            shipping_provider_name: o.optional("shipping_provider_name", read::text)?,
+            rts_time: o.optional("rts_time", read::seconds)?,
+        })
+    }
+}
+
+impl Read for TtsPackage {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(value, path, "a TikTok Shop package object")?;
+        Ok(Self {
+            id: o.required("id", read::id)?,
+        })
+    }
 }

@@ -15,11 +15,17 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::error::{InputError, InputErrorKind};
+use crate::model::read::{Path, Read};
 use crate::{CarrierMapping, Input, Region, Settings, Timestamp};
-use de::from_js;
 
-mod de;
 mod types;
+
+#[wasm_bindgen(module = "/src/wasm/boundary.js")]
+extern "C" {
+    /// `JSON.stringify` with the values JSON cannot carry marked; throws on a cycle.
+    #[wasm_bindgen(catch, js_name = "toJson")]
+    fn to_json_text(value: &JsValue) -> Result<JsValue, JsValue>;
+}
 
 /// Reports the message of a panic to the console. A last resort: no input should reach a panic.
 #[wasm_bindgen(start, skip_typescript)]
@@ -43,16 +49,48 @@ fn js_error(e: &InputError) -> JsValue {
     error.into()
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| {
-            js_error(&InputError::new(
+/// Reads a `T` from a JS value: one `JSON.stringify` across the boundary, then the engine's own reader,
+/// the same as for JSON text. `JSON.stringify` writes `NaN` and `Infinity` as `null` and leaves out
+/// `undefined`, functions and symbols; the reader then names the field as missing or of the wrong type.
+fn from_js<T: Read>(value: &JsValue) -> Result<T, InputError> {
+    let text = to_json_text(value).map_err(|e| {
+        let error = js_sys::Error::from(e);
+        let reason = String::from(error.message());
+        // JSON.stringify overflows its stack on very deep nesting, and throws a TypeError on a cycle.
+        if error.name() == "RangeError" {
+            InputError::new(
+                InputErrorKind::TooDeep,
+                "",
+                format!("recursion limit exceeded: the value is nested too deeply ({reason})"),
+            )
+        } else {
+            InputError::new(
                 InputErrorKind::InvalidValue,
                 "",
-                e.to_string(),
-            ))
-        })
+                format!("invalid value: it cannot be written as JSON ({reason})"),
+            )
+        }
+    })?;
+    match text.as_string() {
+        Some(text) => T::read(&crate::json::parse_from_js(&text)?, &Path::Root),
+        // `undefined`, a function or a symbol: JSON.stringify writes nothing.
+        None => T::read(
+            &crate::json::Value::Js(crate::json::Js::Other("undefined".into())),
+            &Path::Root,
+        ),
+    }
+}
+
+/// A plain JS object of a value: serialized to JSON in the module, parsed once by the host.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    let text = serde_json::to_string(value).map_err(|e| {
+        js_error(&InputError::new(
+            InputErrorKind::InvalidValue,
+            "",
+            e.to_string(),
+        ))
+    })?;
+    js_sys::JSON::parse(&text)
 }
 
 /// `now` as given: an RFC 3339 string, a `Date`, or nothing for the current time.
@@ -100,7 +138,7 @@ impl JsValidator {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "Settings")] settings: JsValue,
     ) -> Result<JsValidator, JsValue> {
-        let settings: Settings = from_js(settings).map_err(|e| js_error(&e))?;
+        let settings: Settings = from_js(&settings).map_err(|e| js_error(&e))?;
         let inner = crate::Validator::new(settings).map_err(|e| js_error(&e))?;
         Ok(Self { inner })
     }
@@ -118,7 +156,7 @@ impl JsValidator {
         >,
     ) -> Result<JsValue, JsValue> {
         let now = instant(now).map_err(|e| js_error(&e))?;
-        let input: Input = from_js(input).map_err(|e| js_error(&e))?;
+        let input: Input = from_js(&input).map_err(|e| js_error(&e))?;
         to_js(&self.inner.validate(&input, now))
     }
 
@@ -135,7 +173,7 @@ impl JsValidator {
         >,
     ) -> Result<JsValue, JsValue> {
         let now = instant(now).map_err(|e| js_error(&e))?;
-        let inputs: Vec<Input> = from_js(inputs).map_err(|e| js_error(&e.within("inputs")))?;
+        let inputs: Vec<Input> = from_js(&inputs).map_err(|e| js_error(&e.within("inputs")))?;
         to_js(&self.inner.validate_batch(&inputs, now))
     }
 
@@ -149,7 +187,7 @@ impl JsValidator {
         #[wasm_bindgen(unchecked_param_type = "CarrierMapping[]")] mappings: JsValue,
     ) -> Result<(), JsValue> {
         let mappings: Vec<CarrierMapping> =
-            from_js(mappings).map_err(|e| js_error(&e.within("carrierMappings")))?;
+            from_js(&mappings).map_err(|e| js_error(&e.within("carrierMappings")))?;
         self.inner
             .set_carrier_mappings(mappings)
             .map_err(|e| js_error(&e))
@@ -164,7 +202,7 @@ impl JsValidator {
 pub fn carriers(
     #[wasm_bindgen(unchecked_param_type = "Region")] region: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let region: Region = from_js(region).map_err(|e| js_error(&e.within("region")))?;
+    let region: Region = from_js(&region).map_err(|e| js_error(&e.within("region")))?;
     to_js(&crate::carrier::catalog::providers(region))
 }
 

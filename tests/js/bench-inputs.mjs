@@ -86,3 +86,164 @@ export function verdictCounts(reports) {
   for (const r of reports) counts[r.verdict] = (counts[r.verdict] ?? 0) + 1;
   return counts;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The timed suite, the same in Node and in the page: every figure is bounded (a fixed number of rounds,
+// each of a bounded number of calls) and reported as the best and the median of its rounds.
+
+/** Milliseconds per call of `f`: `rounds` rounds of `calls` calls, `calls` sized to fill about `roundMs`. */
+export function timeIt(f, { rounds = 5, roundMs = 0, maxCalls = 1 } = {}) {
+  let start = performance.now();
+  f();
+  const once = Math.max(performance.now() - start, 0.001);
+  const calls = Math.max(1, Math.min(maxCalls, Math.ceil(roundMs / once)));
+  const times = [];
+  for (let r = 0; r < rounds; r++) {
+    start = performance.now();
+    for (let c = 0; c < calls; c++) f();
+    times.push((performance.now() - start) / calls);
+  }
+  times.sort((x, y) => x - y);
+  return { best: times[0], median: times[Math.floor(times.length / 2)], calls, rounds };
+}
+
+/** Scales a `timeIt` answer (ms per call) to µs per item. */
+function perItem(t, items) {
+  const k = 1000 / items;
+  return { best: t.best * k, median: t.median * k, calls: t.calls, rounds: t.rounds };
+}
+
+/** Counts the JS values of a JSON-like value (objects, arrays, strings, numbers, …) and its string characters. */
+export function census(value) {
+  let values = 0;
+  let chars = 0;
+  let strings = 0;
+  const walk = (v) => {
+    values += 1;
+    if (typeof v === "string") {
+      strings += 1;
+      chars += v.length;
+    } else if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+    } else if (v && typeof v === "object") {
+      for (const k of Object.keys(v)) {
+        strings += 1;
+        chars += k.length;
+        walk(v[k]);
+      }
+    }
+  };
+  walk(value);
+  return { values, strings, chars };
+}
+
+/**
+ * A JSON.stringify replacer that marks what JSON cannot carry, as a JS boundary would (the same marking as
+ * the package's `src/wasm/boundary.js` at the time of writing): timed to show what a replacer costs.
+ */
+export function marking(key, value) {
+  switch (typeof value) {
+    case "number":
+      if (!Number.isFinite(value)) return `\u0000js:nonfinite:${value}`;
+      return Number.isInteger(value) && !Number.isSafeInteger(value) ? `\u0000js:unsafe:${value}` : value;
+    case "bigint":
+      return `\u0000js:bigint:${value}`;
+    case "function":
+    case "symbol":
+    case "undefined":
+      return `\u0000js:${typeof value}`;
+    default:
+      return value;
+  }
+}
+
+/**
+ * Times `validate` (typical input) and `validateBatch` (the mixed batch) through `api` ({ Validator,
+ * carriers }), and what the JS↔wasm conversion of the same data costs or could cost: reading the batch
+ * alone (its last input malformed, so the call throws after reading every input and validating none),
+ * building JS values alone (`carriers`), and the JS halves of a JSON-string boundary (`JSON.stringify`,
+ * `TextEncoder`, `TextDecoder`, `JSON.parse`) on the same inputs and reports. Answers µs per validation.
+ */
+export function throughput(api, { log = () => {} } = {}) {
+  const validator = new api.Validator(SETTINGS);
+  const one = typical();
+  for (let i = 0; i < 2_000; i++) validator.validate(one, NOW);
+  log("validate");
+  const validate = perItem(timeIt(() => validator.validate(one, NOW), { rounds: 7, roundMs: 150, maxCalls: 200_000 }), 1);
+
+  const inputs = mixedBatch();
+  const n = inputs.length;
+  let reports = validator.validateBatch(inputs, NOW);
+  reports = validator.validateBatch(inputs, NOW);
+  log("validateBatch");
+  const batch = perItem(timeIt(() => validator.validateBatch(inputs, NOW), { rounds: 7 }), n);
+
+  // Reading only: the last input's last field is malformed, so every input is read into Rust values,
+  // then the call throws before validating any.
+  const broken = inputs.slice();
+  broken[n - 1] = { ...inputs[n - 1], history: 42 };
+  let thrown;
+  const readOnly = () => {
+    try {
+      validator.validateBatch(broken, NOW);
+    } catch (e) {
+      thrown = e;
+    }
+  };
+  readOnly();
+  log("reading only");
+  const read = perItem(timeIt(readOnly, { rounds: 7 }), n);
+  const readCheck = thrown ? `${thrown.name} ${thrown.code} at ${thrown.path}` : "did not throw";
+
+  // Building JS values only: the catalog as JS objects, no input read.
+  const catalog = api.carriers("US");
+  const catalogCensus = census(catalog);
+  for (let i = 0; i < 200; i++) api.carriers("US");
+  log("carriers");
+  const carriersTime = timeIt(() => api.carriers("US"), { rounds: 7, roundMs: 100, maxCalls: 20_000 });
+  const reportCensus = census(reports);
+  const inputCensus = census(inputs);
+
+  // The JS halves of one JSON string each way, on the same data.
+  log("JSON and text coding");
+  const inputsText = JSON.stringify({ inputs });
+  const reportsText = JSON.stringify(reports);
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  const inputBuffer = new Uint8Array(inputsText.length * 3);
+  const reportBytes = encoder.encode(reportsText);
+  const copyLoop = () => {
+    // What wasm-bindgen's passStringToWasm0 does for ASCII: a charCodeAt loop into wasm memory.
+    for (let i = 0; i < inputsText.length; i++) inputBuffer[i] = inputsText.charCodeAt(i);
+  };
+  const js = {
+    stringifyInputs: perItem(timeIt(() => JSON.stringify({ inputs }), { rounds: 5 }), n),
+    stringifyInputsMarking: perItem(timeIt(() => JSON.stringify({ inputs }, marking), { rounds: 5 }), n),
+    encodeIntoReusable: perItem(timeIt(() => encoder.encodeInto(inputsText, inputBuffer), { rounds: 5 }), n),
+    encodeFresh: perItem(timeIt(() => encoder.encode(inputsText), { rounds: 5 }), n),
+    charCodeLoop: perItem(timeIt(copyLoop, { rounds: 5 }), n),
+    decodeReports: perItem(timeIt(() => decoder.decode(reportBytes), { rounds: 5 }), n),
+    parseReports: perItem(timeIt(() => JSON.parse(reportsText), { rounds: 5 }), n),
+    parseInputs: perItem(timeIt(() => JSON.parse(inputsText), { rounds: 5 }), n),
+    stringifyReports: perItem(timeIt(() => JSON.stringify(reports), { rounds: 5 }), n),
+    cloneInputs: perItem(timeIt(() => structuredClone(inputs), { rounds: 5 }), n),
+    cloneReports: perItem(timeIt(() => structuredClone(reports), { rounds: 5 }), n),
+  };
+  validator.free();
+  return {
+    validate,
+    batch,
+    read,
+    readCheck,
+    carriers: {
+      usPerCall: carriersTime.best * 1000,
+      ...catalogCensus,
+      nsPerValue: (carriersTime.best * 1e6) / catalogCensus.values,
+    },
+    perReport: { values: reportCensus.values / n, strings: reportCensus.strings / n, chars: reportCensus.chars / n, jsonBytes: reportBytes.length / n },
+    perInput: { values: inputCensus.values / n, strings: inputCensus.strings / n, chars: inputCensus.chars / n, jsonBytes: inputsText.length / n },
+    js,
+    verdicts: verdictCounts(reports),
+    size: n,
+  };
+}

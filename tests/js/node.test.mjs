@@ -90,6 +90,17 @@ test("hostile input throws a PreflightError with a code and a path, and the inst
   }
 });
 
+test("ids past 2^53 are exact as strings or BigInts, and refused as rounded numbers", () => {
+  const v = new Validator(settings);
+  const exact = v.validate({ ...input, fulfillment: { ...input.fulfillment, id: 5012345678901234567n } }, NOW);
+  assert.equal(exact.fulfillmentId, "5012345678901234567");
+  assert.equal(v.validate(input, NOW).fulfillmentId, "5012345678901234567");
+  assert.throws(
+    () => v.validate({ ...input, fulfillment: { ...input.fulfillment, id: 5012345678901234567 } }, NOW),
+    (e) => e.code === "input.imprecise_id" && e.path === "fulfillment.id",
+  );
+});
+
 test("a 50 MB array is an error or a report, never a crash", () => {
   const v = new Validator(settings);
   const huge = new Array(50 * 1024 * 1024 / 8).fill(0);
@@ -126,8 +137,9 @@ test("npm pack lists a clean package: the module, its types, the wasm and the ma
   const files = JSON.parse(out)[0].files.map((f) => f.path).sort();
   assert.deepEqual(files, [
     "node.d.ts", "node.js", "package.json", "preflight.d.ts", "preflight.js", "preflight_bg.wasm",
-    "preflight_bg.wasm.d.ts",
+    "preflight_bg.wasm.d.ts", ...files.filter((f) => /^snippets\/[^/]+\/src\/wasm\/boundary\.js$/.test(f)),
   ]);
+  assert.equal(files.filter((f) => f.startsWith("snippets/")).length, 1);
   const manifest = JSON.parse(read("pkg/package.json"));
   assert.equal(manifest.name, "fulfillment-preflight");
   assert.equal(manifest.type, "module");
