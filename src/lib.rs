@@ -43,6 +43,7 @@ pub use report::{Action, Code, Diagnostic, Plan, Report, Severity, Verdict};
 pub use time::{Timestamp, TimestampError};
 
 use carrier::{CarrierIndex, How, Resolution};
+use json::ToJson;
 use report::Data;
 
 /// The engine, built once from the settings, validating any number of fulfillments.
@@ -251,7 +252,7 @@ impl Validator {
     pub fn validate_json(&self, input: &str, now: &str) -> Result<String, InputError> {
         let now = parse_now(now)?;
         let input: Input = error::from_json(input)?;
-        Ok(to_json(&self.validate(&input, now)))
+        Ok(self.validate(&input, now).to_json())
     }
 
     /// Validates a batch given as JSON `{"inputs": [...]}`, answering a JSON array of reports.
@@ -261,7 +262,7 @@ impl Validator {
     pub fn validate_batch_json(&self, batch: &str, now: &str) -> Result<String, InputError> {
         let now = parse_now(now)?;
         let batch: Batch = error::from_json(batch)?;
-        Ok(to_json(&self.validate_batch(&batch.inputs, now)))
+        Ok(self.validate_batch(&batch.inputs, now).to_json())
     }
 }
 
@@ -292,12 +293,5 @@ pub fn parse_now(now: &str) -> Result<Timestamp, InputError> {
             "now",
             time::timestamp_message(now, e),
         )
-    })
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    // Reports hold only strings, numbers and maps with string keys: serializing cannot fail.
-    serde_json::to_string(value).unwrap_or_else(|e| {
-        serde_json::json!({ "error": { "code": "internal", "message": e.to_string() } }).to_string()
     })
 }

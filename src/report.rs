@@ -5,6 +5,7 @@
 
 use serde::{Serialize, Serializer};
 
+use crate::json::{write_str, ObjectWriter, ToJson};
 use crate::Timestamp;
 
 /// What the engine concludes for one fulfillment.
@@ -418,5 +419,149 @@ impl Serialize for Code {
 impl std::fmt::Display for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+macro_rules! word {
+    ($ty:ty { $($variant:ident => $text:literal),* $(,)? }) => {
+        impl $ty {
+            /// The word, as the JSON form writes it.
+            #[must_use]
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text,)* }
+            }
+        }
+
+        impl ToJson for $ty {
+            fn write_json(&self, out: &mut String) {
+                write_str(out, self.as_str());
+            }
+        }
+    };
+}
+
+word!(Verdict { Ready => "ready", Blocked => "blocked", InSync => "in_sync" });
+word!(Action { Ship => "ship", UpdateTracking => "update_tracking", None => "none" });
+word!(Severity { Error => "error", Warning => "warning", Info => "info" });
+word!(Rule {
+    Carrier => "carrier",
+    Tracking => "tracking",
+    TrackingPolicy => "tracking_policy",
+    LineItems => "line_items",
+    Order => "order",
+});
+
+impl ToJson for Code {
+    fn write_json(&self, out: &mut String) {
+        write_str(out, self.as_str());
+    }
+}
+
+impl ToJson for Timestamp {
+    fn write_json(&self, out: &mut String) {
+        write_str(out, &self.to_string());
+    }
+}
+
+impl ToJson for Report {
+    fn write_json(&self, out: &mut String) {
+        ObjectWriter::new(out)
+            .field("fulfillmentId", &self.fulfillment_id)
+            .field("verdict", &self.verdict)
+            .field("plan", &self.plan)
+            .field("diagnostics", &self.diagnostics)
+            .field("updateDeadline", &self.update_deadline)
+            .end();
+    }
+}
+
+impl ToJson for Plan {
+    fn write_json(&self, out: &mut String) {
+        ObjectWriter::new(out)
+            .field("action", &self.action)
+            .field("packageId", &self.package_id)
+            .field("lineItemIds", &self.line_item_ids)
+            .field("shippingProviderId", &self.shipping_provider_id)
+            .field("shippingProviderName", &self.shipping_provider_name)
+            .field("trackingNumber", &self.tracking_number)
+            .end();
+    }
+}
+
+impl ToJson for Diagnostic {
+    fn write_json(&self, out: &mut String) {
+        ObjectWriter::new(out)
+            .field("code", &self.code)
+            .field("severity", &self.severity)
+            .field("rule", &self.rule)
+            .field("reason", self.reason)
+            .field("solution", self.solution)
+            .field("field", &self.field)
+            .field("data", &self.data)
+            .field("ttsErrorCodes", self.tts_error_codes)
+            .end();
+    }
+}
+
+impl ToJson for ProviderRef {
+    fn write_json(&self, out: &mut String) {
+        ObjectWriter::new(out)
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .end();
+    }
+}
+
+impl ToJson for PackageRef {
+    fn write_json(&self, out: &mut String) {
+        ObjectWriter::new(out)
+            .field("packageId", &self.package_id)
+            .field("trackingNumber", &self.tracking_number)
+            .field("lineItemIds", &self.line_item_ids)
+            .end();
+    }
+}
+
+impl ToJson for Data {
+    fn write_json(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        match self {
+            Self::Carrier {
+                carrier,
+                suggestions,
+            } => o
+                .field("carrier", carrier)
+                .field("suggestions", suggestions),
+            Self::Provider { provider } => o.field("provider", provider),
+            Self::Tracking {
+                tracking_number,
+                carriers,
+            } => o
+                .field("trackingNumber", tracking_number)
+                .field("carriers", carriers),
+            Self::Window {
+                shipped_at,
+                deadline,
+                updates_used,
+                max_updates,
+                current_tracking_number,
+            } => o
+                .field("shippedAt", shipped_at)
+                .field("deadline", deadline)
+                .field("updatesUsed", updates_used)
+                .field("maxUpdates", max_updates)
+                .field("currentTrackingNumber", current_tracking_number),
+            Self::Packages { packages } => o.field("packages", packages),
+            Self::Item {
+                sku,
+                requested,
+                remaining,
+            } => o
+                .field("sku", sku)
+                .field("requested", requested)
+                .field("remaining", remaining),
+            Self::Status { status } => o.field("status", status),
+        }
+        .end();
     }
 }

@@ -144,3 +144,37 @@ fn readme_lists_every_code() {
         );
     }
 }
+
+#[test]
+fn the_json_writer_agrees_with_serde() {
+    use preflight::json::ToJson;
+    for file in vector_files() {
+        let vector: Value = serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+        let Ok(validator) = preflight::Validator::from_json(&vector["settings"].to_string()) else {
+            continue;
+        };
+        let Ok(input) =
+            preflight::error::from_json::<preflight::Input>(&vector["input"].to_string())
+        else {
+            continue;
+        };
+        let Ok(now) = preflight::Timestamp::parse(vector["now"].as_str().unwrap_or_default())
+        else {
+            continue;
+        };
+        let report = validator.validate(&input, now);
+        let written: Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(
+            written,
+            serde_json::to_value(&report).unwrap(),
+            "{}",
+            file.display()
+        );
+        assert_eq!(
+            report.to_json(),
+            serde_json::to_string(&report).unwrap(),
+            "{}",
+            file.display()
+        );
+    }
+}

@@ -269,3 +269,13 @@ pub const fn providers(region: Region) -> &'static [CatalogProvider] {
         Region::Uk => UK,
     }
 }
+
+impl crate::json::ToJson for CatalogProvider {
+    fn write_json(&self, out: &mut String) {
+        crate::json::ObjectWriter::new(out)
+            .field("id", self.id)
+            .field("name", self.name)
+            .field("aliases", self.aliases)
+            .end();
+    }
+}

@@ -11,10 +11,10 @@
 //! Malformed input throws a `PreflightError` (an `Error` whose `name` is `PreflightError`) carrying
 //! `code`, `message` and `path`; the instance keeps working after any error.
 
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::error::{InputError, InputErrorKind};
+use crate::json::ToJson;
 use crate::model::read::{Path, Read};
 use crate::{CarrierMapping, Input, Region, Settings, Timestamp};
 
@@ -81,16 +81,9 @@ fn from_js<T: Read>(value: &JsValue) -> Result<T, InputError> {
     }
 }
 
-/// A plain JS object of a value: serialized to JSON in the module, parsed once by the host.
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(value).map_err(|e| {
-        js_error(&InputError::new(
-            InputErrorKind::InvalidValue,
-            "",
-            e.to_string(),
-        ))
-    })?;
-    js_sys::JSON::parse(&text)
+/// A plain JS object of a value: written as JSON in the module, parsed once by the host.
+fn to_js<T: ToJson + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(&value.to_json())
 }
 
 /// `now` as given: an RFC 3339 string, a `Date`, or nothing for the current time.
@@ -203,7 +196,7 @@ pub fn carriers(
     #[wasm_bindgen(unchecked_param_type = "Region")] region: JsValue,
 ) -> Result<JsValue, JsValue> {
     let region: Region = from_js(&region).map_err(|e| js_error(&e.within("region")))?;
-    to_js(&crate::carrier::catalog::providers(region))
+    to_js(crate::carrier::catalog::providers(region))
 }
 
 /// The package version.
