@@ -419,69 +419,6 @@ impl<'a> Parser<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_values_exactly() {
-        let v = parse(
-            r#" {"a": [1, -2, 18446744073709551616, 1.5e3, "x\u00e9\ud83d\ude00", true, null]} "#,
-        )
-        .unwrap();
-        let Value::Object(members) = v else { panic!() };
-        let Value::Array(items) = &members[0].1 else {
-            panic!()
-        };
-        assert_eq!(items[0], Value::Number(Number::U64(1)));
-        assert_eq!(items[1], Value::Number(Number::I64(-2)));
-        assert_eq!(
-            items[2],
-            Value::Number(Number::Wide("18446744073709551616".into()))
-        );
-        assert_eq!(items[3], Value::Number(Number::Float("1.5e3".into())));
-        assert_eq!(items[4], Value::String("xé😀".into()));
-        assert_eq!(
-            parse(r#""\ud800x""#).unwrap(),
-            Value::String("\u{FFFD}x".into())
-        );
-    }
-
-    #[test]
-    fn reads_the_boundary_marks() {
-        assert_eq!(
-            parse(r#""\u0000js:bigint:123""#).unwrap(),
-            Value::Js(Js::BigInt("123".into()))
-        );
-        assert_eq!(
-            parse(r#""\u0000js:function""#).unwrap(),
-            Value::Js(Js::Other("function".into()))
-        );
-    }
-
-    #[test]
-    fn rejects_malformed_text() {
-        for text in [
-            "",
-            "{",
-            "[1,]",
-            "{\"a\" 1}",
-            "01",
-            "1.",
-            "-",
-            "\"\u{1}\"",
-            "nul",
-            "[1] x",
-            "\"\\x\"",
-        ] {
-            let e = parse(text).unwrap_err();
-            assert_eq!(e.code(), "input.malformed_json", "{text}: {e}");
-        }
-        let deep = "[".repeat(10_000);
-        assert_eq!(parse(&deep).unwrap_err().code(), "input.too_deep");
-    }
-}
-
 /// Writes a value as JSON text: the one writer of reports, natively and in the browser.
 pub trait ToJson {
     /// Appends the JSON of `self` to `out`.
@@ -611,5 +548,68 @@ impl<'a> ObjectWriter<'a> {
     /// Closes the object.
     pub fn end(&mut self) {
         self.out.push('}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_values_exactly() {
+        let v = parse(
+            r#" {"a": [1, -2, 18446744073709551616, 1.5e3, "x\u00e9\ud83d\ude00", true, null]} "#,
+        )
+        .unwrap();
+        let Value::Object(members) = v else { panic!() };
+        let Value::Array(items) = &members[0].1 else {
+            panic!()
+        };
+        assert_eq!(items[0], Value::Number(Number::U64(1)));
+        assert_eq!(items[1], Value::Number(Number::I64(-2)));
+        assert_eq!(
+            items[2],
+            Value::Number(Number::Wide("18446744073709551616".into()))
+        );
+        assert_eq!(items[3], Value::Number(Number::Float("1.5e3".into())));
+        assert_eq!(items[4], Value::String("xé😀".into()));
+        assert_eq!(
+            parse(r#""\ud800x""#).unwrap(),
+            Value::String("\u{FFFD}x".into())
+        );
+    }
+
+    #[test]
+    fn reads_the_boundary_marks() {
+        assert_eq!(
+            parse(r#""\u0000js:bigint:123""#).unwrap(),
+            Value::Js(Js::BigInt("123".into()))
+        );
+        assert_eq!(
+            parse(r#""\u0000js:function""#).unwrap(),
+            Value::Js(Js::Other("function".into()))
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_text() {
+        for text in [
+            "",
+            "{",
+            "[1,]",
+            "{\"a\" 1}",
+            "01",
+            "1.",
+            "-",
+            "\"\u{1}\"",
+            "nul",
+            "[1] x",
+            "\"\\x\"",
+        ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.code(), "input.malformed_json", "{text}: {e}");
+        }
+        let deep = "[".repeat(10_000);
+        assert_eq!(parse(&deep).unwrap_err().code(), "input.too_deep");
     }
 }
