@@ -170,11 +170,11 @@ impl Read for History {
             "trackingUpdatesUsed",
         ])?;
         Ok(Self {
-            package_id: o.optional("packageId", read::id)?,
-            shipping_provider_id: o.optional("shippingProviderId", read::id)?,
-            tracking_number: o.optional("trackingNumber", read::text)?,
-            shipped_at: o.optional("shippedAt", read::timestamp)?,
-            tracking_updates_used: o.optional("trackingUpdatesUsed", read::count)?.unwrap_or(0),
+            package_id: o.id("packageId")?,
+            shipping_provider_id: o.id("shippingProviderId")?,
+            tracking_number: o.text("trackingNumber")?,
+            shipped_at: o.timestamp("shippedAt")?,
+            tracking_updates_used: o.count("trackingUpdatesUsed")?.unwrap_or(0),
         })
     }
 }
@@ -213,8 +213,8 @@ impl Read for ShippingProvider {
             "a shipping provider object with `id` and `name`",
         )?;
         Ok(Self {
-            id: o.required("id", read::id)?,
-            name: o.optional("name", read::any_text)?.unwrap_or_default(),
+            id: o.required_id("id")?,
+            name: o.any_text("name")?.unwrap_or_default(),
         })
     }
 }
@@ -230,13 +230,13 @@ impl Read for Policy {
         let default = Self::default();
         Ok(Self {
             update_window_hours: o
-                .optional("updateWindowHours", read::count)?
+                .count("updateWindowHours")?
                 .unwrap_or(default.update_window_hours),
             max_tracking_updates: o
-                .optional("maxTrackingUpdates", read::count)?
+                .count("maxTrackingUpdates")?
                 .unwrap_or(default.max_tracking_updates),
             allow_usps_self_shipping: o
-                .optional("allowUspsSelfShipping", read::flag)?
+                .flag("allowUspsSelfShipping")?
                 .unwrap_or(default.allow_usps_self_shipping),
         })
     }

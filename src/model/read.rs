@@ -172,6 +172,71 @@ impl<'v, 'p> Object<'v, 'p> {
         }
     }
 
+    // One non-generic method per kind of field, so that each field read is a call, not a copy.
+
+    /// An optional string member (see [`text`]).
+    ///
+    /// # Errors
+    /// As [`text`].
+    #[inline(never)]
+    pub fn text(&self, key: &str) -> Result<Option<String>, InputError> {
+        self.optional(key, text)
+    }
+
+    /// An optional string member, `""` included (see [`any_text`]).
+    ///
+    /// # Errors
+    /// As [`any_text`].
+    #[inline(never)]
+    pub fn any_text(&self, key: &str) -> Result<Option<String>, InputError> {
+        self.optional(key, any_text)
+    }
+
+    /// An optional id member (see [`id`]).
+    ///
+    /// # Errors
+    /// As [`id`].
+    #[inline(never)]
+    pub fn id(&self, key: &str) -> Result<Option<String>, InputError> {
+        self.optional(key, id)
+    }
+
+    /// A required id member.
+    ///
+    /// # Errors
+    /// `input.missing_field`, or as [`id`].
+    #[inline(never)]
+    pub fn required_id(&self, key: &str) -> Result<String, InputError> {
+        self.required(key, id)
+    }
+
+    /// An optional boolean member (see [`flag`]).
+    ///
+    /// # Errors
+    /// As [`flag`].
+    #[inline(never)]
+    pub fn flag(&self, key: &str) -> Result<Option<bool>, InputError> {
+        self.optional(key, flag)
+    }
+
+    /// An optional count member (see [`count`]).
+    ///
+    /// # Errors
+    /// As [`count`].
+    #[inline(never)]
+    pub fn count(&self, key: &str) -> Result<Option<u32>, InputError> {
+        self.optional(key, count)
+    }
+
+    /// An optional timestamp member (see [`timestamp`]).
+    ///
+    /// # Errors
+    /// As [`timestamp`].
+    #[inline(never)]
+    pub fn timestamp(&self, key: &str) -> Result<Option<Timestamp>, InputError> {
+        self.optional(key, timestamp)
+    }
+
     /// Reads a member of a [`Read`] type; absent and `null` give `None`.
     ///
     /// # Errors

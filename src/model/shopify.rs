@@ -121,11 +121,11 @@ pub struct FulfillmentLineItem {
 impl Read for Fulfillment {
     fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
         let o = Object::new(value, path, "a Shopify fulfillment object")?;
-        let id = o.required("id", read::id)?;
+        let id = o.required_id("id")?;
         let status = o
-            .optional("status", read::text)?
+            .text("status")?
             .map_or(FulfillmentStatus::Unknown, |s| FulfillmentStatus::parse(&s));
-        let name = o.optional("name", read::text)?;
+        let name = o.text("name")?;
         let graphql = ["trackingInfo", "fulfillmentLineItems", "createdAt"]
             .iter()
             .any(|key| o.get(key).is_some());
@@ -154,7 +154,7 @@ fn read_rest(
         .into_iter()
         .flatten()
         .collect();
-    if let Some(number) = o.optional("tracking_number", read::any_text)? {
+    if let Some(number) = o.any_text("tracking_number")? {
         if !tracking_numbers.contains(&number) {
             tracking_numbers.insert(0, number);
         }
@@ -163,22 +163,22 @@ fn read_rest(
         read::list(v, p, |v, p| {
             let item = Object::new(v, p, "a Shopify line item object")?;
             Ok(FulfillmentLineItem {
-                id: item.optional("id", read::id)?,
-                variant_id: item.optional("variant_id", read::id)?,
-                sku: item.optional("sku", read::text)?,
+                id: item.id("id")?,
+                variant_id: item.id("variant_id")?,
+                sku: item.text("sku")?,
                 quantity: item.required("quantity", read::count)?,
-                name: item.optional("name", read::text)?,
+                name: item.text("name")?,
             })
         })
     })?;
     Ok(Fulfillment {
         id,
-        order_id: o.optional("order_id", read::id)?,
+        order_id: o.id("order_id")?,
         name,
         status,
-        tracking_company: o.optional("tracking_company", read::any_text)?,
+        tracking_company: o.any_text("tracking_company")?,
         tracking_numbers,
-        created_at: o.optional("created_at", read::timestamp)?,
+        created_at: o.timestamp("created_at")?,
         line_items,
         shape: Shape::Rest,
     })
@@ -194,10 +194,7 @@ fn read_graphql(
         .optional("trackingInfo", |v, p| {
             read::list(v, p, |v, p| {
                 let info = Object::new(v, p, "a tracking info object")?;
-                Ok((
-                    info.optional("company", read::any_text)?,
-                    info.optional("number", read::any_text)?,
-                ))
+                Ok((info.any_text("company")?, info.any_text("number")?))
             })
         })?
         .unwrap_or_default();
@@ -214,7 +211,7 @@ fn read_graphql(
     })?;
     let order_id = o
         .optional("order", |v, p| {
-            Object::new(v, p, "an order object")?.optional("id", read::id)
+            Object::new(v, p, "an order object")?.id("id")
         })?
         .map(legacy_id);
     Ok(Fulfillment {
@@ -224,7 +221,7 @@ fn read_graphql(
         status,
         tracking_company,
         tracking_numbers,
-        created_at: o.optional("createdAt", read::timestamp)?,
+        created_at: o.timestamp("createdAt")?,
         line_items,
         shape: Shape::GraphQl,
     })
@@ -268,15 +265,15 @@ fn read_gql_item(value: &Value<'_>, path: &Path<'_>) -> Result<FulfillmentLineIt
     let line_path = item.path.key("lineItem");
     if let Some(value) = item.get("lineItem").filter(|v| **v != Value::Null) {
         let line = Object::new(value, &line_path, "a line item object")?;
-        out.id = line.optional("id", read::id)?.map(legacy_id);
-        out.sku = line.optional("sku", read::text)?;
-        out.name = line.optional("name", read::text)?;
+        out.id = line.id("id")?.map(legacy_id);
+        out.sku = line.text("sku")?;
+        out.name = line.text("name")?;
         let variant_path = line_path.key("variant");
         if let Some(value) = line.get("variant").filter(|v| **v != Value::Null) {
             let variant = Object::new(value, &variant_path, "a variant object")?;
-            out.variant_id = variant.optional("id", read::id)?.map(legacy_id);
+            out.variant_id = variant.id("id")?.map(legacy_id);
             if out.sku.is_none() {
-                out.sku = variant.optional("sku", read::text)?;
+                out.sku = variant.text("sku")?;
             }
         }
     }

@@ -194,15 +194,13 @@ impl Read for TtsOrder {
     fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
         let o = Object::new(value, path, "a TikTok Shop order object")?;
         Ok(Self {
-            id: o.required("id", read::id)?,
-            status: OrderStatus::parse(o.optional("status", read::text)?.as_deref()),
-            fulfillment_type: o.optional("fulfillment_type", read::text)?,
-            shipping_type: o.optional("shipping_type", read::text)?,
-            delivery_option_id: o.optional("delivery_option_id", read::id)?,
-            is_buyer_request_cancel: o
-                .optional("is_buyer_request_cancel", read::flag)?
-                .unwrap_or(false),
-            is_on_hold_order: o.optional("is_on_hold_order", read::flag)?.unwrap_or(false),
+            id: o.required_id("id")?,
+            status: OrderStatus::parse(o.text("status")?.as_deref()),
+            fulfillment_type: o.text("fulfillment_type")?,
+            shipping_type: o.text("shipping_type")?,
+            delivery_option_id: o.id("delivery_option_id")?,
+            is_buyer_request_cancel: o.flag("is_buyer_request_cancel")?.unwrap_or(false),
+            is_on_hold_order: o.flag("is_on_hold_order")?.unwrap_or(false),
             line_items: o.optional("line_items", read::list_of)?.unwrap_or_default(),
             packages: o.optional("packages", read::list_of)?.unwrap_or_default(),
         })
@@ -213,18 +211,16 @@ impl Read for TtsLineItem {
     fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
         let o = Object::new(value, path, "a TikTok Shop line item object")?;
         Ok(Self {
-            id: o.required("id", read::id)?,
-            sku_id: o.optional("sku_id", read::id)?,
-            seller_sku: o.optional("seller_sku", read::text)?,
-            product_name: o.optional("product_name", read::text)?,
-            display_status: o.optional("display_status", read::text)?,
-            package_id: o.optional("package_id", read::id)?,
-            package_status: PackageStatus::parse(
-                o.optional("package_status", read::text)?.as_deref(),
-            ),
-            tracking_number: o.optional("tracking_number", read::text)?,
-            shipping_provider_id: o.optional("shipping_provider_id", read::id)?,
-            shipping_provider_name: o.optional("shipping_provider_name", read::text)?,
+            id: o.required_id("id")?,
+            sku_id: o.id("sku_id")?,
+            seller_sku: o.text("seller_sku")?,
+            product_name: o.text("product_name")?,
+            display_status: o.text("display_status")?,
+            package_id: o.id("package_id")?,
+            package_status: PackageStatus::parse(o.text("package_status")?.as_deref()),
+            tracking_number: o.text("tracking_number")?,
+            shipping_provider_id: o.id("shipping_provider_id")?,
+            shipping_provider_name: o.text("shipping_provider_name")?,
             rts_time: o.optional("rts_time", read::seconds)?,
         })
     }
@@ -234,7 +230,7 @@ impl Read for TtsPackage {
     fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
         let o = Object::new(value, path, "a TikTok Shop package object")?;
         Ok(Self {
-            id: o.required("id", read::id)?,
+            id: o.required_id("id")?,
         })
     }
 }
