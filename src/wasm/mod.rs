@@ -22,7 +22,8 @@ mod types;
 
 #[wasm_bindgen(module = "/src/wasm/boundary.js")]
 extern "C" {
-    /// `JSON.stringify` with the values JSON cannot carry marked; throws on a cycle.
+    /// `JSON.stringify`, with `BigInt`s marked; throws on a cycle, very deep nesting, or a throwing
+    /// `toJSON` or getter.
     #[wasm_bindgen(catch, js_name = "toJson")]
     fn to_json_text(value: &JsValue) -> Result<JsValue, JsValue>;
 }
@@ -53,11 +54,17 @@ fn js_error(e: &InputError) -> JsValue {
 /// the same as for JSON text. `JSON.stringify` writes `NaN` and `Infinity` as `null` and leaves out
 /// `undefined`, functions and symbols; the reader then names the field as missing or of the wrong type.
 fn from_js<T: Read>(value: &JsValue) -> Result<T, InputError> {
-    let text = to_json_text(value).map_err(|e| {
-        let error = js_sys::Error::from(e);
-        let reason = String::from(error.message());
+    let text = to_json_text(value).map_err(|thrown| {
+        // Anything may be thrown (a getter or `toJSON` of the caller's); only an Error has a name.
+        let (name, reason) = match thrown.dyn_ref::<js_sys::Error>() {
+            Some(error) => (String::from(error.name()), String::from(error.message())),
+            None => (
+                String::new(),
+                "a value was thrown while writing it".to_owned(),
+            ),
+        };
         // JSON.stringify overflows its stack on very deep nesting, and throws a TypeError on a cycle.
-        if error.name() == "RangeError" {
+        if name == "RangeError" {
             InputError::new(
                 InputErrorKind::TooDeep,
                 "",

@@ -100,6 +100,7 @@ export function hostileInputs(base) {
     { name: "a Map for the order", input: withField(["order"], new Map([["id", "1"]])), code: "input.missing_field", path: "order.id" },
     { name: "nesting 10,000 deep", input: withField(["fulfillment", "line_items"], deep), code: "input.too_deep", path: "" },
     { name: "a cycle", input: (() => { const c = structuredClone(base); c.order.self = c; return c; })(), code: "input.invalid_value", path: "" },
+    { name: "a getter that throws", input: withField(["order"], { get id() { throw "no"; } }), code: "input.invalid_value", path: "" },
     { name: "undefined for the order", input: withField(["order"], undefined), code: "input.missing_field", path: "order" },
     { name: "a timestamp without offset", input: withField(["fulfillment", "created_at"], "2026-11-20T10:00:00"), code: "input.invalid_timestamp", path: "fulfillment.created_at" },
     { name: "a misspelt history field", input: withField(["history"], { shipedAt: "2026-11-20T10:00:00Z" }), code: "input.unknown_field", path: "history.shipedAt" },
