@@ -365,12 +365,14 @@ pub fn list<T>(
     mut item: impl FnMut(&Value<'_>, &Path<'_>) -> Result<T, InputError>,
 ) -> Result<Option<Vec<T>>, InputError> {
     match value {
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| item(v, &path.index(i)))
-            .collect::<Result<Vec<T>, _>>()
-            .map(Some),
+        Value::Array(items) => {
+            // A plain loop: collecting into a Result costs a copy of the iterator code per type.
+            let mut out = Vec::with_capacity(items.len());
+            for (i, v) in items.iter().enumerate() {
+                out.push(item(v, &path.index(i))?);
+            }
+            Ok(Some(out))
+        }
         other => Err(invalid_type(other, "an array", path)),
     }
 }
