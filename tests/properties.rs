@@ -182,3 +182,49 @@ proptest! {
         prop_assert_eq!(verdict == Verdict::Blocked, errors > 0);
     }
 }
+
+/// The engine's JSON value of a serde_json value, for comparing the two parsers.
+fn same(ours: &preflight::json::Value<'_>, theirs: &Value) -> bool {
+    use preflight::json::{Number, Value as V};
+    match (ours, theirs) {
+        (V::Null, Value::Null) => true,
+        (V::Bool(a), Value::Bool(b)) => a == b,
+        (V::Number(Number::U64(a)), Value::Number(b)) => b.as_u64() == Some(*a),
+        (V::Number(Number::I64(a)), Value::Number(b)) => b.as_i64() == Some(*a),
+        (V::Number(Number::Wide(_) | Number::Float(_)), Value::Number(b)) => b.is_f64(),
+        (V::String(a), Value::String(b)) => a == b,
+        (V::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
+        }
+        (V::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k.as_ref()).is_some_and(|w| same(v, w)))
+        }
+        _ => false,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn the_json_parser_reads_what_serde_json_writes(value in any_json()) {
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        let ours = preflight::json::parse(&text).unwrap();
+        prop_assert!(same(&ours, &value), "{text}");
+    }
+
+    #[test]
+    fn the_json_parser_agrees_with_serde_json_on_any_text(text in prop_oneof![".{0,64}", "[\\[\\]{}\",:0-9a-z\\\\ .eE+-]{0,48}"]) {
+        let ours = preflight::json::parse(&text);
+        let theirs = serde_json::from_str::<Value>(&text);
+        // Both accept or both refuse; serde_json refuses lone surrogates that we read as U+FFFD.
+        if !text.contains("\\u") {
+            prop_assert_eq!(ours.is_ok(), theirs.is_ok(), "{}", text);
+        }
+        if let (Ok(ours), Ok(theirs)) = (ours, theirs) {
+            prop_assert!(same(&ours, &theirs), "{}", text);
+        }
+    }
+}
