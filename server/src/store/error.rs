@@ -1,0 +1,119 @@
+//! What a storage call can fail with, each with a stable code.
+
+use super::push::PushState;
+
+/// Why a storage call failed.
+///
+/// [`StoreError::code`] gives a stable machine code; the API maps the codes to statuses (noted on each
+/// variant).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed (I/O, corruption, a lock held past the busy timeout). API: 500.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A pragma set at open did not read back with the value asked for: the server must not start.
+    #[error("pragma `{name}` reads back `{actual}`, expected `{expected}`")]
+    Pragma {
+        /// The pragma, like `journal_mode`.
+        name: &'static str,
+        /// The value asked for.
+        expected: String,
+        /// The value read back.
+        actual: String,
+    },
+    /// The database was migrated by a newer version of this program.
+    #[error("database schema version {found} is newer than the supported {supported}")]
+    SchemaTooNew {
+        /// The version found in the database.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// An argument is not acceptable (empty shop, a payload that is not JSON, a timestamp without
+    /// offset, a failed push without its failure). API: 400.
+    #[error("invalid {field}: {message}")]
+    InvalidInput {
+        /// What was wrong, like `updated_at`.
+        field: &'static str,
+        /// Why, in one lowercase line.
+        message: String,
+    },
+    /// The row does not exist for this shop (another shop's row reads as absent). API: 404.
+    #[error("{what} `{id}` not found")]
+    NotFound {
+        /// The kind of row: `fulfillment`, `push`, `idempotency key`.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The pagination cursor was not one this store issued. API: 400.
+    #[error("invalid cursor `{0}`")]
+    InvalidCursor(String),
+    /// The transition is not an edge of the push state machine. API: 500 (a bug in the caller).
+    #[error("a push cannot go from `{from}` to `{to}`")]
+    IllegalTransition {
+        /// The state the caller expected the push to be in.
+        from: PushState,
+        /// The state asked for.
+        to: PushState,
+    },
+    /// The push is no longer in the state the caller read: someone else moved it. API: 409.
+    #[error("push {push_id} is `{actual}`, not `{expected}`")]
+    PushStateChanged {
+        /// The push.
+        push_id: i64,
+        /// The state the caller expected.
+        expected: PushState,
+        /// The state found.
+        actual: PushState,
+    },
+    /// The fulfillment already has a push that is not finished. API: 409.
+    #[error("fulfillment `{fulfillment_id}` already has push {push_id} in flight")]
+    PushInFlight {
+        /// The fulfillment.
+        fulfillment_id: String,
+        /// The open push.
+        push_id: i64,
+    },
+    /// The idempotency key was first used with another request. API: 422.
+    #[error("idempotency key `{0}` was used with another request")]
+    IdempotencyMismatch(String),
+    /// The first request with this idempotency key is still running. API: 409.
+    #[error("a request with idempotency key `{0}` is still in progress")]
+    IdempotencyInProgress(String),
+}
+
+impl StoreError {
+    /// The stable machine code of this error.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Database(_) => "store.database",
+            Self::Pragma { .. } => "store.pragma_not_applied",
+            Self::SchemaTooNew { .. } => "store.schema_too_new",
+            Self::InvalidInput { .. } => "store.invalid_input",
+            Self::NotFound { .. } => "store.not_found",
+            Self::InvalidCursor(_) => "request.invalid_cursor",
+            Self::IllegalTransition { .. } => "push.illegal_transition",
+            Self::PushStateChanged { .. } => "push.state_changed",
+            Self::PushInFlight { .. } => "push.in_flight",
+            Self::IdempotencyMismatch(_) => "idempotency.key_reused",
+            Self::IdempotencyInProgress(_) => "idempotency.in_progress",
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(what: &'static str, id: impl Into<String>) -> Self {
+        Self::NotFound {
+            what,
+            id: id.into(),
+        }
+    }
+}

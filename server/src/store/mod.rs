@@ -1,0 +1,497 @@
+//! Storage behind a trait: [`Store`], with [`SqliteStore`] (one embedded SQLite file) as the default.
+//!
+//! Every method is scoped by shop (its `*.myshopify.com` domain): a shop reads and changes only its own
+//! rows, and another shop's row reads as absent. Methods are synchronous; async callers run them with
+//! `tokio::task::spawn_blocking`.
+//!
+//! JSON payloads (Shopify fulfillments, TikTok Shop orders, settings, reports, plans) are stored as text
+//! and handed back as text; the store checks that they are JSON and nothing more.
+//!
+//! Retention: idempotency keys are kept 24 hours after their first request
+//! ([`IDEMPOTENCY_RETENTION`], as Stripe does); webhook event ids 7 days ([`WEBHOOK_EVENT_RETENTION`],
+//! past Shopify's retries). [`Store::purge_expired`] deletes what is older.
+//!
+//! ```
+//! use preflight_server::store::{FulfillmentWebhook, SqliteStore, Store, UpsertOutcome};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let store = SqliteStore::open(dir.path().join("preflight.db"))?;
+//! store.recover_interrupted()?; // at start: pushes left `sending` become `unknown`
+//! let webhook = FulfillmentWebhook {
+//!     fulfillment_id: "5012345678901",
+//!     updated_at: "2026-11-20T10:00:00-05:00",
+//!     payload_json: r#"{"id": 5012345678901, "tracking_number": "1Z5R89390357567127"}"#,
+//!     event_id: Some("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"),
+//! };
+//! assert_eq!(store.upsert_fulfillment("acme.myshopify.com", &webhook)?, UpsertOutcome::Inserted);
+//! assert_eq!(store.upsert_fulfillment("acme.myshopify.com", &webhook)?, UpsertOutcome::DuplicateEvent);
+//! assert!(store.fulfillment("bravo.myshopify.com", "5012345678901")?.is_none());
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+mod migrations;
+mod push;
+mod sqlite;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use preflight::Timestamp;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use error::StoreError;
+pub use push::PushState;
+pub use sqlite::{Pragmas, SqliteOptions, SqliteStore};
+
+/// How long an idempotency key is remembered after its first request.
+pub const IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// How long a request may hold its idempotency key before another request with it may take over
+/// (a request that died without finishing, on another process).
+pub const IDEMPOTENCY_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a webhook's `X-Shopify-Event-Id` is remembered.
+pub const WEBHOOK_EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The most rows one page holds; a larger `limit` is lowered to it.
+pub const MAX_PAGE_LIMIT: u32 = 250;
+
+/// Storage for the sync API. Object-safe: the server holds an `Arc<dyn Store>`.
+pub trait Store: Send + Sync {
+    /// The shop's engine settings (JSON), or `None` when never saved.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn settings(&self, shop: &str) -> Result<Option<String>, StoreError>;
+
+    /// Saves the shop's engine settings (JSON), replacing the previous ones.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] when the text is not JSON; [`StoreError::Database`].
+    fn put_settings(&self, shop: &str, settings_json: &str) -> Result<(), StoreError>;
+
+    /// Records a fulfillment webhook: deduplicated on its event id, idempotent per
+    /// (fulfillment id, `updated_at`), and an older `updated_at` never replaces a newer one.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] when `updated_at` is not RFC 3339 with an offset or the payload is
+    /// not JSON; [`StoreError::Database`].
+    fn upsert_fulfillment(
+        &self,
+        shop: &str,
+        webhook: &FulfillmentWebhook<'_>,
+    ) -> Result<UpsertOutcome, StoreError>;
+
+    /// One fulfillment with its latest push, or `None`.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn fulfillment(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+    ) -> Result<Option<FulfillmentRecord>, StoreError>;
+
+    /// Sets the given fields of a fulfillment (TikTok Shop order, history, preview report, sync
+    /// status) and answers the record as it is now.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; [`StoreError::InvalidInput`] when a payload is not JSON;
+    /// [`StoreError::Database`].
+    fn update_fulfillment(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        patch: &FulfillmentPatch,
+    ) -> Result<FulfillmentRecord, StoreError>;
+
+    /// A page of the shop's fulfillments, newest first, optionally of one sync status.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidCursor`]; [`StoreError::Database`].
+    fn list_fulfillments(
+        &self,
+        shop: &str,
+        query: &FulfillmentQuery,
+    ) -> Result<FulfillmentPage, StoreError>;
+
+    /// Creates a `pending` push of `plan_json` for the fulfillment.
+    ///
+    /// # Errors
+    /// [`StoreError::PushInFlight`] when the fulfillment already has an open push;
+    /// [`StoreError::NotFound`] when the fulfillment does not exist; [`StoreError::InvalidInput`];
+    /// [`StoreError::Database`].
+    fn create_push(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        plan_json: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<PushRecord, StoreError>;
+
+    /// One push, or `None`.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn push(&self, shop: &str, push_id: i64) -> Result<Option<PushRecord>, StoreError>;
+
+    /// The fulfillment's open push (`pending`, `sending`, `unknown`, `needs_review`), or `None`.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn open_push(&self, shop: &str, fulfillment_id: &str)
+        -> Result<Option<PushRecord>, StoreError>;
+
+    /// The fulfillment's pushes, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn pushes(&self, shop: &str, fulfillment_id: &str) -> Result<Vec<PushRecord>, StoreError>;
+
+    /// Moves a push from `transition.from` to `transition.to`, atomically with its effect on the
+    /// fulfillment: `sent` marks it synced (and stores the new history when given); `failed` and
+    /// `needs_review` mark it `sync_failed` with the failure. `→ sending` counts an attempt.
+    ///
+    /// # Errors
+    /// [`StoreError::IllegalTransition`] for a move that is not an edge of the machine;
+    /// [`StoreError::PushStateChanged`] when the push is no longer in `from`;
+    /// [`StoreError::InvalidInput`] for `failed` or `needs_review` without a failure;
+    /// [`StoreError::NotFound`]; [`StoreError::Database`].
+    fn transition_push(
+        &self,
+        shop: &str,
+        push_id: i64,
+        transition: &PushTransition,
+    ) -> Result<PushRecord, StoreError>;
+
+    /// At start, of every shop: marks the pushes left `sending` as `unknown` (answering them, to be
+    /// reconciled) and frees the idempotency keys whose requests died with the previous process.
+    /// Only for a single server process: with several, a live peer's calls would be interrupted.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn recover_interrupted(&self) -> Result<Recovery, StoreError>;
+
+    /// Starts a request under an idempotency key: the first use records it as in progress
+    /// ([`IdempotencyStart::Started`]); once finished, the same request gets the stored answer
+    /// ([`IdempotencyStart::Replay`]). A key older than [`IDEMPOTENCY_RETENTION`] counts as new.
+    ///
+    /// # Errors
+    /// [`StoreError::IdempotencyMismatch`] when the key was used with another fingerprint;
+    /// [`StoreError::IdempotencyInProgress`] while its first request runs;
+    /// [`StoreError::InvalidInput`] for an empty key or one over 255 characters;
+    /// [`StoreError::Database`].
+    fn begin_idempotent(
+        &self,
+        shop: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<IdempotencyStart, StoreError>;
+
+    /// Records the answer of the request that holds the key, for replays.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when no request with this key and fingerprint is in progress;
+    /// [`StoreError::Database`].
+    fn complete_idempotent(
+        &self,
+        shop: &str,
+        key: &str,
+        fingerprint: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError>;
+
+    /// Forgets an in-progress key, so that the request may be retried with it (for failures that
+    /// changed nothing, like a server error before any effect). Idempotent.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn release_idempotent(&self, shop: &str, key: &str) -> Result<(), StoreError>;
+
+    /// Deletes, in every shop, idempotency keys past [`IDEMPOTENCY_RETENTION`] and webhook event ids
+    /// past [`WEBHOOK_EVENT_RETENTION`].
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn purge_expired(&self) -> Result<Purged, StoreError>;
+
+    /// Whether the database answers (for `/healthz`).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A fulfillment webhook as received (`fulfillments/create` or `fulfillments/update`).
+#[derive(Clone, Copy, Debug)]
+pub struct FulfillmentWebhook<'a> {
+    /// The fulfillment's id, as text.
+    pub fulfillment_id: &'a str,
+    /// Its `updated_at`: RFC 3339 with an offset; instants compare in UTC.
+    pub updated_at: &'a str,
+    /// The raw fulfillment JSON.
+    pub payload_json: &'a str,
+    /// `X-Shopify-Event-Id`, when sent.
+    pub event_id: Option<&'a str>,
+}
+
+/// What a webhook did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpsertOutcome {
+    /// A fulfillment not seen before.
+    Inserted,
+    /// A newer version replaced the stored one.
+    Updated,
+    /// The same `updated_at` as stored: nothing changed.
+    Unchanged,
+    /// An older `updated_at` than stored: ignored.
+    Stale,
+    /// The event id was seen already: ignored.
+    DuplicateEvent,
+}
+
+/// A stored fulfillment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FulfillmentRecord {
+    /// The Shopify fulfillment id.
+    pub fulfillment_id: String,
+    /// The latest Shopify fulfillment JSON.
+    pub shopify_json: String,
+    /// Its `updated_at`, as Shopify sent it.
+    pub shopify_updated_at: String,
+    /// The TikTok Shop order JSON, when fetched.
+    pub tts_order_json: Option<String>,
+    /// Our sync history JSON, `None` when never pushed.
+    pub history_json: Option<String>,
+    /// The latest preview report JSON.
+    pub report_json: Option<String>,
+    /// The sync status.
+    pub sync_status: SyncStatus,
+    /// When we first stored it.
+    pub created_at: Timestamp,
+    /// When we last changed it.
+    pub updated_at: Timestamp,
+    /// The latest push, when any.
+    pub latest_push: Option<PushRecord>,
+}
+
+/// Fields to set on a fulfillment; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FulfillmentPatch {
+    /// The TikTok Shop order JSON.
+    pub tts_order_json: Option<String>,
+    /// Our sync history JSON.
+    pub history_json: Option<String>,
+    /// The preview report JSON.
+    pub report_json: Option<String>,
+    /// The sync status.
+    pub sync_status: Option<SyncStatus>,
+}
+
+/// A fulfillment's sync status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// Never pushed successfully.
+    NotSynced,
+    /// TikTok Shop holds what the fulfillment says.
+    Synced,
+    /// The last push failed or needs review.
+    SyncFailed(SyncFailure),
+}
+
+impl SyncStatus {
+    /// The status without its details.
+    #[must_use]
+    pub const fn kind(&self) -> SyncStatusKind {
+        match self {
+            Self::NotSynced => SyncStatusKind::NotSynced,
+            Self::Synced => SyncStatusKind::Synced,
+            Self::SyncFailed(_) => SyncStatusKind::SyncFailed,
+        }
+    }
+}
+
+/// Why a sync failed, as shown to the merchant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SyncFailure {
+    /// A stable code (a diagnostic code or a TikTok Shop error).
+    pub code: String,
+    /// The Reason.
+    pub reason: String,
+    /// The Solution.
+    pub solution: String,
+}
+
+/// A sync status without details, to filter lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatusKind {
+    /// `not_synced`.
+    NotSynced,
+    /// `synced`.
+    Synced,
+    /// `sync_failed`.
+    SyncFailed,
+}
+
+impl SyncStatusKind {
+    /// The name, as stored and as the API writes it.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NotSynced => "not_synced",
+            Self::Synced => "synced",
+            Self::SyncFailed => "sync_failed",
+        }
+    }
+
+    /// The kind of a name (`status=` of the list), or `None`.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::NotSynced, Self::Synced, Self::SyncFailed]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+/// Which fulfillments to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FulfillmentQuery {
+    /// Only those of this status.
+    pub status: Option<SyncStatusKind>,
+    /// Where the previous page ended ([`FulfillmentPage::next_cursor`]).
+    pub cursor: Option<String>,
+    /// At most this many (1 to [`MAX_PAGE_LIMIT`]; 0 reads as 1).
+    pub limit: u32,
+}
+
+/// A page of fulfillments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FulfillmentPage {
+    /// The fulfillments, newest first.
+    pub items: Vec<FulfillmentRecord>,
+    /// The cursor of the next page, `None` on the last one. Opaque.
+    pub next_cursor: Option<String>,
+}
+
+/// A push and its state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PushRecord {
+    /// The push's id.
+    pub id: i64,
+    /// The fulfillment pushed.
+    pub fulfillment_id: String,
+    /// Where it is.
+    pub state: PushState,
+    /// The plan JSON: action, package id, line item ids, provider id, tracking number.
+    pub plan_json: String,
+    /// How many times it went to `sending`.
+    pub attempts: u32,
+    /// TikTok Shop's last answer, when any.
+    pub response_json: Option<String>,
+    /// Why it failed or needs review, or the last error a retry followed.
+    pub failure: Option<SyncFailure>,
+    /// The idempotency key of the request that created it.
+    pub idempotency_key: Option<String>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+    /// When it last went to `sending`.
+    pub sending_at: Option<Timestamp>,
+}
+
+/// A move of a push, checked against the state machine and the stored state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PushTransition {
+    /// The state the caller read.
+    pub from: PushState,
+    /// The state to go to.
+    pub to: PushState,
+    /// TikTok Shop's answer, to record.
+    pub response_json: Option<String>,
+    /// Why it failed (required for `failed` and `needs_review`; allowed on `sending → pending`).
+    pub failure: Option<SyncFailure>,
+    /// The fulfillment's new history, stored with `sent`.
+    pub history_json: Option<String>,
+}
+
+impl PushTransition {
+    /// A bare move from `from` to `to`.
+    #[must_use]
+    pub const fn new(from: PushState, to: PushState) -> Self {
+        Self {
+            from,
+            to,
+            response_json: None,
+            failure: None,
+            history_json: None,
+        }
+    }
+}
+
+/// What [`Store::recover_interrupted`] did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Recovery {
+    /// The pushes moved from `sending` to `unknown`, with their shop.
+    pub pushes: Vec<(String, PushRecord)>,
+    /// How many in-progress idempotency keys were freed.
+    pub idempotency_keys_released: usize,
+}
+
+/// How [`Store::begin_idempotent`] answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdempotencyStart {
+    /// The key is now held by this request: run it, then [`Store::complete_idempotent`].
+    Started,
+    /// The same request finished before: answer this.
+    Replay(StoredResponse),
+}
+
+/// An answer kept for replays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: String,
+}
+
+/// What [`Store::purge_expired`] deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Idempotency keys.
+    pub idempotency_keys: usize,
+    /// Webhook event ids.
+    pub webhook_events: usize,
+}
+
+/// The fingerprint of a request for idempotency: SHA-256 of its method, path and body, in hex.
+#[must_use]
+pub fn request_fingerprint(method: &str, path: &str, body: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    for part in [method.as_bytes(), path.as_bytes(), body] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hex::encode(hash.finalize())
+}
+
+/// The current time, in milliseconds since 1970; settable in tests.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    fn now_millis(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+}

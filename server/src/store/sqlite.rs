@@ -1,0 +1,1020 @@
+//! [`Store`] on one SQLite file: WAL, `synchronous=FULL`, every write in `BEGIN IMMEDIATE`.
+//!
+//! Connections come from a small pool behind a mutex; each is configured and checked when opened.
+//! Writers queue on SQLite's write lock (for up to the busy timeout), readers run beside them (WAL).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use preflight::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+
+use super::migrations::MIGRATIONS;
+use super::{
+    Clock, FulfillmentPage, FulfillmentPatch, FulfillmentQuery, FulfillmentRecord,
+    FulfillmentWebhook, IdempotencyStart, Purged, PushRecord, PushState, PushTransition, Recovery,
+    Store, StoreError, StoredResponse, SyncFailure, SyncStatus, SyncStatusKind, SystemClock,
+    UpsertOutcome, IDEMPOTENCY_LOCK_TIMEOUT, IDEMPOTENCY_RETENTION, MAX_PAGE_LIMIT,
+    WEBHOOK_EVENT_RETENTION,
+};
+
+/// How a [`SqliteStore`] is opened.
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// How long a write waits for another writer before failing (`busy_timeout`).
+    pub busy_timeout: Duration,
+    /// How many idle connections are kept.
+    pub pool_size: usize,
+    /// The clock of the stored times and of retention.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: Duration::from_millis(5000),
+            pool_size: 8,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// The pragmas of a connection, as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pragmas {
+    /// `journal_mode`: `wal`.
+    pub journal_mode: String,
+    /// `synchronous`: 2 (`FULL`).
+    pub synchronous: i64,
+    /// `busy_timeout`, in milliseconds.
+    pub busy_timeout_ms: i64,
+    /// `foreign_keys`: 1.
+    pub foreign_keys: i64,
+}
+
+/// The [`Store`] on an embedded SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    options: SqliteOptions,
+    idle: Mutex<Vec<Connection>>,
+}
+
+const OPEN_STATES: &str = "('pending', 'sending', 'unknown', 'needs_review')";
+const PUSH_COLUMNS: &str = "id, fulfillment_id, state, plan_json, attempts, response_json, \
+     failure_code, failure_reason, failure_solution, idempotency_key, created_at, updated_at, sending_at";
+const FULFILLMENT_COLUMNS: &str = "id, fulfillment_id, shopify_json, shopify_updated_at, \
+     tts_order_json, history_json, report_json, sync_status, failure_code, failure_reason, \
+     failure_solution, created_at, updated_at";
+const CURSOR_PREFIX: &str = "f1:";
+const MAX_KEY_LEN: usize = 255;
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file with the default options, checks its pragmas and
+    /// migrates it.
+    ///
+    /// # Errors
+    /// [`StoreError::Pragma`] when a pragma did not take (a `:memory:` database cannot be WAL);
+    /// [`StoreError::SchemaTooNew`]; [`StoreError::Database`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens the database file with `options`; see [`SqliteStore::open`].
+    ///
+    /// # Errors
+    /// As [`SqliteStore::open`].
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
+        let store = Self {
+            path: path.as_ref().to_path_buf(),
+            options,
+            idle: Mutex::new(Vec::new()),
+        };
+        let mut conn = store.connect()?;
+        migrate(&mut conn, store.now())?;
+        store.checkin(conn);
+        Ok(store)
+    }
+
+    /// The pragmas of a pooled connection, read back.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn pragmas(&self) -> Result<Pragmas, StoreError> {
+        self.with_conn(|conn| read_pragmas(conn))
+    }
+
+    /// The schema version (the last migration applied).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.with_conn(|conn| {
+            Ok(conn.query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// The newest schema version this build knows.
+    #[must_use]
+    pub fn latest_schema_version() -> i64 {
+        MIGRATIONS.last().map_or(0, |m| m.0)
+    }
+
+    /// `PRAGMA integrity_check`: `ok`, or the problems found.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        self.with_conn(|conn| {
+            let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+            let lines = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(lines.join("\n"))
+        })
+    }
+
+    fn now(&self) -> i64 {
+        self.options.clock.now_millis()
+    }
+
+    fn connect(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open(&self.path)?;
+        let busy_ms = i64::try_from(self.options.busy_timeout.as_millis()).unwrap_or(i64::MAX);
+        // busy_timeout first, so that switching to WAL waits for other processes.
+        conn.busy_timeout(self.options.busy_timeout)?;
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        let got = read_pragmas(&conn)?;
+        check_pragma(
+            "journal_mode",
+            "wal",
+            &got.journal_mode.to_ascii_lowercase(),
+        )?;
+        check_pragma("synchronous", "2", &got.synchronous.to_string())?;
+        check_pragma(
+            "busy_timeout",
+            &busy_ms.to_string(),
+            &got.busy_timeout_ms.to_string(),
+        )?;
+        check_pragma("foreign_keys", "1", &got.foreign_keys.to_string())?;
+        Ok(conn)
+    }
+
+    fn checkout(&self) -> Result<Connection, StoreError> {
+        let pooled = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match pooled {
+            Some(conn) => Ok(conn),
+            None => self.connect(),
+        }
+    }
+
+    fn checkin(&self, conn: Connection) {
+        // A connection left inside a transaction is dropped (which rolls it back), never reused.
+        if conn.is_autocommit() {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < self.options.pool_size {
+                idle.push(conn);
+            }
+        }
+    }
+
+    fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.checkout()?;
+        let out = f(&mut conn);
+        self.checkin(conn);
+        out
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committed when `f` succeeds; `f` gets the time
+    /// taken once the write lock is held.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, i64) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx, self.now())?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
+    /// Runs `f` in a read transaction (one snapshot).
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction()?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+}
+
+fn read_pragmas(conn: &Connection) -> Result<Pragmas, StoreError> {
+    let int = |name: &str| -> Result<i64, StoreError> {
+        Ok(conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?)
+    };
+    Ok(Pragmas {
+        journal_mode: conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+        synchronous: int("synchronous")?,
+        busy_timeout_ms: int("busy_timeout")?,
+        foreign_keys: int("foreign_keys")?,
+    })
+}
+
+fn check_pragma(name: &'static str, expected: &str, actual: &str) -> Result<(), StoreError> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(StoreError::Pragma {
+            name,
+            expected: expected.to_owned(),
+            actual: actual.to_owned(),
+        })
+    }
+}
+
+/// Applies the migrations not applied yet, each in its own `BEGIN IMMEDIATE` transaction, so that
+/// two processes opening the file at once apply each one once.
+fn migrate(conn: &mut Connection, now: i64) -> Result<(), StoreError> {
+    let latest = SqliteStore::latest_schema_version();
+    {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    INTEGER PRIMARY KEY,
+                 name       TEXT NOT NULL,
+                 applied_at INTEGER NOT NULL
+             ) STRICT",
+        )?;
+        tx.commit()?;
+    }
+    for &(version, name, sql) in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )?;
+        if current > latest {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                supported: latest,
+            });
+        }
+        if current >= version {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![version, name, now],
+        )?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, name, "database migrated");
+    }
+    let current: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    if current > latest {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported: latest,
+        });
+    }
+    Ok(())
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_unix_millis(ms)
+}
+
+fn check_shop(shop: &str) -> Result<(), StoreError> {
+    if shop.is_empty() || shop.len() > MAX_KEY_LEN {
+        return Err(StoreError::invalid("shop", "expected 1 to 255 characters"));
+    }
+    Ok(())
+}
+
+fn check_id(field: &'static str, id: &str) -> Result<(), StoreError> {
+    if id.is_empty() || id.len() > MAX_KEY_LEN {
+        return Err(StoreError::invalid(field, "expected 1 to 255 characters"));
+    }
+    Ok(())
+}
+
+fn check_json(field: &'static str, text: &str) -> Result<(), StoreError> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| StoreError::invalid(field, format!("not JSON: {e}")))
+}
+
+fn check_opt_json(field: &'static str, text: Option<&String>) -> Result<(), StoreError> {
+    text.map_or(Ok(()), |t| check_json(field, t))
+}
+
+fn parse_updated_at(text: &str) -> Result<Timestamp, StoreError> {
+    Timestamp::parse(text).map_err(|e| StoreError::invalid("updated_at", format!("`{text}`: {e}")))
+}
+
+fn encode_cursor(id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, StoreError> {
+    let bad = || StoreError::InvalidCursor(cursor.to_owned());
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let id: i64 = text
+        .strip_prefix(CURSOR_PREFIX)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(bad)?;
+    if id > 0 {
+        Ok(id)
+    } else {
+        Err(bad())
+    }
+}
+
+fn conversion_error(column: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("unexpected {column} `{value}`").into(),
+    )
+}
+
+fn failure_from_row(
+    row: &Row<'_>,
+    code: &str,
+    reason: &str,
+    solution: &str,
+) -> rusqlite::Result<Option<SyncFailure>> {
+    let code: Option<String> = row.get(code)?;
+    Ok(match code {
+        Some(code) => Some(SyncFailure {
+            code,
+            reason: row.get::<_, Option<String>>(reason)?.unwrap_or_default(),
+            solution: row.get::<_, Option<String>>(solution)?.unwrap_or_default(),
+        }),
+        None => None,
+    })
+}
+
+fn push_from_row(row: &Row<'_>) -> rusqlite::Result<PushRecord> {
+    let state: String = row.get("state")?;
+    Ok(PushRecord {
+        id: row.get("id")?,
+        fulfillment_id: row.get("fulfillment_id")?,
+        state: PushState::parse(&state).ok_or_else(|| conversion_error("state", &state))?,
+        plan_json: row.get("plan_json")?,
+        attempts: row.get("attempts")?,
+        response_json: row.get("response_json")?,
+        failure: failure_from_row(row, "failure_code", "failure_reason", "failure_solution")?,
+        idempotency_key: row.get("idempotency_key")?,
+        created_at: ts(row.get("created_at")?),
+        updated_at: ts(row.get("updated_at")?),
+        sending_at: row.get::<_, Option<i64>>("sending_at")?.map(ts),
+    })
+}
+
+/// A fulfillment row, with its row id (the pagination key), without its latest push.
+fn fulfillment_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, FulfillmentRecord)> {
+    let status: String = row.get("sync_status")?;
+    let sync_status = match SyncStatusKind::parse(&status) {
+        Some(SyncStatusKind::NotSynced) => SyncStatus::NotSynced,
+        Some(SyncStatusKind::Synced) => SyncStatus::Synced,
+        Some(SyncStatusKind::SyncFailed) => SyncStatus::SyncFailed(
+            failure_from_row(row, "failure_code", "failure_reason", "failure_solution")?
+                .ok_or_else(|| conversion_error("failure_code", "NULL"))?,
+        ),
+        None => return Err(conversion_error("sync_status", &status)),
+    };
+    Ok((
+        row.get("id")?,
+        FulfillmentRecord {
+            fulfillment_id: row.get("fulfillment_id")?,
+            shopify_json: row.get("shopify_json")?,
+            shopify_updated_at: row.get("shopify_updated_at")?,
+            tts_order_json: row.get("tts_order_json")?,
+            history_json: row.get("history_json")?,
+            report_json: row.get("report_json")?,
+            sync_status,
+            created_at: ts(row.get("created_at")?),
+            updated_at: ts(row.get("updated_at")?),
+            latest_push: None,
+        },
+    ))
+}
+
+fn latest_push(
+    tx: &Transaction<'_>,
+    shop: &str,
+    fulfillment_id: &str,
+) -> Result<Option<PushRecord>, StoreError> {
+    Ok(tx
+        .prepare_cached(&format!(
+            "SELECT {PUSH_COLUMNS} FROM pushes WHERE shop = ?1 AND fulfillment_id = ?2 \
+             ORDER BY id DESC LIMIT 1"
+        ))?
+        .query_row(params![shop, fulfillment_id], push_from_row)
+        .optional()?)
+}
+
+fn load_fulfillment(
+    tx: &Transaction<'_>,
+    shop: &str,
+    fulfillment_id: &str,
+) -> Result<Option<FulfillmentRecord>, StoreError> {
+    let found = tx
+        .prepare_cached(&format!(
+            "SELECT {FULFILLMENT_COLUMNS} FROM fulfillments WHERE shop = ?1 AND fulfillment_id = ?2"
+        ))?
+        .query_row(params![shop, fulfillment_id], fulfillment_from_row)
+        .optional()?;
+    match found {
+        Some((_, mut record)) => {
+            record.latest_push = latest_push(tx, shop, fulfillment_id)?;
+            Ok(Some(record))
+        }
+        None => Ok(None),
+    }
+}
+
+fn load_push(
+    tx: &Transaction<'_>,
+    shop: &str,
+    push_id: i64,
+) -> Result<Option<PushRecord>, StoreError> {
+    Ok(tx
+        .prepare_cached(&format!(
+            "SELECT {PUSH_COLUMNS} FROM pushes WHERE shop = ?1 AND id = ?2"
+        ))?
+        .query_row(params![shop, push_id], push_from_row)
+        .optional()?)
+}
+
+fn fulfillment_exists(
+    tx: &Transaction<'_>,
+    shop: &str,
+    fulfillment_id: &str,
+) -> Result<bool, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM fulfillments WHERE shop = ?1 AND fulfillment_id = ?2")?
+        .exists(params![shop, fulfillment_id])?)
+}
+
+fn set_sync_status(
+    tx: &Transaction<'_>,
+    shop: &str,
+    fulfillment_id: &str,
+    status: &SyncStatus,
+    now: i64,
+) -> Result<(), StoreError> {
+    let failure = match status {
+        SyncStatus::SyncFailed(f) => Some(f),
+        SyncStatus::NotSynced | SyncStatus::Synced => None,
+    };
+    tx.prepare_cached(
+        "UPDATE fulfillments SET sync_status = ?3, failure_code = ?4, failure_reason = ?5, \
+         failure_solution = ?6, updated_at = ?7 WHERE shop = ?1 AND fulfillment_id = ?2",
+    )?
+    .execute(params![
+        shop,
+        fulfillment_id,
+        status.kind().as_str(),
+        failure.map(|f| f.code.as_str()),
+        failure.map(|f| f.reason.as_str()),
+        failure.map(|f| f.solution.as_str()),
+        now
+    ])?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn settings(&self, shop: &str) -> Result<Option<String>, StoreError> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT settings_json FROM shop_settings WHERE shop = ?1")?
+                .query_row([shop], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    fn put_settings(&self, shop: &str, settings_json: &str) -> Result<(), StoreError> {
+        check_shop(shop)?;
+        check_json("settings", settings_json)?;
+        self.write(|tx, now| {
+            tx.prepare_cached(
+                "INSERT INTO shop_settings (shop, settings_json, updated_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (shop) DO UPDATE SET settings_json = excluded.settings_json, \
+                 updated_at = excluded.updated_at",
+            )?
+            .execute(params![shop, settings_json, now])?;
+            Ok(())
+        })
+    }
+
+    fn upsert_fulfillment(
+        &self,
+        shop: &str,
+        webhook: &FulfillmentWebhook<'_>,
+    ) -> Result<UpsertOutcome, StoreError> {
+        check_shop(shop)?;
+        check_id("fulfillment_id", webhook.fulfillment_id)?;
+        let incoming = parse_updated_at(webhook.updated_at)?;
+        check_json("fulfillment", webhook.payload_json)?;
+        let event_id = webhook.event_id.filter(|e| !e.is_empty());
+        if let Some(e) = event_id {
+            check_id("event_id", e)?;
+        }
+        self.write(|tx, now| {
+            if let Some(event_id) = event_id {
+                let fresh = tx
+                    .prepare_cached(
+                        "INSERT INTO webhook_events (shop, event_id, seen_at) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![shop, event_id, now])?;
+                if fresh == 0 {
+                    return Ok(UpsertOutcome::DuplicateEvent);
+                }
+            }
+            let stored: Option<String> = tx
+                .prepare_cached(
+                    "SELECT shopify_updated_at FROM fulfillments \
+                     WHERE shop = ?1 AND fulfillment_id = ?2",
+                )?
+                .query_row(params![shop, webhook.fulfillment_id], |r| r.get(0))
+                .optional()?;
+            let Some(stored) = stored else {
+                tx.prepare_cached(
+                    "INSERT INTO fulfillments (shop, fulfillment_id, shopify_json, \
+                     shopify_updated_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                )?
+                .execute(params![
+                    shop,
+                    webhook.fulfillment_id,
+                    webhook.payload_json,
+                    webhook.updated_at,
+                    now
+                ])?;
+                return Ok(UpsertOutcome::Inserted);
+            };
+            // Only values that parsed were stored; one that no longer parses counts as oldest.
+            let outcome = match Timestamp::parse(&stored) {
+                Ok(stored) if incoming == stored => UpsertOutcome::Unchanged,
+                Ok(stored) if incoming < stored => UpsertOutcome::Stale,
+                _ => UpsertOutcome::Updated,
+            };
+            if outcome == UpsertOutcome::Updated {
+                tx.prepare_cached(
+                    "UPDATE fulfillments SET shopify_json = ?3, shopify_updated_at = ?4, \
+                     updated_at = ?5 WHERE shop = ?1 AND fulfillment_id = ?2",
+                )?
+                .execute(params![
+                    shop,
+                    webhook.fulfillment_id,
+                    webhook.payload_json,
+                    webhook.updated_at,
+                    now
+                ])?;
+            }
+            Ok(outcome)
+        })
+    }
+
+    fn fulfillment(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+    ) -> Result<Option<FulfillmentRecord>, StoreError> {
+        self.read(|tx| load_fulfillment(tx, shop, fulfillment_id))
+    }
+
+    fn update_fulfillment(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        patch: &FulfillmentPatch,
+    ) -> Result<FulfillmentRecord, StoreError> {
+        check_opt_json("tts_order", patch.tts_order_json.as_ref())?;
+        check_opt_json("history", patch.history_json.as_ref())?;
+        check_opt_json("report", patch.report_json.as_ref())?;
+        self.write(|tx, now| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE fulfillments SET tts_order_json = COALESCE(?3, tts_order_json), \
+                     history_json = COALESCE(?4, history_json), \
+                     report_json = COALESCE(?5, report_json), updated_at = ?6 \
+                     WHERE shop = ?1 AND fulfillment_id = ?2",
+                )?
+                .execute(params![
+                    shop,
+                    fulfillment_id,
+                    patch.tts_order_json,
+                    patch.history_json,
+                    patch.report_json,
+                    now
+                ])?;
+            if changed == 0 {
+                return Err(StoreError::not_found("fulfillment", fulfillment_id));
+            }
+            if let Some(status) = &patch.sync_status {
+                set_sync_status(tx, shop, fulfillment_id, status, now)?;
+            }
+            load_fulfillment(tx, shop, fulfillment_id)?
+                .ok_or_else(|| StoreError::not_found("fulfillment", fulfillment_id))
+        })
+    }
+
+    fn list_fulfillments(
+        &self,
+        shop: &str,
+        query: &FulfillmentQuery,
+    ) -> Result<FulfillmentPage, StoreError> {
+        let before = query.cursor.as_deref().map(decode_cursor).transpose()?;
+        let limit = query.limit.clamp(1, MAX_PAGE_LIMIT);
+        let mut sql = format!("SELECT {FULFILLMENT_COLUMNS} FROM fulfillments WHERE shop = ?1");
+        if query.status.is_some() {
+            sql.push_str(" AND sync_status = ?2");
+        }
+        if before.is_some() {
+            sql.push_str(" AND id < ?3");
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT ?4");
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let mut bind = vec![(1, rusqlite::types::Value::from(shop.to_owned()))];
+            if let Some(status) = query.status {
+                bind.push((2, status.as_str().to_owned().into()));
+            }
+            if let Some(before) = before {
+                bind.push((3, before.into()));
+            }
+            bind.push((4, (i64::from(limit) + 1).into()));
+            for (index, value) in &bind {
+                stmt.raw_bind_parameter(*index, value)?;
+            }
+            let mut rows = Vec::new();
+            let mut raw = stmt.raw_query();
+            while let Some(row) = raw.next()? {
+                rows.push(fulfillment_from_row(row)?);
+            }
+            drop(raw);
+            let more = rows.len() > limit as usize;
+            rows.truncate(limit as usize);
+            let next_cursor = if more {
+                rows.last().map(|(id, _)| encode_cursor(*id))
+            } else {
+                None
+            };
+            let mut items = Vec::with_capacity(rows.len());
+            for (_, mut record) in rows {
+                record.latest_push = latest_push(tx, shop, &record.fulfillment_id)?;
+                items.push(record);
+            }
+            Ok(FulfillmentPage { items, next_cursor })
+        })
+    }
+
+    fn create_push(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        plan_json: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<PushRecord, StoreError> {
+        check_json("plan", plan_json)?;
+        self.write(|tx, now| {
+            if !fulfillment_exists(tx, shop, fulfillment_id)? {
+                return Err(StoreError::not_found("fulfillment", fulfillment_id));
+            }
+            let open: Option<i64> = tx
+                .prepare_cached(&format!(
+                    "SELECT id FROM pushes WHERE shop = ?1 AND fulfillment_id = ?2 \
+                     AND state IN {OPEN_STATES}"
+                ))?
+                .query_row(params![shop, fulfillment_id], |r| r.get(0))
+                .optional()?;
+            if let Some(push_id) = open {
+                return Err(StoreError::PushInFlight {
+                    fulfillment_id: fulfillment_id.to_owned(),
+                    push_id,
+                });
+            }
+            tx.prepare_cached(
+                "INSERT INTO pushes (shop, fulfillment_id, state, plan_json, idempotency_key, \
+                 created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5)",
+            )?
+            .execute(params![
+                shop,
+                fulfillment_id,
+                plan_json,
+                idempotency_key,
+                now
+            ])?;
+            let id = tx.last_insert_rowid();
+            load_push(tx, shop, id)?.ok_or_else(|| StoreError::not_found("push", id.to_string()))
+        })
+    }
+
+    fn push(&self, shop: &str, push_id: i64) -> Result<Option<PushRecord>, StoreError> {
+        self.read(|tx| load_push(tx, shop, push_id))
+    }
+
+    fn open_push(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+    ) -> Result<Option<PushRecord>, StoreError> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(&format!(
+                    "SELECT {PUSH_COLUMNS} FROM pushes WHERE shop = ?1 AND fulfillment_id = ?2 \
+                     AND state IN {OPEN_STATES}"
+                ))?
+                .query_row(params![shop, fulfillment_id], push_from_row)
+                .optional()?)
+        })
+    }
+
+    fn pushes(&self, shop: &str, fulfillment_id: &str) -> Result<Vec<PushRecord>, StoreError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {PUSH_COLUMNS} FROM pushes WHERE shop = ?1 AND fulfillment_id = ?2 \
+                 ORDER BY id"
+            ))?;
+            let rows = stmt
+                .query_map(params![shop, fulfillment_id], push_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn transition_push(
+        &self,
+        shop: &str,
+        push_id: i64,
+        transition: &PushTransition,
+    ) -> Result<PushRecord, StoreError> {
+        let PushTransition {
+            from,
+            to,
+            response_json,
+            failure,
+            history_json,
+        } = transition;
+        let (from, to) = (*from, *to);
+        if !from.can_become(to) {
+            return Err(StoreError::IllegalTransition { from, to });
+        }
+        if matches!(to, PushState::Failed | PushState::NeedsReview) && failure.is_none() {
+            return Err(StoreError::invalid(
+                "failure",
+                format!("a push going to `{to}` needs its failure"),
+            ));
+        }
+        check_opt_json("history", history_json.as_ref())?;
+        self.write(|tx, now| {
+            let push = load_push(tx, shop, push_id)?
+                .ok_or_else(|| StoreError::not_found("push", push_id.to_string()))?;
+            if push.state != from {
+                return Err(StoreError::PushStateChanged {
+                    push_id,
+                    expected: from,
+                    actual: push.state,
+                });
+            }
+            let sending = to == PushState::Sending;
+            tx.prepare_cached(
+                "UPDATE pushes SET state = ?3, updated_at = ?4, \
+                 attempts = attempts + ?5, \
+                 sending_at = CASE WHEN ?5 = 1 THEN ?4 ELSE sending_at END, \
+                 response_json = COALESCE(?6, response_json), \
+                 failure_code = CASE WHEN ?7 IS NOT NULL THEN ?7 WHEN ?3 = 'sent' THEN NULL \
+                                ELSE failure_code END, \
+                 failure_reason = CASE WHEN ?7 IS NOT NULL THEN ?8 WHEN ?3 = 'sent' THEN NULL \
+                                  ELSE failure_reason END, \
+                 failure_solution = CASE WHEN ?7 IS NOT NULL THEN ?9 WHEN ?3 = 'sent' THEN NULL \
+                                    ELSE failure_solution END \
+                 WHERE shop = ?1 AND id = ?2",
+            )?
+            .execute(params![
+                shop,
+                push_id,
+                to.as_str(),
+                now,
+                i64::from(sending),
+                response_json,
+                failure.as_ref().map(|f| f.code.as_str()),
+                failure.as_ref().map(|f| f.reason.as_str()),
+                failure.as_ref().map(|f| f.solution.as_str()),
+            ])?;
+            match (to, failure) {
+                (PushState::Sent, _) => {
+                    set_sync_status(tx, shop, &push.fulfillment_id, &SyncStatus::Synced, now)?;
+                    if let Some(history) = history_json {
+                        tx.prepare_cached(
+                            "UPDATE fulfillments SET history_json = ?3 \
+                             WHERE shop = ?1 AND fulfillment_id = ?2",
+                        )?
+                        .execute(params![
+                            shop,
+                            push.fulfillment_id,
+                            history
+                        ])?;
+                    }
+                }
+                (PushState::Failed | PushState::NeedsReview, Some(failure)) => {
+                    let status = SyncStatus::SyncFailed(failure.clone());
+                    set_sync_status(tx, shop, &push.fulfillment_id, &status, now)?;
+                }
+                _ => {}
+            }
+            load_push(tx, shop, push_id)?
+                .ok_or_else(|| StoreError::not_found("push", push_id.to_string()))
+        })
+    }
+
+    fn recover_interrupted(&self) -> Result<Recovery, StoreError> {
+        self.write(|tx, now| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "UPDATE pushes SET state = 'unknown', updated_at = ?1 WHERE state = 'sending' \
+                 RETURNING shop, {PUSH_COLUMNS}"
+            ))?;
+            let pushes = stmt
+                .query_map([now], |r| Ok((r.get("shop")?, push_from_row(r)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            drop(stmt);
+            let idempotency_keys_released = tx
+                .prepare_cached("DELETE FROM idempotency_keys WHERE state = 'in_progress'")?
+                .execute([])?;
+            for (shop, push) in &pushes {
+                tracing::warn!(
+                    shop = %shop,
+                    push_id = push.id,
+                    fulfillment_id = %push.fulfillment_id,
+                    "push interrupted while sending: outcome unknown"
+                );
+            }
+            Ok(Recovery {
+                pushes,
+                idempotency_keys_released,
+            })
+        })
+    }
+
+    fn begin_idempotent(
+        &self,
+        shop: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<IdempotencyStart, StoreError> {
+        check_shop(shop)?;
+        if key.is_empty() || key.chars().count() > MAX_KEY_LEN {
+            return Err(StoreError::invalid(
+                "idempotency_key",
+                "expected 1 to 255 characters",
+            ));
+        }
+        check_id("fingerprint", fingerprint)?;
+        self.write(|tx, now| {
+            let row = tx
+                .prepare_cached(
+                    "SELECT fingerprint, state, response_status, response_body, created_at, \
+                     locked_at FROM idempotency_keys WHERE shop = ?1 AND key = ?2",
+                )?
+                .query_row(params![shop, key], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<u16>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })
+                .optional()?;
+            let expired = now.saturating_sub(millis(IDEMPOTENCY_RETENTION));
+            match row {
+                Some((stored, state, status, body, created_at, locked_at))
+                    if created_at > expired =>
+                {
+                    if stored != fingerprint {
+                        return Err(StoreError::IdempotencyMismatch(key.to_owned()));
+                    }
+                    if state == "completed" {
+                        return Ok(IdempotencyStart::Replay(StoredResponse {
+                            status: status.unwrap_or(500),
+                            body: body.unwrap_or_default(),
+                        }));
+                    }
+                    if locked_at > now.saturating_sub(millis(IDEMPOTENCY_LOCK_TIMEOUT)) {
+                        return Err(StoreError::IdempotencyInProgress(key.to_owned()));
+                    }
+                    // Its request died without finishing: this one takes the key over.
+                    tx.prepare_cached(
+                        "UPDATE idempotency_keys SET locked_at = ?3 WHERE shop = ?1 AND key = ?2",
+                    )?
+                    .execute(params![shop, key, now])?;
+                }
+                _ => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO idempotency_keys \
+                         (shop, key, fingerprint, state, created_at, locked_at) \
+                         VALUES (?1, ?2, ?3, 'in_progress', ?4, ?4)",
+                    )?
+                    .execute(params![shop, key, fingerprint, now])?;
+                }
+            }
+            Ok(IdempotencyStart::Started)
+        })
+    }
+
+    fn complete_idempotent(
+        &self,
+        shop: &str,
+        key: &str,
+        fingerprint: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        self.write(|tx, now| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE idempotency_keys SET state = 'completed', response_status = ?4, \
+                     response_body = ?5, completed_at = ?6 \
+                     WHERE shop = ?1 AND key = ?2 AND fingerprint = ?3 AND state = 'in_progress'",
+                )?
+                .execute(params![
+                    shop,
+                    key,
+                    fingerprint,
+                    response.status,
+                    response.body,
+                    now
+                ])?;
+            if changed == 0 {
+                return Err(StoreError::not_found("idempotency key", key));
+            }
+            Ok(())
+        })
+    }
+
+    fn release_idempotent(&self, shop: &str, key: &str) -> Result<(), StoreError> {
+        self.write(|tx, _| {
+            tx.prepare_cached(
+                "DELETE FROM idempotency_keys WHERE shop = ?1 AND key = ?2 AND state = 'in_progress'",
+            )?
+            .execute(params![shop, key])?;
+            Ok(())
+        })
+    }
+
+    fn purge_expired(&self) -> Result<Purged, StoreError> {
+        self.write(|tx, now| {
+            let idempotency_keys = tx
+                .prepare_cached("DELETE FROM idempotency_keys WHERE created_at <= ?1")?
+                .execute([now.saturating_sub(millis(IDEMPOTENCY_RETENTION))])?;
+            let webhook_events = tx
+                .prepare_cached("DELETE FROM webhook_events WHERE seen_at <= ?1")?
+                .execute([now.saturating_sub(millis(WEBHOOK_EVENT_RETENTION))])?;
+            Ok(Purged {
+                idempotency_keys,
+                webhook_events,
+            })
+        })
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.with_conn(|conn| {
+            conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+            Ok(())
+        })
+    }
+}
