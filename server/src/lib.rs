@@ -1,6 +1,7 @@
 //! The sync API's parts: authentication of Shopify requests, storage on embedded SQLite, and TikTok
 //! Shop, live or simulated, behind one trait.
 
+pub mod api;
 pub mod auth;
 pub mod store;
 pub mod tts;

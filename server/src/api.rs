@@ -1,0 +1,502 @@
+//! The HTTP API: JSON in camelCase, every error `{ "error": { "code", "message" } }`.
+//!
+//! `/api/*` takes a Shopify session token and scopes every row by its shop; the webhook takes
+//! Shopify's HMAC. Bodies are capped at [`MAX_BODY_BYTES`] and every request has a timeout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::auth::{self, AppCredentials, AuthError, Session};
+use crate::store::{
+    FulfillmentQuery, FulfillmentRecord, FulfillmentWebhook, Store, StoreError, SyncStatus,
+    SyncStatusKind,
+};
+use crate::tts::Tts;
+use preflight::json::ToJson;
+use preflight::{CarrierMapping, InputError, Region, Settings, Timestamp, Validator};
+
+/// The largest request body taken; larger ones answer 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long a request may take before it answers 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What every handler shares.
+pub struct AppState {
+    /// Where everything is kept.
+    pub store: Arc<dyn Store>,
+    /// TikTok Shop, live or simulated.
+    pub tts: Arc<dyn Tts>,
+    /// The Shopify app's key and secrets (session tokens and webhooks).
+    pub shopify: AppCredentials,
+    /// Origins allowed to call `/api/*` from a browser.
+    pub allowed_origins: Vec<String>,
+}
+
+/// An error answer: a status and a stable code.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: String,
+    message: String,
+    path: Option<String>,
+}
+
+impl ApiError {
+    /// An error of `status` with `code`.
+    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            path: None,
+        }
+    }
+
+    fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what}"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let (Some(path), Some(object)) = (self.path, error.as_object_mut()) {
+            object.insert("path".into(), Value::String(path));
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, e.code(), e.to_string())
+    }
+}
+
+impl From<InputError> for ApiError {
+    fn from(e: InputError) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: e.code().into(),
+            message: e.to_string(),
+            path: Some(e.path),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store");
+        let status = match e.code() {
+            "store.not_found" => StatusCode::NOT_FOUND,
+            "store.invalid_input" | "store.invalid_cursor" => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+/// Runs a store call off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "a task failed",
+            )
+        })?
+        .map_err(ApiError::from)
+}
+
+/// The verified shop of an `/api/*` request.
+pub struct ShopSession(pub Session);
+
+impl FromRequestParts<Arc<AppState>> for ShopSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        Ok(Self(auth::verify_bearer(header, &state.shopify)?))
+    }
+}
+
+/// The API's routes, with body cap, timeout and CORS allow-list.
+pub fn router(state: Arc<AppState>) -> Router {
+    let origins: Vec<HeaderValue> = state
+        .allowed_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderName::from_static("idempotency-key"),
+        ]);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/webhooks/shopify/fulfillments", post(fulfillment_webhook))
+        .route("/api/validate", post(validate))
+        .route("/api/carriers", get(carriers))
+        .route(
+            "/api/settings/carrier-mappings",
+            get(get_mappings).put(put_mappings),
+        )
+        .route("/api/fulfillments", get(list_fulfillments))
+        .route("/api/fulfillments/{id}", get(get_fulfillment))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(cors)
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    blocking(move || store.ping()).await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// The shop's settings, or the default (US, no mappings) when never saved.
+async fn shop_settings(state: &AppState, shop: &str) -> Result<Settings, ApiError> {
+    let store = state.store.clone();
+    let shop = shop.to_owned();
+    let text = blocking(move || store.settings(&shop)).await?;
+    match text {
+        Some(text) => Ok(preflight::error::from_json::<Settings>(&text)?),
+        None => Ok(Settings::new(Region::Us)),
+    }
+}
+
+#[derive(Deserialize)]
+struct NowQuery {
+    now: Option<String>,
+}
+
+/// The current instant.
+fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    Timestamp::from_unix_millis(millis)
+}
+
+/// `POST /api/validate`: the engine, natively, on one input (the same JSON as the JS API's).
+async fn validate(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+    Query(query): Query<NowQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let settings = shop_settings(&state, &session.shop).await?;
+    let validator = Validator::new(settings)?;
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "input.malformed_json",
+            "the body is not UTF-8",
+        )
+    })?;
+    let now = match query.now {
+        Some(now) => preflight::parse_now(&now)?,
+        None => now(),
+    };
+    let input = preflight::error::from_json::<preflight::Input>(text)?;
+    let report = validator.validate(&input, now).to_json();
+    Ok(json_text(StatusCode::OK, report))
+}
+
+/// An answer whose body is JSON text already.
+fn json_text(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct RegionQuery {
+    region: Option<String>,
+}
+
+/// `GET /api/carriers`: the TikTok Shop providers of the shop's region (or `?region=`).
+async fn carriers(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+    Query(query): Query<RegionQuery>,
+) -> Result<Response, ApiError> {
+    let region = match query.region {
+        Some(code) => Region::from_code(&code).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "input.unknown_region",
+                format!("unknown region `{code}`, expected one of `US`, `UK`"),
+            )
+        })?,
+        None => shop_settings(&state, &session.shop).await?.region,
+    };
+    Ok(json_text(
+        StatusCode::OK,
+        preflight::carrier::catalog::providers(region).to_json(),
+    ))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Mappings {
+    carrier_mappings: Vec<CarrierMapping>,
+}
+
+/// `GET /api/settings/carrier-mappings`.
+async fn get_mappings(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+) -> Result<Json<Mappings>, ApiError> {
+    let settings = shop_settings(&state, &session.shop).await?;
+    Ok(Json(Mappings {
+        carrier_mappings: settings.carrier_mappings,
+    }))
+}
+
+/// `PUT /api/settings/carrier-mappings`: `{"carrierMappings": [...]}`, each checked against the
+/// region's providers before it is saved.
+async fn put_mappings(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+    body: Bytes,
+) -> Result<Json<Mappings>, ApiError> {
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "input.malformed_json",
+            "the body is not UTF-8",
+        )
+    })?;
+    let mappings = read_mappings(text)?;
+    let mut settings = shop_settings(&state, &session.shop).await?;
+    let mut validator = Validator::new(settings.clone())?;
+    // Its errors name the field, like `carrierMappings[0].to`.
+    validator.set_carrier_mappings(mappings.clone())?;
+    settings.carrier_mappings = mappings;
+    let json = settings_json(&settings);
+    let store = state.store.clone();
+    let shop = session.shop.clone();
+    blocking(move || store.put_settings(&shop, &json)).await?;
+    Ok(Json(Mappings {
+        carrier_mappings: settings.carrier_mappings,
+    }))
+}
+
+/// The mappings of a `{"carrierMappings": [...]}` body, read by the engine's reader.
+fn read_mappings(text: &str) -> Result<Vec<CarrierMapping>, InputError> {
+    use preflight::model::read::{Object, Path as ReadPath};
+    let value = preflight::json::parse(text)?;
+    let root = ReadPath::Root;
+    let o = Object::new(&value, &root, "an object with `carrierMappings`")?;
+    o.only(&["carrierMappings"])?;
+    o.required("carrierMappings", preflight::model::read::list_of)
+}
+
+/// Settings as the engine reads them back.
+fn settings_json(settings: &Settings) -> String {
+    let policy = settings.policy;
+    json!({
+        "region": settings.region.code(),
+        "carrierMappings": settings.carrier_mappings,
+        "shippingProviders": settings.shipping_providers,
+        "policy": {
+            "updateWindowHours": policy.update_window_hours,
+            "maxTrackingUpdates": policy.max_tracking_updates,
+            "allowUspsSelfShipping": policy.allow_usps_self_shipping,
+        },
+    })
+    .to_string()
+}
+
+/// `POST /webhooks/shopify/fulfillments`: `fulfillments/create|update`, verified by HMAC,
+/// deduplicated on `X-Shopify-Event-Id`, idempotent per fulfillment id and `updated_at`.
+async fn fulfillment_webhook(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    auth::verify_webhook(
+        header("x-shopify-hmac-sha256"),
+        &body,
+        &state.shopify.secret,
+        state.shopify.previous_secret.as_deref(),
+    )?;
+    let shop = header("x-shopify-shop-domain")
+        .map(str::to_ascii_lowercase)
+        .filter(|s| auth::is_shop_host(s))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "webhook.invalid_shop",
+                "missing or invalid X-Shopify-Shop-Domain",
+            )
+        })?;
+    let event_id = header("x-shopify-event-id").map(str::to_owned);
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "input.malformed_json",
+                "the body is not UTF-8",
+            )
+        })?
+        .to_owned();
+    let (id, updated_at) = webhook_identity(&text)?;
+    let store = state.store.clone();
+    let outcome = blocking(move || {
+        store.upsert_fulfillment(
+            &shop,
+            &FulfillmentWebhook {
+                fulfillment_id: &id,
+                updated_at: &updated_at,
+                payload_json: &text,
+                event_id: event_id.as_deref(),
+            },
+        )
+    })
+    .await?;
+    Ok(Json(json!({ "outcome": outcome })))
+}
+
+/// A fulfillment webhook's id and `updated_at`, checked by the engine's reader.
+fn webhook_identity(text: &str) -> Result<(String, String), InputError> {
+    use preflight::model::read::{Object, Path as ReadPath};
+    let value = preflight::json::parse(text)?;
+    let root = ReadPath::Root;
+    let o = Object::new(&value, &root, "a Shopify fulfillment object")?;
+    let id = o.required_id("id")?;
+    let updated_at = o.required("updated_at", preflight::model::read::any_text)?;
+    o.required("updated_at", preflight::model::read::timestamp)?;
+    Ok((id, updated_at))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/fulfillments?status=&cursor=&limit=`.
+async fn list_fulfillments(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let status = match query.status.as_deref() {
+        None | Some("") => None,
+        Some(name) => Some(SyncStatusKind::parse(name).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "input.invalid_value",
+                format!(
+                    "unknown status `{name}`, expected `not_synced`, `synced` or `sync_failed`"
+                ),
+            )
+        })?),
+    };
+    let store = state.store.clone();
+    let shop = session.shop.clone();
+    let page = blocking(move || {
+        store.list_fulfillments(
+            &shop,
+            &FulfillmentQuery {
+                status,
+                cursor: query.cursor,
+                limit: query.limit.unwrap_or(50),
+            },
+        )
+    })
+    .await?;
+    Ok(Json(json!({
+        "items": page.items.iter().map(fulfillment_json).collect::<Vec<_>>(),
+        "nextCursor": page.next_cursor,
+    })))
+}
+
+/// `GET /api/fulfillments/{id}`: another shop's fulfillment is as absent as a missing one.
+async fn get_fulfillment(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let shop = session.shop.clone();
+    let record = blocking(move || store.fulfillment(&shop, &id)).await?;
+    record
+        .map(|r| Json(fulfillment_json(&r)))
+        .ok_or_else(|| ApiError::not_found("fulfillment"))
+}
+
+fn parse_json(text: Option<&str>) -> Value {
+    text.and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// A fulfillment as the API shows it: its sync status, latest preview, and what was pushed.
+fn fulfillment_json(record: &FulfillmentRecord) -> Value {
+    let (status, failure) = match &record.sync_status {
+        SyncStatus::NotSynced => ("not_synced", Value::Null),
+        SyncStatus::Synced => ("synced", Value::Null),
+        SyncStatus::SyncFailed(f) => (
+            "sync_failed",
+            json!({ "code": f.code, "reason": f.reason, "solution": f.solution }),
+        ),
+    };
+    json!({
+        "id": record.fulfillment_id,
+        "fulfillment": parse_json(Some(&record.shopify_json)),
+        "order": parse_json(record.tts_order_json.as_deref()),
+        "history": parse_json(record.history_json.as_deref()),
+        "report": parse_json(record.report_json.as_deref()),
+        "syncStatus": status,
+        "failure": failure,
+        "latestPush": record.latest_push.as_ref().map(|p| json!({
+            "id": p.id,
+            "state": p.state.as_str(),
+            "plan": parse_json(Some(&p.plan_json)),
+            "attempts": p.attempts,
+            "updatedAt": p.updated_at.to_string(),
+        })),
+        "updatedAt": record.updated_at.to_string(),
+    })
+}

@@ -1,0 +1,167 @@
+//! `preflight-server`: the sync API on embedded SQLite, with TikTok Shop live or simulated.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, ValueEnum};
+use preflight_server::api::{self, AppState};
+use preflight_server::auth::AppCredentials;
+use preflight_server::store::{SqliteStore, Store};
+use preflight_server::tts::client::{ClientConfig, TtsClient};
+use preflight_server::tts::simulator::Simulator;
+use preflight_server::tts::Tts;
+
+/// Where TikTok Shop calls go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TtsMode {
+    /// The built-in simulator of the platform.
+    Simulator,
+    /// The TikTok Shop Open API.
+    Live,
+}
+
+/// The sync API of Fulfillment Preflight.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "PREFLIGHT_LISTEN", default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// The SQLite database file (created when missing).
+    #[arg(long, env = "PREFLIGHT_DATABASE", default_value = "preflight.sqlite3")]
+    database: PathBuf,
+    /// TikTok Shop: the built-in simulator or the live Open API.
+    #[arg(
+        long,
+        env = "PREFLIGHT_TTS_MODE",
+        value_enum,
+        default_value = "simulator"
+    )]
+    tts_mode: TtsMode,
+    /// The TikTok Shop Open API base URL (live mode).
+    #[arg(
+        long,
+        env = "PREFLIGHT_TTS_BASE_URL",
+        default_value = "https://open-api.tiktokglobalshop.com"
+    )]
+    tts_base_url: String,
+    /// The TikTok Shop app key.
+    #[arg(long, env = "PREFLIGHT_TTS_APP_KEY", default_value = "")]
+    tts_app_key: String,
+    /// The TikTok Shop app secret.
+    #[arg(
+        long,
+        env = "PREFLIGHT_TTS_APP_SECRET",
+        default_value = "",
+        hide_env_values = true
+    )]
+    tts_app_secret: String,
+    /// The Shopify app's client id (the audience of its session tokens).
+    #[arg(long, env = "PREFLIGHT_SHOPIFY_APP_KEY", default_value = "")]
+    shopify_app_key: String,
+    /// The Shopify app's client secret (session tokens and webhook HMAC).
+    #[arg(
+        long,
+        env = "PREFLIGHT_SHOPIFY_APP_SECRET",
+        default_value = "",
+        hide_env_values = true
+    )]
+    shopify_app_secret: String,
+    /// The previous Shopify secret, accepted during a rotation.
+    #[arg(
+        long,
+        env = "PREFLIGHT_SHOPIFY_PREVIOUS_SECRET",
+        hide_env_values = true
+    )]
+    shopify_previous_secret: Option<String>,
+    /// An origin allowed to call the API from a browser (repeatable).
+    #[arg(
+        long = "allowed-origin",
+        env = "PREFLIGHT_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    allowed_origins: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = Config::parse();
+    match run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("preflight-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(config: Config) -> Result<(), String> {
+    if config.shopify_app_key.is_empty() || config.shopify_app_secret.is_empty() {
+        return Err(
+            "the Shopify app key and secret are required (--shopify-app-key, --shopify-app-secret)"
+                .into(),
+        );
+    }
+    let store = SqliteStore::open(&config.database)
+        .map_err(|e| format!("cannot open `{}`: {e}", config.database.display()))?;
+    let recovery = store
+        .recover_interrupted()
+        .map_err(|e| format!("cannot recover interrupted pushes: {e}"))?;
+    if !recovery.pushes.is_empty() {
+        tracing::warn!(
+            pushes = recovery.pushes.len(),
+            "pushes interrupted by the last stop are now unknown; each is reconciled before any retry"
+        );
+    }
+    let tts: Arc<dyn Tts> = match config.tts_mode {
+        TtsMode::Simulator => {
+            tracing::info!("TikTok Shop: the built-in simulator");
+            Arc::new(Simulator::new(&config.tts_app_key, &config.tts_app_secret))
+        }
+        TtsMode::Live => {
+            if config.tts_app_key.is_empty() || config.tts_app_secret.is_empty() {
+                return Err("live mode needs --tts-app-key and --tts-app-secret".into());
+            }
+            tracing::info!(base_url = %config.tts_base_url, "TikTok Shop: live");
+            Arc::new(
+                TtsClient::new(ClientConfig::new(
+                    config.tts_base_url.clone(),
+                    config.tts_app_key.clone(),
+                    config.tts_app_secret.clone(),
+                ))
+                .map_err(|e| format!("cannot build the TikTok Shop client: {e}"))?,
+            )
+        }
+    };
+    let state = Arc::new(AppState {
+        store: Arc::new(store),
+        tts,
+        shopify: AppCredentials {
+            key: config.shopify_app_key.clone(),
+            secret: config.shopify_app_secret.clone(),
+            previous_secret: config.shopify_previous_secret.clone(),
+        },
+        allowed_origins: config.allowed_origins.clone(),
+    });
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        tracing::info!(address = %config.listen, database = %config.database.display(), "listening");
+        axum::serve(listener, api::router(state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| format!("server stopped: {e}"))
+    })
+}
