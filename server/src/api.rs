@@ -3,6 +3,7 @@
 //! `/api/*` takes a Shopify session token and scopes every row by its shop; the webhook takes
 //! Shopify's HMAC. Bodies are capped at [`MAX_BODY_BYTES`] and every request has a timeout.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +34,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How long a request may take before it answers 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The lock a sync holds on its fulfillment.
+type FulfillmentLock = Arc<tokio::sync::Mutex<()>>;
+
 /// What every handler shares.
 pub struct AppState {
     /// Where everything is kept.
@@ -43,6 +47,38 @@ pub struct AppState {
     pub shopify: AppCredentials,
     /// Origins allowed to call `/api/*` from a browser.
     pub allowed_origins: Vec<String>,
+    /// One lock per fulfillment being synced: concurrent syncs of one fulfillment run one at a time.
+    locks: std::sync::Mutex<HashMap<(String, String), FulfillmentLock>>,
+}
+
+impl AppState {
+    /// The state of a server.
+    pub fn new(
+        store: Arc<dyn Store>,
+        tts: Arc<dyn Tts>,
+        shopify: AppCredentials,
+        allowed_origins: Vec<String>,
+    ) -> Self {
+        Self {
+            store,
+            tts,
+            shopify,
+            allowed_origins,
+            locks: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The lock of one fulfillment.
+    fn lock_of(&self, shop: &str, fulfillment_id: &str) -> FulfillmentLock {
+        let mut locks = self
+            .locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks
+            .entry((shop.to_owned(), fulfillment_id.to_owned()))
+            .or_default()
+            .clone()
+    }
 }
 
 /// An error answer: a status and a stable code.
@@ -74,13 +110,20 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The JSON body: `{"error": {"code", "message", "path"?}}`.
+    fn body(&self) -> Value {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let (Some(path), Some(object)) = (&self.path, error.as_object_mut()) {
+            object.insert("path".into(), Value::String(path.clone()));
+        }
+        json!({ "error": error })
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if let (Some(path), Some(object)) = (self.path, error.as_object_mut()) {
-            object.insert("path".into(), Value::String(path));
-        }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        (self.status, Json(self.body())).into_response()
     }
 }
 
@@ -114,7 +157,7 @@ impl From<StoreError> for ApiError {
 }
 
 /// Runs a store call off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -173,6 +216,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/fulfillments", get(list_fulfillments))
         .route("/api/fulfillments/{id}", get(get_fulfillment))
+        .route(
+            "/api/fulfillments/{id}/tts-order",
+            axum::routing::put(link_order),
+        )
+        .route("/api/fulfillments/{id}/sync", post(sync_fulfillment))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -189,7 +237,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiE
 }
 
 /// The shop's settings, or the default (US, no mappings) when never saved.
-async fn shop_settings(state: &AppState, shop: &str) -> Result<Settings, ApiError> {
+pub(crate) async fn shop_settings(state: &AppState, shop: &str) -> Result<Settings, ApiError> {
     let store = state.store.clone();
     let shop = shop.to_owned();
     let text = blocking(move || store.settings(&shop)).await?;
@@ -205,7 +253,7 @@ struct NowQuery {
 }
 
 /// The current instant.
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
@@ -473,7 +521,7 @@ fn parse_json(text: Option<&str>) -> Value {
 }
 
 /// A fulfillment as the API shows it: its sync status, latest preview, and what was pushed.
-fn fulfillment_json(record: &FulfillmentRecord) -> Value {
+pub(crate) fn fulfillment_json(record: &FulfillmentRecord) -> Value {
     let (status, failure) = match &record.sync_status {
         SyncStatus::NotSynced => ("not_synced", Value::Null),
         SyncStatus::Synced => ("synced", Value::Null),
@@ -499,4 +547,112 @@ fn fulfillment_json(record: &FulfillmentRecord) -> Value {
         })),
         "updatedAt": record.updated_at.to_string(),
     })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LinkBody {
+    order_id: String,
+}
+
+/// `PUT /api/fulfillments/{id}/tts-order`: `{"orderId": "…"}` links the fulfillment to its TikTok
+/// Shop order, read at TikTok Shop, and stores the preview report.
+async fn link_order(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let body: LinkBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "input.invalid_value",
+            e.to_string(),
+        )
+    })?;
+    let record = crate::sync::link_order(&state, &session.shop, &id, &body.order_id).await?;
+    Ok(Json(fulfillment_json(&record)))
+}
+
+/// `POST /api/fulfillments/{id}/sync`, with a required `Idempotency-Key`: the same key and body
+/// replay the first answer (`Idempotent-Replayed: true`), the same key with another body is 422, a
+/// key whose first request still runs is 409. Keys are kept 24 hours.
+async fn sync_fulfillment(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use crate::store::{request_fingerprint, IdempotencyStart, StoredResponse};
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency.key_missing",
+                "the Idempotency-Key header is required",
+            )
+        })?
+        .to_owned();
+    let fingerprint = request_fingerprint("POST", uri.path(), &body);
+    let shop = session.shop.clone();
+    let start = {
+        let (store, shop, key, fingerprint) = (
+            state.store.clone(),
+            shop.clone(),
+            key.clone(),
+            fingerprint.clone(),
+        );
+        blocking(move || store.begin_idempotent(&shop, &key, &fingerprint)).await
+    };
+    match start {
+        Ok(IdempotencyStart::Started) => {}
+        Ok(IdempotencyStart::Replay(stored)) => {
+            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+            let mut response = json_text(status, stored.body);
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return Ok(response);
+        }
+        Err(e) if e.code == "idempotency.key_reused" => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.code,
+                e.message,
+            ))
+        }
+        Err(e) if e.code == "idempotency.in_progress" => {
+            return Err(ApiError::new(StatusCode::CONFLICT, e.code, e.message))
+        }
+        Err(e) => return Err(e),
+    }
+    let lock = state.lock_of(&shop, &id);
+    let outcome = {
+        let _guard = lock.lock().await;
+        crate::sync::sync(&state, &shop, &id, &key).await
+    };
+    let (status, body) = match outcome {
+        Ok((status, body)) => (status, body),
+        Err(error) if error.status.is_server_error() => {
+            // Nothing was recorded as done: the same key may be retried.
+            let (store, shop) = (state.store.clone(), shop.clone());
+            let _ = blocking(move || store.release_idempotent(&shop, &key)).await;
+            return Err(error);
+        }
+        Err(error) => (error.status, error.body()),
+    };
+    let text = body.to_string();
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        body: text.clone(),
+    };
+    let (store, shop2) = (state.store.clone(), shop.clone());
+    blocking(move || store.complete_idempotent(&shop2, &key, &fingerprint, &stored)).await?;
+    Ok(json_text(status, text))
 }

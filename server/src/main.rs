@@ -141,16 +141,16 @@ fn run(config: Config) -> Result<(), String> {
             )
         }
     };
-    let state = Arc::new(AppState {
-        store: Arc::new(store),
+    let state = Arc::new(AppState::new(
+        Arc::new(store),
         tts,
-        shopify: AppCredentials {
+        AppCredentials {
             key: config.shopify_app_key.clone(),
             secret: config.shopify_app_secret.clone(),
             previous_secret: config.shopify_previous_secret.clone(),
         },
-        allowed_origins: config.allowed_origins.clone(),
-    });
+        config.allowed_origins.clone(),
+    ));
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)

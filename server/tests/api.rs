@@ -15,6 +15,7 @@ use preflight_server::api::{self, AppState};
 use preflight_server::auth::{self, AppCredentials};
 use preflight_server::store::{SqliteStore, Store};
 use preflight_server::tts::simulator::Simulator;
+use preflight_server::tts::ShippingProvider;
 use serde_json::{json, Value};
 
 const SHOP: &str = "acme.myshopify.com";
@@ -23,6 +24,7 @@ const OTHER: &str = "other.myshopify.com";
 struct Server {
     url: String,
     store: Arc<SqliteStore>,
+    sim: Simulator,
     app: AppCredentials,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -37,18 +39,20 @@ impl Server {
             secret: "app-secret".into(),
             previous_secret: Some("old-secret".into()),
         };
-        let state = Arc::new(AppState {
-            store: store.clone(),
-            tts: Arc::new(Simulator::new("tts-key", "tts-secret")),
-            shopify: app.clone(),
-            allowed_origins: vec!["https://admin.shopify.com".into()],
-        });
+        let sim = Simulator::new("tts-key", "tts-secret");
+        let state = Arc::new(AppState::new(
+            store.clone(),
+            Arc::new(sim.clone()),
+            app.clone(),
+            vec!["https://admin.shopify.com".into()],
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, api::router(state)).await });
         Self {
             url,
             store,
+            sim,
             app,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             _dir: dir,
@@ -403,4 +407,184 @@ async fn every_golden_vector_gives_the_native_report() {
         ran += 1;
     }
     assert!(ran >= 80, "only {ran} vectors ran");
+}
+
+const UPS: &str = "7117859084333745966";
+
+/// A fulfillment of one unit of `sku`, as a webhook body.
+fn fulfillment(id: u64, carrier: &str, number: &str, updated_at: &str, sku: &str) -> String {
+    json!({"id": id, "updated_at": updated_at, "status": "success", "tracking_company": carrier,
+        "tracking_number": number, "line_items": [{"id": 1, "sku": sku, "quantity": 1}]})
+    .to_string()
+}
+
+impl Server {
+    /// An order of one `sku` unit at the simulator, a fulfillment of it, linked.
+    async fn seed(&self, id: u64, order: &str, carrier: &str, number: &str) {
+        self.sim
+            .add_providers("DO1", [ShippingProvider::new(UPS, "UPS")]);
+        self.sim.add_order(
+            SHOP,
+            Simulator::awaiting_shipment(order, "DO1", &[(&format!("{order}01"), "TEE")]),
+        );
+        let body = fulfillment(id, carrier, number, "2026-11-20T10:00:00Z", "TEE");
+        assert_eq!(
+            self.webhook(&body, &format!("e{id}"), "app-secret").await.0,
+            200
+        );
+        let link = json!({"orderId": order}).to_string();
+        let (status, body) = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/fulfillments/{id}/tts-order"),
+                Some(SHOP),
+                Some(link),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    async fn sync(&self, id: u64, key: &str) -> (u16, Value, bool) {
+        let response = self
+            .http
+            .post(format!("{}/api/fulfillments/{id}/sync", self.url))
+            .bearer_auth(self.token(SHOP))
+            .header("idempotency-key", key)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let replayed = response.headers().get("idempotent-replayed").is_some();
+        (
+            status,
+            response.json().await.unwrap_or(Value::Null),
+            replayed,
+        )
+    }
+}
+
+#[tokio::test]
+async fn sync_ships_once_replays_and_refuses_what_would_fail() {
+    let s = Server::start().await;
+    s.seed(4711, "576461413038785752", "UPS", "1Z999AA10123456784")
+        .await;
+
+    let response = s
+        .http
+        .post(format!("{}/api/fulfillments/4711/sync", s.url))
+        .bearer_auth(s.token(SHOP))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+
+    let (status, body, replayed) = s.sync(4711, "k1").await;
+    assert_eq!((status, replayed), (200, false), "{body}");
+    assert_eq!(body["syncStatus"], "synced");
+    assert_eq!(body["history"]["trackingNumber"], "1Z999AA10123456784");
+    assert_eq!(s.sim.push_count(), 1);
+
+    let (status, again, replayed) = s.sync(4711, "k1").await;
+    assert_eq!((status, replayed), (200, true));
+    assert_eq!(again, body);
+    let response = s
+        .http
+        .post(format!("{}/api/fulfillments/4711/sync", s.url))
+        .bearer_auth(s.token(SHOP))
+        .header("idempotency-key", "k1")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+
+    // Nothing left to push: in sync, no second push.
+    let (status, body, _) = s.sync(4711, "k2").await;
+    assert_eq!((status, body["syncStatus"].as_str()), (200, Some("synced")));
+    assert_eq!(s.sim.push_count(), 1);
+
+    // The one tracking update, then no more.
+    let v2 = fulfillment(
+        4711,
+        "UPS",
+        "1Z5R89390357567127",
+        "2026-11-20T11:00:00Z",
+        "TEE",
+    );
+    assert_eq!(s.webhook(&v2, "e4711b", "app-secret").await.0, 200);
+    let (status, body, _) = s.sync(4711, "k3").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["history"]["trackingUpdatesUsed"], 1);
+    assert_eq!(s.sim.push_count(), 2);
+    let v3 = fulfillment(
+        4711,
+        "UPS",
+        "1Z999AA10123456784",
+        "2026-11-20T12:00:00Z",
+        "TEE",
+    );
+    assert_eq!(s.webhook(&v3, "e4711c", "app-secret").await.0, 200);
+    let (status, body, _) = s.sync(4711, "k4").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "sync.blocked");
+    assert!(body["report"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["code"] == "tracking.update_limit_reached"));
+    assert_eq!(s.sim.push_count(), 2);
+
+    // A carrier TikTok Shop does not take: refused before any push.
+    s.seed(
+        4712,
+        "576461413038785753",
+        "Bob's Trucks",
+        "1Z999AA10123456784",
+    )
+    .await;
+    let (status, body, _) = s.sync(4712, "k5").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("sync.blocked"))
+    );
+    assert_eq!(s.sim.push_count(), 2);
+    let (status, _, _) = s.sync(4999, "k6").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_dropped_answer_is_reconciled_never_pushed_twice() {
+    let s = Server::start().await;
+    s.seed(4713, "576461413038785754", "UPS", "1Z999AA10123456784")
+        .await;
+    s.sim.drop_next_answers(1);
+    let (status, body, _) = s.sync(4713, "k1").await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["latestPush"]["state"], "unknown");
+    assert_eq!(s.sim.push_count(), 1);
+    let (status, body, _) = s.sync(4713, "k2").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["syncStatus"], "synced");
+    assert_eq!(body["latestPush"]["state"], "sent");
+    assert_eq!(s.sim.push_count(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_syncs_of_one_fulfillment_push_once() {
+    let s = Arc::new(Server::start().await);
+    s.seed(4714, "576461413038785755", "UPS", "1Z999AA10123456784")
+        .await;
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(
+            async move { s.sync(4714, &format!("c{i}")).await },
+        ));
+    }
+    for task in tasks {
+        let (status, body, _) = task.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["syncStatus"], "synced");
+    }
+    assert_eq!(s.sim.push_count(), 1);
 }

@@ -1,0 +1,538 @@
+//! The push to TikTok Shop, at most once: re-validate natively with TikTok Shop's current order, then
+//! ship or update through a durable state machine (`pending` → `sending`, committed before the call,
+//! → `sent` | `unknown` | `failed`). An `unknown` push is never sent blindly: the next sync reads the
+//! package at TikTok Shop first, and what it finds decides: `sent`, send again, or `needs_review`.
+
+use std::sync::Arc;
+
+use preflight::json::ToJson;
+use preflight::model::read::Read;
+use preflight::model::{Fulfillment, History, Input, TtsOrder};
+use preflight::{Action, Report, Timestamp, Validator, Verdict};
+use serde_json::{json, Value};
+
+use crate::api::{blocking, now, shop_settings, ApiError, AppState};
+use crate::store::{
+    FulfillmentPatch, FulfillmentRecord, PushRecord, PushState, PushTransition, SyncFailure,
+    SyncStatus,
+};
+use crate::tts::{MarkPackageShippedRequest, ShopContext, TtsError, UpdateShippingInfoRequest};
+use axum::http::StatusCode;
+
+/// The TikTok Shop context of a shop. Per-shop access tokens come with TikTok Shop's authorization
+/// flow; until then the shop's domain names it.
+fn context(shop: &str) -> ShopContext {
+    ShopContext::new(shop, "")
+}
+
+/// What a sync answers: an HTTP status and a JSON body.
+pub type Outcome = (StatusCode, Value);
+
+/// The plan of a push, as stored with it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Plan {
+    /// `ship` or `update_tracking`.
+    action: String,
+    package_id: Option<String>,
+    line_item_ids: Vec<String>,
+    shipping_provider_id: String,
+    tracking_number: String,
+}
+
+impl Plan {
+    fn of(report: &Report) -> Option<Self> {
+        Some(Self {
+            action: report.plan.action.as_str().to_owned(),
+            package_id: report.plan.package_id.clone(),
+            line_item_ids: report.plan.line_item_ids.clone(),
+            shipping_provider_id: report.plan.shipping_provider_id.clone()?,
+            tracking_number: report.plan.tracking_number.clone()?,
+        })
+    }
+
+    fn is_ship(&self) -> bool {
+        self.action == Action::Ship.as_str()
+    }
+
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn from_json(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+fn history_json(history: &History) -> String {
+    json!({
+        "packageId": history.package_id,
+        "shippingProviderId": history.shipping_provider_id,
+        "trackingNumber": history.tracking_number,
+        "shippedAt": history.shipped_at.map(|t| t.to_string()),
+        "trackingUpdatesUsed": history.tracking_updates_used,
+    })
+    .to_string()
+}
+
+fn read<T: Read>(text: &str) -> Result<T, ApiError> {
+    Ok(preflight::error::from_json::<T>(text)?)
+}
+
+fn history_of(record: &FulfillmentRecord) -> Result<Option<History>, ApiError> {
+    record
+        .history_json
+        .as_deref()
+        .map(read::<History>)
+        .transpose()
+}
+
+fn order_id_of(record: &FulfillmentRecord) -> Result<String, ApiError> {
+    let text = record.tts_order_json.as_deref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "sync.order_unlinked",
+            "the fulfillment is linked to no TikTok Shop order yet",
+        )
+    })?;
+    Ok(read::<TtsOrder>(text)?.id)
+}
+
+fn tts_failure(error: &TtsError) -> SyncFailure {
+    SyncFailure {
+        code: error
+            .code()
+            .map_or_else(|| "tts.unreachable".to_owned(), |c| c.to_string()),
+        reason: error.to_string(),
+        solution: "Fix what TikTok Shop reports, then sync again.".into(),
+    }
+}
+
+fn tts_error(error: &TtsError) -> ApiError {
+    ApiError::new(StatusCode::BAD_GATEWAY, "tts.error", error.to_string())
+}
+
+/// Links a fulfillment to its TikTok Shop order: reads the order at TikTok Shop, keeps it, and stores
+/// the preview report.
+///
+/// # Errors
+/// 404 for an unknown fulfillment or order; 502 when TikTok Shop fails.
+pub async fn link_order(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+    order_id: &str,
+) -> Result<FulfillmentRecord, ApiError> {
+    let record = load(state, shop, fulfillment_id).await?;
+    let order = fetch_order(state, shop, order_id).await?;
+    let report = preview(state, shop, &record, &order, history_of(&record)?.as_ref()).await?;
+    let patch = FulfillmentPatch {
+        tts_order_json: Some(order),
+        report_json: Some(report.to_json()),
+        ..FulfillmentPatch::default()
+    };
+    save(state, shop, fulfillment_id, patch).await
+}
+
+async fn load(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+) -> Result<FulfillmentRecord, ApiError> {
+    let store = state.store.clone();
+    let (shop, id) = (shop.to_owned(), fulfillment_id.to_owned());
+    blocking(move || store.fulfillment(&shop, &id))
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such fulfillment"))
+}
+
+async fn save(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+    patch: FulfillmentPatch,
+) -> Result<FulfillmentRecord, ApiError> {
+    let store = state.store.clone();
+    let (shop, id) = (shop.to_owned(), fulfillment_id.to_owned());
+    blocking(move || store.update_fulfillment(&shop, &id, &patch)).await
+}
+
+async fn transition(
+    state: &Arc<AppState>,
+    shop: &str,
+    push: &PushRecord,
+    transition: PushTransition,
+) -> Result<PushRecord, ApiError> {
+    let store = state.store.clone();
+    let (shop, id) = (shop.to_owned(), push.id);
+    blocking(move || store.transition_push(&shop, id, &transition)).await
+}
+
+/// The order's JSON as TikTok Shop holds it now.
+async fn fetch_order(
+    state: &Arc<AppState>,
+    shop: &str,
+    order_id: &str,
+) -> Result<String, ApiError> {
+    let orders = state
+        .tts
+        .get_order_detail(&context(shop), &[order_id.to_owned()])
+        .await
+        .map_err(|e| tts_error(&e))?;
+    let order = orders
+        .into_iter()
+        .find(|o| o.id == order_id)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "sync.order_not_found",
+                format!("tiktok shop has no order `{order_id}`"),
+            )
+        })?;
+    serde_json::to_string(&order)
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "tts.error", e.to_string()))
+}
+
+/// The engine's report on the stored fulfillment, the given order and history, with the shop's
+/// settings, now.
+async fn preview(
+    state: &Arc<AppState>,
+    shop: &str,
+    record: &FulfillmentRecord,
+    order_json: &str,
+    history: Option<&History>,
+) -> Result<Report, ApiError> {
+    let validator = Validator::new(shop_settings(state, shop).await?)?;
+    let input = Input {
+        fulfillment: read::<Fulfillment>(&record.shopify_json)?,
+        order: read::<TtsOrder>(order_json)?,
+        history: history.cloned(),
+    };
+    Ok(validator.validate(&input, now()))
+}
+
+/// Syncs one fulfillment: see the module's documentation.
+///
+/// # Errors
+/// 404 for an unknown fulfillment, 422 when it is linked to no order, 409 while a push needs the
+/// merchant's review, 502 when TikTok Shop cannot be read.
+pub async fn sync(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+    idempotency_key: &str,
+) -> Result<Outcome, ApiError> {
+    let record = load(state, shop, fulfillment_id).await?;
+    let order_id = order_id_of(&record)?;
+
+    let store = state.store.clone();
+    let (s, id) = (shop.to_owned(), fulfillment_id.to_owned());
+    let open = blocking(move || store.open_push(&s, &id)).await?;
+    let mut resend = None;
+    if let Some(push) = open {
+        match push.state {
+            PushState::Unknown => match reconcile(state, shop, &record, &order_id, &push).await? {
+                Reconciled::Sent => {
+                    return answer(state, shop, fulfillment_id, StatusCode::OK).await
+                }
+                Reconciled::NeedsReview => {
+                    return answer(state, shop, fulfillment_id, StatusCode::CONFLICT).await
+                }
+                Reconciled::Resend(plan) => resend = Some((push, plan)),
+            },
+            PushState::NeedsReview => {
+                return answer(state, shop, fulfillment_id, StatusCode::CONFLICT).await
+            }
+            PushState::Pending => {
+                // Planned by a request that died before sending: surely not applied.
+                let failed = PushTransition {
+                    failure: Some(SyncFailure {
+                        code: "sync.abandoned".into(),
+                        reason: "A push was planned but never sent.".into(),
+                        solution: "Sync again.".into(),
+                    }),
+                    ..PushTransition::new(PushState::Pending, PushState::Failed)
+                };
+                transition(state, shop, &push, failed).await?;
+            }
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "sync.in_progress",
+                    "a push of this fulfillment is under way",
+                ))
+            }
+        }
+    }
+
+    if let Some((push, plan)) = resend {
+        let push = transition(
+            state,
+            shop,
+            &push,
+            PushTransition::new(PushState::Unknown, PushState::Sending),
+        )
+        .await?;
+        let history = history_of(&record)?;
+        return send(state, shop, fulfillment_id, &order_id, push, plan, history).await;
+    }
+
+    // Re-validate with TikTok Shop's order as it is now, never the browser's verdict.
+    let order = fetch_order(state, shop, &order_id).await?;
+    let history = history_of(&record)?;
+    let report = preview(state, shop, &record, &order, history.as_ref()).await?;
+    let mut patch = FulfillmentPatch {
+        tts_order_json: Some(order),
+        report_json: Some(report.to_json()),
+        ..FulfillmentPatch::default()
+    };
+    match report.verdict {
+        Verdict::Blocked => {
+            save(state, shop, fulfillment_id, patch).await?;
+            let first = report.diagnostics.first();
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "error": {
+                        "code": "sync.blocked",
+                        "message": first.map_or("the push would fail", |d| d.reason),
+                    },
+                    "report": serde_json::from_str::<Value>(&report.to_json()).unwrap_or(Value::Null),
+                }),
+            ));
+        }
+        Verdict::InSync => {
+            patch.sync_status = Some(SyncStatus::Synced);
+            save(state, shop, fulfillment_id, patch).await?;
+            return answer(state, shop, fulfillment_id, StatusCode::OK).await;
+        }
+        Verdict::Ready => {
+            save(state, shop, fulfillment_id, patch).await?;
+        }
+    }
+    let plan = Plan::of(&report).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "sync.no_plan",
+            "a ready report without a plan",
+        )
+    })?;
+    let store = state.store.clone();
+    let (s, id, key, plan_json) = (
+        shop.to_owned(),
+        fulfillment_id.to_owned(),
+        idempotency_key.to_owned(),
+        plan.to_json(),
+    );
+    let push = blocking(move || store.create_push(&s, &id, &plan_json, Some(&key))).await?;
+    // Committed before the call: a crash from here on leaves `sending`, read back as `unknown`.
+    let push = transition(
+        state,
+        shop,
+        &push,
+        PushTransition::new(PushState::Pending, PushState::Sending),
+    )
+    .await?;
+    send(state, shop, fulfillment_id, &order_id, push, plan, history).await
+}
+
+/// Calls TikTok Shop for a push in `sending` and records the outcome.
+async fn send(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+    order_id: &str,
+    push: PushRecord,
+    plan: Plan,
+    history: Option<History>,
+) -> Result<Outcome, ApiError> {
+    let ctx = context(shop);
+    let result = if plan.is_ship() {
+        state
+            .tts
+            .mark_package_shipped(
+                &ctx,
+                order_id,
+                &MarkPackageShippedRequest {
+                    order_line_item_ids: plan.line_item_ids.clone(),
+                    tracking_number: plan.tracking_number.clone(),
+                    shipping_provider_id: plan.shipping_provider_id.clone(),
+                },
+            )
+            .await
+            .map(|data| data.package_id)
+    } else {
+        let package_id = plan.package_id.clone().unwrap_or_default();
+        state
+            .tts
+            .update_package_shipping_info(
+                &ctx,
+                &package_id,
+                &UpdateShippingInfoRequest {
+                    tracking_number: plan.tracking_number.clone(),
+                    shipping_provider_id: plan.shipping_provider_id.clone(),
+                },
+            )
+            .await
+            .map(|()| package_id)
+    };
+    match result {
+        Ok(package_id) => {
+            let history = pushed_history(&plan, &package_id, history.as_ref(), now());
+            let sent = PushTransition {
+                history_json: Some(history_json(&history)),
+                ..PushTransition::new(PushState::Sending, PushState::Sent)
+            };
+            transition(state, shop, &push, sent).await?;
+            answer(state, shop, fulfillment_id, StatusCode::OK).await
+        }
+        Err(error) if error.may_have_applied() => {
+            tracing::warn!(shop, fulfillment_id, %error, "push outcome unknown");
+            let unknown = PushTransition {
+                response_json: Some(json!({ "error": error.to_string() }).to_string()),
+                ..PushTransition::new(PushState::Sending, PushState::Unknown)
+            };
+            transition(state, shop, &push, unknown).await?;
+            answer(state, shop, fulfillment_id, StatusCode::ACCEPTED).await
+        }
+        Err(error) => {
+            let failed = PushTransition {
+                response_json: Some(json!({ "error": error.to_string() }).to_string()),
+                failure: Some(tts_failure(&error)),
+                ..PushTransition::new(PushState::Sending, PushState::Failed)
+            };
+            transition(state, shop, &push, failed).await?;
+            answer(state, shop, fulfillment_id, StatusCode::OK).await
+        }
+    }
+}
+
+/// The history after a push applied.
+fn pushed_history(
+    plan: &Plan,
+    package_id: &str,
+    before: Option<&History>,
+    now: Timestamp,
+) -> History {
+    if plan.is_ship() {
+        History {
+            package_id: Some(package_id.to_owned()),
+            shipping_provider_id: Some(plan.shipping_provider_id.clone()),
+            tracking_number: Some(plan.tracking_number.clone()),
+            shipped_at: Some(now),
+            tracking_updates_used: 0,
+        }
+    } else {
+        History {
+            package_id: Some(package_id.to_owned()),
+            shipping_provider_id: Some(plan.shipping_provider_id.clone()),
+            tracking_number: Some(plan.tracking_number.clone()),
+            shipped_at: before.and_then(|h| h.shipped_at),
+            tracking_updates_used: before.map_or(0, |h| h.tracking_updates_used) + 1,
+        }
+    }
+}
+
+enum Reconciled {
+    Sent,
+    NeedsReview,
+    Resend(Plan),
+}
+
+/// Reads TikTok Shop's state for an `unknown` push and settles it.
+async fn reconcile(
+    state: &Arc<AppState>,
+    shop: &str,
+    record: &FulfillmentRecord,
+    order_id: &str,
+    push: &PushRecord,
+) -> Result<Reconciled, ApiError> {
+    let review = |reason: &str| {
+        PushTransition {
+        failure: Some(SyncFailure {
+            code: "sync.needs_review".into(),
+            reason: reason.to_owned(),
+            solution: "Check the package in TikTok Shop Seller Center; if it is wrong, contact TikTok Shop support.".into(),
+        }),
+        ..PushTransition::new(PushState::Unknown, PushState::NeedsReview)
+    }
+    };
+    let Some(plan) = Plan::from_json(&push.plan_json) else {
+        transition(state, shop, push, review("The push's plan cannot be read.")).await?;
+        return Ok(Reconciled::NeedsReview);
+    };
+    let ctx = context(shop);
+    let history = history_of(record)?;
+    // What TikTok Shop holds where we meant to push.
+    let (package_id, tracking, provider) = if plan.is_ship() {
+        let orders = state
+            .tts
+            .get_order_detail(&ctx, &[order_id.to_owned()])
+            .await
+            .map_err(|e| tts_error(&e))?;
+        let order = orders.into_iter().find(|o| o.id == order_id);
+        let units: Vec<_> = order
+            .map(|o| o.line_items)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| plan.line_item_ids.contains(&u.id))
+            .collect();
+        let shipped = units
+            .iter()
+            .find(|u| u.package_id.as_deref().is_some_and(|p| !p.is_empty()));
+        match shipped {
+            None => return Ok(Reconciled::Resend(plan)),
+            Some(unit) => (
+                unit.package_id.clone().unwrap_or_default(),
+                unit.tracking_number.clone().unwrap_or_default(),
+                unit.shipping_provider_id.clone().unwrap_or_default(),
+            ),
+        }
+    } else {
+        let package_id = plan.package_id.clone().unwrap_or_default();
+        let detail = state
+            .tts
+            .get_package_detail(&ctx, &package_id)
+            .await
+            .map_err(|e| tts_error(&e))?;
+        let before = history.as_ref().and_then(|h| h.tracking_number.clone());
+        if Some(&detail.tracking_number) == before.as_ref() {
+            return Ok(Reconciled::Resend(plan));
+        }
+        (
+            package_id,
+            detail.tracking_number,
+            detail.shipping_provider_id,
+        )
+    };
+    if tracking.eq_ignore_ascii_case(&plan.tracking_number) && provider == plan.shipping_provider_id
+    {
+        let history = pushed_history(&plan, &package_id, history.as_ref(), now());
+        let sent = PushTransition {
+            history_json: Some(history_json(&history)),
+            ..PushTransition::new(PushState::Unknown, PushState::Sent)
+        };
+        transition(state, shop, push, sent).await?;
+        Ok(Reconciled::Sent)
+    } else {
+        transition(
+            state,
+            shop,
+            push,
+            review("TikTok Shop holds another tracking number or carrier than the one pushed."),
+        )
+        .await?;
+        Ok(Reconciled::NeedsReview)
+    }
+}
+
+/// The fulfillment as it is now, as the answer.
+async fn answer(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+    status: StatusCode,
+) -> Result<Outcome, ApiError> {
+    let record = load(state, shop, fulfillment_id).await?;
+    Ok((status, crate::api::fulfillment_json(&record)))
+}
