@@ -42,7 +42,7 @@ async fn start(
     http: &reqwest::Client,
 ) -> (Child, String) {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_preflight-server"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_preflight-server"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .arg("--database")
         .arg(db)
@@ -75,7 +75,11 @@ async fn start(
         {
             return (child, url);
         }
-        assert!(Instant::now() < deadline, "the server did not start");
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not start");
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
