@@ -35,7 +35,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the server binary on `db`, against the simulator at `tts`, and waits until it answers.
+/// Starts the server binary on `db`, against the simulator at `tts`, and waits until it answers. The
+/// caller kills and reaps it.
+#[allow(clippy::zombie_processes)]
 async fn start(
     db: &std::path::Path,
     tts: std::net::SocketAddr,
