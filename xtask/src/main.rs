@@ -15,7 +15,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   build   the browser package: wasm (size-optimized), JS glue and types, into pkg/
   test    formatting, lints, and every test layer (native, wasm in Node and Chromium, TypeScript)
-  bench   the engine natively, and the wasm package in Node and headless Chromium
+  bench   the engine natively, the wasm package in Node and headless Chromium, the sync API's load
   demo    the product: sync API, simulator and widget (not yet built)";
 
 fn main() -> ExitCode {
@@ -126,7 +126,15 @@ fn bench() -> Result<(), String> {
     let js = root().join("tests/js");
     run_in(&js, "node", &["bench.mjs"])?;
     eprintln!("xtask: package {}", package.summary());
-    Ok(())
+    cargo(&[
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "preflight-server",
+        "--example",
+        "load",
+    ])
 }
 
 fn demo() -> Result<(), String> {

@@ -61,6 +61,9 @@ pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
     idle: Mutex<Vec<Connection>>,
+    /// Writers of this process queue here, in order, rather than in SQLite's busy handler, which
+    /// sleeps in steps of up to 100 ms; other processes still wait up to the busy timeout.
+    writer: Mutex<()>,
 }
 
 const OPEN_STATES: &str = "('pending', 'sending', 'unknown', 'needs_review')";
@@ -92,6 +95,7 @@ impl SqliteStore {
             path: path.as_ref().to_path_buf(),
             options,
             idle: Mutex::new(Vec::new()),
+            writer: Mutex::new(()),
         };
         let mut conn = store.connect()?;
         migrate(&mut conn, store.now())?;
@@ -207,6 +211,7 @@ impl SqliteStore {
         f: impl FnOnce(&Transaction<'_>, i64) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.with_conn(|conn| {
+            let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx, self.now())?;
             tx.commit()?;

@@ -1,0 +1,196 @@
+//! A load benchmark of the sync API on loopback: requests per second and p50/p99 latency for
+//! `POST /api/validate` and for `POST /api/fulfillments/{id}/sync` (each sync a real push to the
+//! simulator, in process, at zero latency), on a real SQLite file. Bounded: a few seconds per case.
+//!
+//! `cargo run --release -p preflight-server --example load`
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use preflight_server::api::{self, AppState};
+use preflight_server::auth::{self, AppCredentials};
+use preflight_server::store::{FulfillmentPatch, FulfillmentWebhook, SqliteStore, Store};
+use preflight_server::tts::simulator::Simulator;
+use preflight_server::tts::ShippingProvider;
+use serde_json::json;
+
+const SHOP: &str = "acme.myshopify.com";
+const CONCURRENCY: usize = 16;
+const DURATION: Duration = Duration::from_secs(4);
+const SYNCS: usize = 6000;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    // In range: p is at most 1 and the index at most len - 1.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+/// Runs `request(i)` from `CONCURRENCY` workers until `DURATION` passes or `limit` requests are made.
+async fn run<F, Fut>(name: &str, limit: usize, request: F)
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let request = Arc::new(request);
+    let next = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (request, next, failures) = (request.clone(), next.clone(), failures.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= limit || start.elapsed() > DURATION {
+                    break;
+                }
+                let t = Instant::now();
+                if !request(i).await {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.unwrap_or_default());
+    }
+    let elapsed = start.elapsed();
+    all.sort_unstable();
+    #[allow(clippy::cast_precision_loss)]
+    let rps = all.len() as f64 / elapsed.as_secs_f64();
+    println!(
+        "{name:<34} {:>7} requests  {rps:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  failures {}",
+        all.len(),
+        percentile(&all, 0.50).as_secs_f64() * 1000.0,
+        percentile(&all, 0.99).as_secs_f64() * 1000.0,
+        failures.load(Ordering::Relaxed),
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("preflight-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let store = Arc::new(SqliteStore::open(dir.join("load.sqlite3"))?);
+    let sim = Simulator::new("tts-key", "tts-secret");
+    sim.add_providers("DO1", [ShippingProvider::new("7117859084333745966", "UPS")]);
+    let app = AppCredentials {
+        key: "app-key".into(),
+        secret: "app-secret".into(),
+        previous_secret: None,
+    };
+    let state = Arc::new(AppState::new(
+        store.clone(),
+        Arc::new(sim.clone()),
+        app.clone(),
+        Vec::new(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, api::router(state)).await });
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let token = Arc::new(auth::issue_session_token(&app, SHOP, "7", now, 3600)?);
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()?;
+
+    // Fulfillments linked to orders awaiting shipment, one push each.
+    for i in 0..SYNCS {
+        let order = format!("5764614130{i:09}");
+        let unit = format!("{order}01");
+        let mut o = Simulator::awaiting_shipment(&order, "DO1", &[(unit.as_str(), "TEE")]);
+        o.status = "AWAITING_SHIPMENT".into();
+        sim.add_order(SHOP, o.clone());
+        let id = (4_000_000 + i).to_string();
+        // A number of its own (TikTok Shop refuses duplicates), of no known format.
+        let payload = json!({"id": id, "updated_at": "2026-11-20T10:00:00Z", "status": "success",
+            "tracking_company": "UPS", "tracking_number": format!("LOAD{i:010}"),
+            "line_items": [{"id": 1, "sku": "TEE", "quantity": 1}]})
+        .to_string();
+        store.upsert_fulfillment(
+            SHOP,
+            &FulfillmentWebhook {
+                fulfillment_id: &id,
+                updated_at: "2026-11-20T10:00:00Z",
+                payload_json: &payload,
+                event_id: None,
+            },
+        )?;
+        store.update_fulfillment(
+            SHOP,
+            &id,
+            &FulfillmentPatch {
+                tts_order_json: Some(serde_json::to_string(&o)?),
+                ..FulfillmentPatch::default()
+            },
+        )?;
+    }
+
+    let input = json!({
+        "fulfillment": {"id": "5012345678901234567", "status": "success", "tracking_company": "UPS",
+            "tracking_number": "1Z999AA10123456784",
+            "line_items": [{"id": 1, "sku": "TEE", "quantity": 1}, {"id": 2, "sku": "MUG", "quantity": 1},
+                           {"id": 3, "sku": "CAP", "quantity": 1}]},
+        "order": {"id": "576461413038785752", "status": "AWAITING_SHIPMENT", "line_items": [
+            {"id": "577086512123755101", "seller_sku": "TEE"}, {"id": "577086512123755102", "seller_sku": "MUG"},
+            {"id": "577086512123755103", "seller_sku": "CAP"}]},
+        "history": null
+    })
+    .to_string();
+
+    println!("sync API on loopback, {CONCURRENCY} connections, SQLite file, simulator in process");
+    {
+        let (http, url, token, input) = (http.clone(), url.clone(), token.clone(), Arc::new(input));
+        run("POST /api/validate", usize::MAX, move |_| {
+            let (http, url, token, input) =
+                (http.clone(), url.clone(), token.clone(), input.clone());
+            async move {
+                http.post(format!("{url}/api/validate"))
+                    .bearer_auth(token.as_str())
+                    .body(input.as_str().to_owned())
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        })
+        .await;
+    }
+    {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        run("POST /api/fulfillments/{id}/sync", SYNCS, move |i| {
+            let (http, url, token) = (http.clone(), url.clone(), token.clone());
+            async move {
+                http.post(format!("{url}/api/fulfillments/{}/sync", 4_000_000 + i))
+                    .bearer_auth(token.as_str())
+                    .header("idempotency-key", format!("load-{i}"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        })
+        .await;
+    }
+    println!(
+        "pushes applied at the simulator: {} (one per sync)",
+        sim.push_count()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
