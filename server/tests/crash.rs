@@ -192,3 +192,161 @@ async fn a_push_interrupted_by_sigkill_is_settled_after_restart_without_a_second
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// Seeds `count` fulfillments, each linked to an order of one unit awaiting shipment.
+fn seed(db: &std::path::Path, sim: &Simulator, count: usize) {
+    use preflight_server::store::{FulfillmentPatch, FulfillmentWebhook, SqliteStore, Store};
+    let store = SqliteStore::open(db).unwrap();
+    for i in 0..count {
+        let order_id = format!("5764614130{i:09}");
+        let unit = format!("{order_id}01");
+        let order = Simulator::awaiting_shipment(&order_id, "DO1", &[(unit.as_str(), "TEE")]);
+        sim.add_order(SHOP, order.clone());
+        let id = (5_000_000 + i).to_string();
+        let payload = json!({"id": id, "updated_at": "2026-11-20T10:00:00Z", "status": "success",
+            "tracking_company": "UPS", "tracking_number": format!("KILL{i:010}"),
+            "line_items": [{"id": 1, "sku": "TEE", "quantity": 1}]})
+        .to_string();
+        store
+            .upsert_fulfillment(
+                SHOP,
+                &FulfillmentWebhook {
+                    fulfillment_id: &id,
+                    updated_at: "2026-11-20T10:00:00Z",
+                    payload_json: &payload,
+                    event_id: None,
+                },
+            )
+            .unwrap();
+        store
+            .update_fulfillment(
+                SHOP,
+                &id,
+                &FulfillmentPatch {
+                    tts_order_json: Some(serde_json::to_string(&order).unwrap()),
+                    ..FulfillmentPatch::default()
+                },
+            )
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_loop_under_sync_load_loses_nothing_and_never_pushes_twice() {
+    use preflight_server::store::Store;
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::{Arc, Mutex};
+
+    const FULFILLMENTS: usize = 120;
+    const CYCLES: usize = 50;
+    let sim = Simulator::new("tts-key", "tts-secret");
+    sim.add_providers("DO1", [ShippingProvider::new("7117859084333745966", "UPS")]);
+    // Answers come late, so that kills land between a push applying and its answer.
+    sim.set_answer_delay(Duration::from_millis(15));
+    let (tts, _task) = http::spawn_on_loopback(sim.clone()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kill.sqlite3");
+    seed(&db, &sim, FULFILLMENTS);
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let mut interrupted = 0;
+
+    for cycle in 0..CYCLES {
+        let (mut server, url) = start(&db, tts, &client).await;
+        let mut load = Vec::new();
+        for worker in 0..6 {
+            let (client, url, acknowledged) = (client.clone(), url.clone(), acknowledged.clone());
+            load.push(tokio::spawn(async move {
+                for n in 0.. {
+                    let id = 5_000_000 + (cycle * 37 + worker * 11 + n * 7) % FULFILLMENTS;
+                    let response = client
+                        .post(format!("{url}/api/fulfillments/{id}/sync"))
+                        .bearer_auth(token())
+                        .header("idempotency-key", format!("c{cycle}-w{worker}-n{n}"))
+                        .send()
+                        .await;
+                    let Ok(response) = response else { break };
+                    if response.status().as_u16() == 200 {
+                        if let Ok(body) = response.json::<Value>().await {
+                            if body["syncStatus"] == "synced" {
+                                acknowledged.lock().unwrap().insert(id);
+                            }
+                        }
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(40 + (cycle as u64 * 13) % 90)).await;
+        server.kill().unwrap();
+        server.wait().unwrap();
+        for task in load {
+            task.await.unwrap();
+        }
+        // What the next start recovers: pushes the kill left `sending`.
+        interrupted += preflight_server::store::SqliteStore::open(&db)
+            .unwrap()
+            .recover_interrupted()
+            .unwrap()
+            .pushes
+            .len();
+    }
+
+    eprintln!(
+        "{CYCLES} kills: {} syncs acknowledged, {} pushes applied, {interrupted} pushes interrupted",
+        acknowledged.lock().unwrap().len(),
+        sim.push_count()
+    );
+
+    // After the last restart every fulfillment is synced once more: unknown pushes get settled.
+    let (mut server, url) = start(&db, tts, &client).await;
+    for i in 0..FULFILLMENTS {
+        let id = 5_000_000 + i;
+        let response = client
+            .post(format!("{url}/api/fulfillments/{id}/sync"))
+            .bearer_auth(token())
+            .header("idempotency-key", format!("final-{id}"))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{id}: {body}");
+        assert_eq!(body["syncStatus"], "synced", "{id}: {body}");
+    }
+    let acknowledged: Vec<usize> = acknowledged.lock().unwrap().iter().copied().collect();
+    for id in acknowledged {
+        let body: Value = client
+            .get(format!("{url}/api/fulfillments/{id}"))
+            .bearer_auth(token())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            body["syncStatus"], "synced",
+            "an acknowledged sync was lost: {body}"
+        );
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let mut ships: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in sim.ledger() {
+        if let preflight_server::tts::simulator::Push::Ship { order_id, .. } = entry.push {
+            *ships.entry(order_id).or_default() += 1;
+        }
+    }
+    assert_eq!(ships.len(), FULFILLMENTS, "every order shipped");
+    assert!(
+        ships.values().all(|&n| n == 1),
+        "an order was shipped twice: {ships:?}"
+    );
+    let store = preflight_server::store::SqliteStore::open(&db).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
