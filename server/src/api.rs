@@ -47,6 +47,8 @@ pub struct AppState {
     pub shopify: AppCredentials,
     /// Origins allowed to call `/api/*` from a browser.
     pub allowed_origins: Vec<String>,
+    /// In demo mode (loopback only), the shop whose session tokens `GET /demo/token` serves.
+    pub demo_shop: Option<String>,
     /// One lock per fulfillment being synced: concurrent syncs of one fulfillment run one at a time.
     locks: std::sync::Mutex<HashMap<(String, String), FulfillmentLock>>,
 }
@@ -64,8 +66,17 @@ impl AppState {
             tts,
             shopify,
             allowed_origins,
+            demo_shop: None,
             locks: std::sync::Mutex::default(),
         }
+    }
+
+    /// The same state in demo mode: `GET /demo/token` serves session tokens of `shop`. Only for a
+    /// server bound to loopback.
+    #[must_use]
+    pub fn with_demo_shop(mut self, shop: impl Into<String>) -> Self {
+        self.demo_shop = Some(shop.into());
+        self
     }
 
     /// The lock of one fulfillment.
@@ -205,7 +216,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderName::from_static("idempotency-key"),
         ]);
-    Router::new()
+    let demo = state.demo_shop.is_some();
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/webhooks/shopify/fulfillments", post(fulfillment_webhook))
         .route("/api/validate", post(validate))
@@ -220,7 +232,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/fulfillments/{id}/tts-order",
             axum::routing::put(link_order),
         )
-        .route("/api/fulfillments/{id}/sync", post(sync_fulfillment))
+        .route("/api/fulfillments/{id}/sync", post(sync_fulfillment));
+    let router = if demo {
+        router.route("/demo/token", get(demo_token))
+    } else {
+        router
+    };
+    router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -655,4 +673,18 @@ async fn sync_fulfillment(
     let (store, shop2) = (state.store.clone(), shop.clone());
     blocking(move || store.complete_idempotent(&shop2, &key, &fingerprint, &stored)).await?;
     Ok(json_text(status, text))
+}
+
+/// `GET /demo/token` (demo mode only): a session token of the demo shop, valid one minute, as App
+/// Bridge's `shopify.idToken()` gives one in the Shopify admin.
+async fn demo_token(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let shop = state
+        .demo_shop
+        .as_deref()
+        .ok_or_else(|| ApiError::not_found("route"))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let token = auth::issue_session_token(&state.shopify, shop, "demo", now, 60)?;
+    Ok(Json(json!({ "token": token, "shop": shop })))
 }

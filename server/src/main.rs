@@ -76,6 +76,17 @@ struct Config {
         hide_env_values = true
     )]
     shopify_previous_secret: Option<String>,
+    /// Demo mode: serve session tokens of `--demo-shop` at `GET /demo/token`. Only on a loopback
+    /// address.
+    #[arg(long, env = "PREFLIGHT_DEMO")]
+    demo: bool,
+    /// The shop of demo mode.
+    #[arg(
+        long,
+        env = "PREFLIGHT_DEMO_SHOP",
+        default_value = "preflight-demo.myshopify.com"
+    )]
+    demo_shop: String,
     /// An origin allowed to call the API from a browser (repeatable).
     #[arg(
         long = "allowed-origin",
@@ -141,7 +152,13 @@ fn run(config: Config) -> Result<(), String> {
             )
         }
     };
-    let state = Arc::new(AppState::new(
+    if config.demo && !config.listen.ip().is_loopback() {
+        return Err(format!(
+            "demo mode serves session tokens to anyone who asks: it runs on a loopback address only, not {}",
+            config.listen
+        ));
+    }
+    let state = AppState::new(
         Arc::new(store),
         tts,
         AppCredentials {
@@ -150,7 +167,14 @@ fn run(config: Config) -> Result<(), String> {
             previous_secret: config.shopify_previous_secret.clone(),
         },
         config.allowed_origins.clone(),
-    ));
+    );
+    let state = Arc::new(if config.demo {
+        tracing::warn!(shop = %config.demo_shop, "demo mode: session tokens served at GET /demo/token");
+        state.with_demo_shop(config.demo_shop.clone())
+    } else {
+        tracing::info!("demo mode off");
+        state
+    });
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)

@@ -350,3 +350,70 @@ async fn a_kill_loop_under_sync_load_loses_nothing_and_never_pushes_twice() {
     let store = preflight_server::store::SqliteStore::open(&db).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
+
+#[tokio::test]
+async fn demo_mode_serves_tokens_on_loopback_only() {
+    let sim = Simulator::new("tts-key", "tts-secret");
+    let (tts, _task) = http::spawn_on_loopback(sim).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+
+    let (mut server, url) = start(&dir.path().join("off.sqlite3"), tts, &client).await;
+    let off = client
+        .get(format!("{url}/demo/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status().as_u16(), 404);
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let port = free_port();
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_preflight-server"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--demo"])
+        .arg("--database")
+        .arg(dir.path().join("demo.sqlite3"))
+        .args([
+            "--shopify-app-key",
+            "app-key",
+            "--shopify-app-secret",
+            "app-secret",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let token: Value = loop {
+        if let Ok(r) = client.get(format!("{url}/demo/token")).send().await {
+            break r.json().await.unwrap();
+        }
+        assert!(Instant::now() < deadline, "the demo server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let list = client
+        .get(format!("{url}/api/fulfillments"))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status().as_u16(), 200);
+    demo.kill().unwrap();
+    demo.wait().unwrap();
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_preflight-server"))
+        .args(["--listen", "0.0.0.0:0", "--demo"])
+        .arg("--database")
+        .arg(dir.path().join("open.sqlite3"))
+        .args([
+            "--shopify-app-key",
+            "app-key",
+            "--shopify-app-secret",
+            "app-secret",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("loopback"));
+}
