@@ -22,7 +22,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::auth::{self, AppCredentials, AuthError, Session};
 use crate::store::{
     FulfillmentQuery, FulfillmentRecord, FulfillmentWebhook, Store, StoreError, SyncStatus,
-    SyncStatusKind,
+    SyncStatusKind, UpsertOutcome,
 };
 use crate::tts::Tts;
 use preflight::json::ToJson;
@@ -448,11 +448,12 @@ async fn fulfillment_webhook(
         .to_owned();
     let (id, updated_at) = webhook_identity(&text)?;
     let store = state.store.clone();
+    let (shop2, id2) = (shop.clone(), id.clone());
     let outcome = blocking(move || {
         store.upsert_fulfillment(
-            &shop,
+            &shop2,
             &FulfillmentWebhook {
-                fulfillment_id: &id,
+                fulfillment_id: &id2,
                 updated_at: &updated_at,
                 payload_json: &text,
                 event_id: event_id.as_deref(),
@@ -460,6 +461,18 @@ async fn fulfillment_webhook(
         )
     })
     .await?;
+    if matches!(outcome, UpsertOutcome::Inserted | UpsertOutcome::Updated) {
+        // The preview follows the merchant's edit; a failure here must not fail the webhook, which
+        // Shopify would send again.
+        if let Err(error) = crate::sync::refresh_preview(&state, &shop, &id).await {
+            tracing::warn!(
+                shop,
+                fulfillment_id = id,
+                code = error.code,
+                "preview not refreshed"
+            );
+        }
+    }
     Ok(Json(json!({ "outcome": outcome })))
 }
 

@@ -134,6 +134,28 @@ pub async fn link_order(
     save(state, shop, fulfillment_id, patch).await
 }
 
+/// Recomputes the stored preview report of a fulfillment linked to an order, with the order as last
+/// read (no call to TikTok Shop): after a webhook changed the fulfillment.
+///
+/// # Errors
+/// 404 for an unknown fulfillment; 400 when the engine cannot read the stored payloads.
+pub async fn refresh_preview(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+) -> Result<(), ApiError> {
+    let record = load(state, shop, fulfillment_id).await?;
+    let Some(order) = record.tts_order_json.clone() else {
+        return Ok(());
+    };
+    let report = preview(state, shop, &record, &order, history_of(&record)?.as_ref()).await?;
+    let patch = FulfillmentPatch {
+        report_json: Some(report.to_json()),
+        ..FulfillmentPatch::default()
+    };
+    save(state, shop, fulfillment_id, patch).await.map(|_| ())
+}
+
 async fn load(
     state: &Arc<AppState>,
     shop: &str,

@@ -512,6 +512,21 @@ async fn sync_ships_once_replays_and_refuses_what_would_fail() {
         "TEE",
     );
     assert_eq!(s.webhook(&v2, "e4711b", "app-secret").await.0, 200);
+    // The webhook refreshed the preview: this change spends the one update.
+    let (_, seen) = s
+        .call(
+            reqwest::Method::GET,
+            "/api/fulfillments/4711",
+            Some(SHOP),
+            None,
+        )
+        .await;
+    assert_eq!(seen["report"]["verdict"], "ready", "{seen}");
+    assert_eq!(seen["report"]["plan"]["action"], "update_tracking");
+    assert_eq!(
+        seen["report"]["diagnostics"][0]["code"],
+        "tracking.only_update_left"
+    );
     let (status, body, _) = s.sync(4711, "k3").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["history"]["trackingUpdatesUsed"], 1);
