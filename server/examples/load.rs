@@ -16,7 +16,7 @@ use preflight_server::tts::ShippingProvider;
 use serde_json::json;
 
 const SHOP: &str = "acme.myshopify.com";
-const CONCURRENCY: usize = 16;
+const CONCURRENCY: usize = 8;
 const DURATION: Duration = Duration::from_secs(4);
 const SYNCS: usize = 6000;
 

@@ -328,9 +328,7 @@ pub async fn sync(
             save(state, shop, fulfillment_id, patch).await?;
             return answer(state, shop, fulfillment_id, StatusCode::OK).await;
         }
-        Verdict::Ready => {
-            save(state, shop, fulfillment_id, patch).await?;
-        }
+        Verdict::Ready => {}
     }
     let plan = Plan::of(&report).ok_or_else(|| {
         ApiError::new(
@@ -339,6 +337,8 @@ pub async fn sync(
             "a ready report without a plan",
         )
     })?;
+    // The order, the report and the push in `sending`, committed together before the call: a crash
+    // from here on leaves `sending`, read back as `unknown`.
     let store = state.store.clone();
     let (s, id, key, plan_json) = (
         shop.to_owned(),
@@ -346,15 +346,7 @@ pub async fn sync(
         idempotency_key.to_owned(),
         plan.to_json(),
     );
-    let push = blocking(move || store.create_push(&s, &id, &plan_json, Some(&key))).await?;
-    // Committed before the call: a crash from here on leaves `sending`, read back as `unknown`.
-    let push = transition(
-        state,
-        shop,
-        &push,
-        PushTransition::new(PushState::Pending, PushState::Sending),
-    )
-    .await?;
+    let push = blocking(move || store.start_push(&s, &id, &patch, &plan_json, Some(&key))).await?;
     send(state, shop, fulfillment_id, &order_id, push, plan, history).await
 }
 

@@ -129,6 +129,21 @@ pub trait Store: Send + Sync {
         idempotency_key: Option<&str>,
     ) -> Result<PushRecord, StoreError>;
 
+    /// In one commit: sets the given fields of the fulfillment, creates its push and moves it to
+    /// `sending`, committed before the call to TikTok Shop. The same as [`Store::update_fulfillment`],
+    /// [`Store::create_push`] and `pending → sending`, with one write instead of three.
+    ///
+    /// # Errors
+    /// As [`Store::update_fulfillment`] and [`Store::create_push`].
+    fn start_push(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        patch: &FulfillmentPatch,
+        plan_json: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<PushRecord, StoreError>;
+
     /// One push, or `None`.
     ///
     /// # Errors

@@ -749,6 +749,70 @@ impl Store for SqliteStore {
         })
     }
 
+    fn start_push(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        patch: &FulfillmentPatch,
+        plan_json: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<PushRecord, StoreError> {
+        check_json("plan", plan_json)?;
+        check_opt_json("tts_order", patch.tts_order_json.as_ref())?;
+        check_opt_json("history", patch.history_json.as_ref())?;
+        check_opt_json("report", patch.report_json.as_ref())?;
+        self.write(|tx, now| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE fulfillments SET tts_order_json = COALESCE(?3, tts_order_json), \
+                     history_json = COALESCE(?4, history_json), \
+                     report_json = COALESCE(?5, report_json), updated_at = ?6 \
+                     WHERE shop = ?1 AND fulfillment_id = ?2",
+                )?
+                .execute(params![
+                    shop,
+                    fulfillment_id,
+                    patch.tts_order_json,
+                    patch.history_json,
+                    patch.report_json,
+                    now
+                ])?;
+            if changed == 0 {
+                return Err(StoreError::not_found("fulfillment", fulfillment_id));
+            }
+            if let Some(status) = &patch.sync_status {
+                set_sync_status(tx, shop, fulfillment_id, status, now)?;
+            }
+            let open: Option<i64> = tx
+                .prepare_cached(&format!(
+                    "SELECT id FROM pushes WHERE shop = ?1 AND fulfillment_id = ?2 \
+                     AND state IN {OPEN_STATES}"
+                ))?
+                .query_row(params![shop, fulfillment_id], |r| r.get(0))
+                .optional()?;
+            if let Some(push_id) = open {
+                return Err(StoreError::PushInFlight {
+                    fulfillment_id: fulfillment_id.to_owned(),
+                    push_id,
+                });
+            }
+            tx.prepare_cached(
+                "INSERT INTO pushes (shop, fulfillment_id, state, plan_json, attempts, \
+                 idempotency_key, created_at, updated_at, sending_at) \
+                 VALUES (?1, ?2, 'sending', ?3, 1, ?4, ?5, ?5, ?5)",
+            )?
+            .execute(params![
+                shop,
+                fulfillment_id,
+                plan_json,
+                idempotency_key,
+                now
+            ])?;
+            let id = tx.last_insert_rowid();
+            load_push(tx, shop, id)?.ok_or_else(|| StoreError::not_found("push", id.to_string()))
+        })
+    }
+
     fn push(&self, shop: &str, push_id: i64) -> Result<Option<PushRecord>, StoreError> {
         self.read(|tx| load_push(tx, shop, push_id))
     }
