@@ -257,6 +257,78 @@ fn check_pragma(name: &'static str, expected: &str, actual: &str) -> Result<(), 
     }
 }
 
+/// Sets the given fields of a fulfillment.
+fn apply_patch(
+    tx: &Transaction<'_>,
+    shop: &str,
+    fulfillment_id: &str,
+    patch: &FulfillmentPatch,
+    now: i64,
+) -> Result<(), StoreError> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE fulfillments SET tts_order_json = COALESCE(?3, tts_order_json), \
+             history_json = COALESCE(?4, history_json), \
+             report_json = COALESCE(?5, report_json), updated_at = ?6 \
+             WHERE shop = ?1 AND fulfillment_id = ?2",
+        )?
+        .execute(params![
+            shop,
+            fulfillment_id,
+            patch.tts_order_json,
+            patch.history_json,
+            patch.report_json,
+            now
+        ])?;
+    if changed == 0 {
+        return Err(StoreError::not_found("fulfillment", fulfillment_id));
+    }
+    if let Some(status) = &patch.sync_status {
+        set_sync_status(tx, shop, fulfillment_id, status, now)?;
+    }
+    Ok(())
+}
+
+/// Creates a push, `pending`, or already `sending` (one attempt), unless one is open.
+fn insert_push(
+    tx: &Transaction<'_>,
+    shop: &str,
+    fulfillment_id: &str,
+    plan_json: &str,
+    idempotency_key: Option<&str>,
+    sending: bool,
+    now: i64,
+) -> Result<PushRecord, StoreError> {
+    let open: Option<i64> = tx
+        .prepare_cached(&format!(
+            "SELECT id FROM pushes WHERE shop = ?1 AND fulfillment_id = ?2 AND state IN {OPEN_STATES}"
+        ))?
+        .query_row(params![shop, fulfillment_id], |r| r.get(0))
+        .optional()?;
+    if let Some(push_id) = open {
+        return Err(StoreError::PushInFlight {
+            fulfillment_id: fulfillment_id.to_owned(),
+            push_id,
+        });
+    }
+    tx.prepare_cached(
+        "INSERT INTO pushes (shop, fulfillment_id, state, plan_json, attempts, idempotency_key, \
+         created_at, updated_at, sending_at) \
+         VALUES (?1, ?2, CASE WHEN ?6 THEN 'sending' ELSE 'pending' END, ?3, ?6, ?4, ?5, ?5, \
+         CASE WHEN ?6 THEN ?5 END)",
+    )?
+    .execute(params![
+        shop,
+        fulfillment_id,
+        plan_json,
+        idempotency_key,
+        now,
+        i64::from(sending)
+    ])?;
+    let id = tx.last_insert_rowid();
+    load_push(tx, shop, id)?.ok_or_else(|| StoreError::not_found("push", id.to_string()))
+}
+
 /// Applies the migrations not applied yet, each in its own `BEGIN IMMEDIATE` transaction, so that
 /// two processes opening the file at once apply each one once.
 fn migrate(conn: &mut Connection, now: i64) -> Result<(), StoreError> {
@@ -632,27 +704,7 @@ impl Store for SqliteStore {
         check_opt_json("history", patch.history_json.as_ref())?;
         check_opt_json("report", patch.report_json.as_ref())?;
         self.write(|tx, now| {
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE fulfillments SET tts_order_json = COALESCE(?3, tts_order_json), \
-                     history_json = COALESCE(?4, history_json), \
-                     report_json = COALESCE(?5, report_json), updated_at = ?6 \
-                     WHERE shop = ?1 AND fulfillment_id = ?2",
-                )?
-                .execute(params![
-                    shop,
-                    fulfillment_id,
-                    patch.tts_order_json,
-                    patch.history_json,
-                    patch.report_json,
-                    now
-                ])?;
-            if changed == 0 {
-                return Err(StoreError::not_found("fulfillment", fulfillment_id));
-            }
-            if let Some(status) = &patch.sync_status {
-                set_sync_status(tx, shop, fulfillment_id, status, now)?;
-            }
+            apply_patch(tx, shop, fulfillment_id, patch, now)?;
             load_fulfillment(tx, shop, fulfillment_id)?
                 .ok_or_else(|| StoreError::not_found("fulfillment", fulfillment_id))
         })
@@ -720,32 +772,15 @@ impl Store for SqliteStore {
             if !fulfillment_exists(tx, shop, fulfillment_id)? {
                 return Err(StoreError::not_found("fulfillment", fulfillment_id));
             }
-            let open: Option<i64> = tx
-                .prepare_cached(&format!(
-                    "SELECT id FROM pushes WHERE shop = ?1 AND fulfillment_id = ?2 \
-                     AND state IN {OPEN_STATES}"
-                ))?
-                .query_row(params![shop, fulfillment_id], |r| r.get(0))
-                .optional()?;
-            if let Some(push_id) = open {
-                return Err(StoreError::PushInFlight {
-                    fulfillment_id: fulfillment_id.to_owned(),
-                    push_id,
-                });
-            }
-            tx.prepare_cached(
-                "INSERT INTO pushes (shop, fulfillment_id, state, plan_json, idempotency_key, \
-                 created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5)",
-            )?
-            .execute(params![
+            insert_push(
+                tx,
                 shop,
                 fulfillment_id,
                 plan_json,
                 idempotency_key,
-                now
-            ])?;
-            let id = tx.last_insert_rowid();
-            load_push(tx, shop, id)?.ok_or_else(|| StoreError::not_found("push", id.to_string()))
+                false,
+                now,
+            )
         })
     }
 
@@ -762,54 +797,16 @@ impl Store for SqliteStore {
         check_opt_json("history", patch.history_json.as_ref())?;
         check_opt_json("report", patch.report_json.as_ref())?;
         self.write(|tx, now| {
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE fulfillments SET tts_order_json = COALESCE(?3, tts_order_json), \
-                     history_json = COALESCE(?4, history_json), \
-                     report_json = COALESCE(?5, report_json), updated_at = ?6 \
-                     WHERE shop = ?1 AND fulfillment_id = ?2",
-                )?
-                .execute(params![
-                    shop,
-                    fulfillment_id,
-                    patch.tts_order_json,
-                    patch.history_json,
-                    patch.report_json,
-                    now
-                ])?;
-            if changed == 0 {
-                return Err(StoreError::not_found("fulfillment", fulfillment_id));
-            }
-            if let Some(status) = &patch.sync_status {
-                set_sync_status(tx, shop, fulfillment_id, status, now)?;
-            }
-            let open: Option<i64> = tx
-                .prepare_cached(&format!(
-                    "SELECT id FROM pushes WHERE shop = ?1 AND fulfillment_id = ?2 \
-                     AND state IN {OPEN_STATES}"
-                ))?
-                .query_row(params![shop, fulfillment_id], |r| r.get(0))
-                .optional()?;
-            if let Some(push_id) = open {
-                return Err(StoreError::PushInFlight {
-                    fulfillment_id: fulfillment_id.to_owned(),
-                    push_id,
-                });
-            }
-            tx.prepare_cached(
-                "INSERT INTO pushes (shop, fulfillment_id, state, plan_json, attempts, \
-                 idempotency_key, created_at, updated_at, sending_at) \
-                 VALUES (?1, ?2, 'sending', ?3, 1, ?4, ?5, ?5, ?5)",
-            )?
-            .execute(params![
+            apply_patch(tx, shop, fulfillment_id, patch, now)?;
+            insert_push(
+                tx,
                 shop,
                 fulfillment_id,
                 plan_json,
                 idempotency_key,
-                now
-            ])?;
-            let id = tx.last_insert_rowid();
-            load_push(tx, shop, id)?.ok_or_else(|| StoreError::not_found("push", id.to_string()))
+                true,
+                now,
+            )
         })
     }
 
