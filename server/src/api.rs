@@ -666,10 +666,16 @@ async fn sync_fulfillment(
     let lock = state.lock_of(&shop, &id);
     let outcome = {
         let _guard = lock.lock().await;
-        crate::sync::sync(&state, &shop, &id, &key).await
+        let idempotency = crate::sync::Idempotency {
+            key: &key,
+            fingerprint: &fingerprint,
+        };
+        crate::sync::sync(&state, &shop, &id, &idempotency).await
     };
     let (status, body) = match outcome {
-        Ok((status, body)) => (status, body),
+        // A push's outcome is stored with its answer already.
+        Ok(((status, body), true)) => return Ok(json_text(status, body.to_string())),
+        Ok(((status, body), false)) => (status, body),
         Err(error) if error.status.is_server_error() => {
             // Nothing was recorded as done: the same key may be retried.
             let (store, shop) = (state.store.clone(), shop.clone());

@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 
 use crate::api::{blocking, now, shop_settings, ApiError, AppState};
 use crate::store::{
-    FulfillmentPatch, FulfillmentRecord, PushRecord, PushState, PushTransition, SyncFailure,
-    SyncStatus,
+    FulfillmentPatch, FulfillmentRecord, PushRecord, PushState, PushTransition, StoredResponse,
+    SyncFailure, SyncStatus,
 };
 use crate::tts::{MarkPackageShippedRequest, ShopContext, TtsError, UpdateShippingInfoRequest};
 use axum::http::StatusCode;
@@ -27,6 +27,19 @@ fn context(shop: &str) -> ShopContext {
 
 /// What a sync answers: an HTTP status and a JSON body.
 pub type Outcome = (StatusCode, Value);
+
+/// The idempotency key a sync runs under, and its request's fingerprint.
+#[derive(Clone, Copy, Debug)]
+pub struct Idempotency<'a> {
+    /// The `Idempotency-Key`.
+    pub key: &'a str,
+    /// The request's fingerprint.
+    pub fingerprint: &'a str,
+}
+
+/// A sync's answer, and whether it is already stored under the idempotency key (a push's outcome and
+/// its answer commit together).
+pub type Synced = (Outcome, bool);
 
 /// The plan of a push, as stored with it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -242,8 +255,8 @@ pub async fn sync(
     state: &Arc<AppState>,
     shop: &str,
     fulfillment_id: &str,
-    idempotency_key: &str,
-) -> Result<Outcome, ApiError> {
+    idempotency: &Idempotency<'_>,
+) -> Result<Synced, ApiError> {
     let record = load(state, shop, fulfillment_id).await?;
     let order_id = order_id_of(&record)?;
 
@@ -255,15 +268,17 @@ pub async fn sync(
         match push.state {
             PushState::Unknown => match reconcile(state, shop, &record, &order_id, &push).await? {
                 Reconciled::Sent => {
-                    return answer(state, shop, fulfillment_id, StatusCode::OK).await
+                    return unstored(answer(state, shop, fulfillment_id, StatusCode::OK).await)
                 }
                 Reconciled::NeedsReview => {
-                    return answer(state, shop, fulfillment_id, StatusCode::CONFLICT).await
+                    return unstored(
+                        answer(state, shop, fulfillment_id, StatusCode::CONFLICT).await,
+                    )
                 }
                 Reconciled::Resend(plan) => resend = Some((push, plan)),
             },
             PushState::NeedsReview => {
-                return answer(state, shop, fulfillment_id, StatusCode::CONFLICT).await
+                return unstored(answer(state, shop, fulfillment_id, StatusCode::CONFLICT).await)
             }
             PushState::Pending => {
                 // Planned by a request that died before sending: surely not applied.
@@ -296,7 +311,7 @@ pub async fn sync(
         )
         .await?;
         let history = history_of(&record)?;
-        return send(state, shop, fulfillment_id, &order_id, push, plan, history).await;
+        return send(state, shop, &order_id, push, plan, history, idempotency).await;
     }
 
     // Re-validate with TikTok Shop's order as it is now, never the browser's verdict.
@@ -313,20 +328,23 @@ pub async fn sync(
             save(state, shop, fulfillment_id, patch).await?;
             let first = report.diagnostics.first();
             return Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({
-                    "error": {
-                        "code": "sync.blocked",
-                        "message": first.map_or("the push would fail", |d| d.reason),
-                    },
-                    "report": serde_json::from_str::<Value>(&report.to_json()).unwrap_or(Value::Null),
-                }),
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({
+                        "error": {
+                            "code": "sync.blocked",
+                            "message": first.map_or("the push would fail", |d| d.reason),
+                        },
+                        "report": serde_json::from_str::<Value>(&report.to_json()).unwrap_or(Value::Null),
+                    }),
+                ),
+                false,
             ));
         }
         Verdict::InSync => {
             patch.sync_status = Some(SyncStatus::Synced);
             save(state, shop, fulfillment_id, patch).await?;
-            return answer(state, shop, fulfillment_id, StatusCode::OK).await;
+            return unstored(answer(state, shop, fulfillment_id, StatusCode::OK).await);
         }
         Verdict::Ready => {}
     }
@@ -343,23 +361,23 @@ pub async fn sync(
     let (s, id, key, plan_json) = (
         shop.to_owned(),
         fulfillment_id.to_owned(),
-        idempotency_key.to_owned(),
+        idempotency.key.to_owned(),
         plan.to_json(),
     );
     let push = blocking(move || store.start_push(&s, &id, &patch, &plan_json, Some(&key))).await?;
-    send(state, shop, fulfillment_id, &order_id, push, plan, history).await
+    send(state, shop, &order_id, push, plan, history, idempotency).await
 }
 
 /// Calls TikTok Shop for a push in `sending` and records the outcome.
 async fn send(
     state: &Arc<AppState>,
     shop: &str,
-    fulfillment_id: &str,
     order_id: &str,
     push: PushRecord,
     plan: Plan,
     history: Option<History>,
-) -> Result<Outcome, ApiError> {
+    idempotency: &Idempotency<'_>,
+) -> Result<Synced, ApiError> {
     let ctx = context(shop);
     let result = if plan.is_ship() {
         state
@@ -397,17 +415,23 @@ async fn send(
                 history_json: Some(history_json(&history)),
                 ..PushTransition::new(PushState::Sending, PushState::Sent)
             };
-            transition(state, shop, &push, sent).await?;
-            answer(state, shop, fulfillment_id, StatusCode::OK).await
+            finish(state, shop, &push, sent, idempotency, StatusCode::OK).await
         }
         Err(error) if error.may_have_applied() => {
-            tracing::warn!(shop, fulfillment_id, %error, "push outcome unknown");
+            tracing::warn!(shop, fulfillment_id = push.fulfillment_id, %error, "push outcome unknown");
             let unknown = PushTransition {
                 response_json: Some(json!({ "error": error.to_string() }).to_string()),
                 ..PushTransition::new(PushState::Sending, PushState::Unknown)
             };
-            transition(state, shop, &push, unknown).await?;
-            answer(state, shop, fulfillment_id, StatusCode::ACCEPTED).await
+            finish(
+                state,
+                shop,
+                &push,
+                unknown,
+                idempotency,
+                StatusCode::ACCEPTED,
+            )
+            .await
         }
         Err(error) => {
             let failed = PushTransition {
@@ -415,10 +439,42 @@ async fn send(
                 failure: Some(tts_failure(&error)),
                 ..PushTransition::new(PushState::Sending, PushState::Failed)
             };
-            transition(state, shop, &push, failed).await?;
-            answer(state, shop, fulfillment_id, StatusCode::OK).await
+            finish(state, shop, &push, failed, idempotency, StatusCode::OK).await
         }
     }
+}
+
+/// An answer not stored yet: the caller stores it under the idempotency key.
+fn unstored(outcome: Result<Outcome, ApiError>) -> Result<Synced, ApiError> {
+    outcome.map(|o| (o, false))
+}
+
+/// Records a push's outcome and, in the same commit, the answer under the idempotency key.
+async fn finish(
+    state: &Arc<AppState>,
+    shop: &str,
+    push: &PushRecord,
+    transition: PushTransition,
+    idempotency: &Idempotency<'_>,
+    status: StatusCode,
+) -> Result<Synced, ApiError> {
+    let store = state.store.clone();
+    let (shop, push_id) = (shop.to_owned(), push.id);
+    let (key, fingerprint) = (
+        idempotency.key.to_owned(),
+        idempotency.fingerprint.to_owned(),
+    );
+    let stored = blocking(move || {
+        store.finish_push(&shop, push_id, &transition, &key, &fingerprint, &|record| {
+            StoredResponse {
+                status: status.as_u16(),
+                body: crate::api::fulfillment_json(record).to_string(),
+            }
+        })
+    })
+    .await?;
+    let body = serde_json::from_str(&stored.body).unwrap_or(Value::Null);
+    Ok(((status, body), true))
 }
 
 /// The history after a push applied.

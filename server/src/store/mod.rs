@@ -179,6 +179,22 @@ pub trait Store: Send + Sync {
         transition: &PushTransition,
     ) -> Result<PushRecord, StoreError>;
 
+    /// Moves a push as [`Store::transition_push`] does and, in the same commit, completes the
+    /// idempotency key held by the request with the answer `answer` builds from the fulfillment as
+    /// it then is: the outcome and its answer are never recorded apart.
+    ///
+    /// # Errors
+    /// As [`Store::transition_push`] and [`Store::complete_idempotent`]; nothing is recorded then.
+    fn finish_push(
+        &self,
+        shop: &str,
+        push_id: i64,
+        transition: &PushTransition,
+        key: &str,
+        fingerprint: &str,
+        answer: &dyn Fn(&FulfillmentRecord) -> StoredResponse,
+    ) -> Result<StoredResponse, StoreError>;
+
     /// At start, of every shop: marks the pushes left `sending` as `unknown` (answering them, to be
     /// reconciled) and frees the idempotency keys whose requests died with the previous process.
     /// Only for a single server process: with several, a live peer's calls would be interrupted.

@@ -257,6 +257,120 @@ fn check_pragma(name: &'static str, expected: &str, actual: &str) -> Result<(), 
     }
 }
 
+/// Checks a transition against the state machine before touching the database.
+fn check_transition(transition: &PushTransition) -> Result<(), StoreError> {
+    let (from, to) = (transition.from, transition.to);
+    if !from.can_become(to) {
+        return Err(StoreError::IllegalTransition { from, to });
+    }
+    if matches!(to, PushState::Failed | PushState::NeedsReview) && transition.failure.is_none() {
+        return Err(StoreError::invalid(
+            "failure",
+            format!("a push going to `{to}` needs its failure"),
+        ));
+    }
+    check_opt_json("history", transition.history_json.as_ref())
+}
+
+/// Moves a push, with its effect on the fulfillment, in `tx` (checked by [`check_transition`]).
+fn apply_transition(
+    tx: &Transaction<'_>,
+    shop: &str,
+    push_id: i64,
+    transition: &PushTransition,
+    now: i64,
+) -> Result<PushRecord, StoreError> {
+    let PushTransition {
+        from,
+        to,
+        response_json,
+        failure,
+        history_json,
+    } = transition;
+    let (from, to) = (*from, *to);
+    let push = load_push(tx, shop, push_id)?
+        .ok_or_else(|| StoreError::not_found("push", push_id.to_string()))?;
+    if push.state != from {
+        return Err(StoreError::PushStateChanged {
+            push_id,
+            expected: from,
+            actual: push.state,
+        });
+    }
+    let sending = to == PushState::Sending;
+    tx.prepare_cached(
+        "UPDATE pushes SET state = ?3, updated_at = ?4, \
+         attempts = attempts + ?5, \
+         sending_at = CASE WHEN ?5 = 1 THEN ?4 ELSE sending_at END, \
+         response_json = COALESCE(?6, response_json), \
+         failure_code = CASE WHEN ?7 IS NOT NULL THEN ?7 WHEN ?3 = 'sent' THEN NULL \
+                        ELSE failure_code END, \
+         failure_reason = CASE WHEN ?7 IS NOT NULL THEN ?8 WHEN ?3 = 'sent' THEN NULL \
+                          ELSE failure_reason END, \
+         failure_solution = CASE WHEN ?7 IS NOT NULL THEN ?9 WHEN ?3 = 'sent' THEN NULL \
+                            ELSE failure_solution END \
+         WHERE shop = ?1 AND id = ?2",
+    )?
+    .execute(params![
+        shop,
+        push_id,
+        to.as_str(),
+        now,
+        i64::from(sending),
+        response_json,
+        failure.as_ref().map(|f| f.code.as_str()),
+        failure.as_ref().map(|f| f.reason.as_str()),
+        failure.as_ref().map(|f| f.solution.as_str()),
+    ])?;
+    match (to, failure) {
+        (PushState::Sent, _) => {
+            set_sync_status(tx, shop, &push.fulfillment_id, &SyncStatus::Synced, now)?;
+            if let Some(history) = history_json {
+                tx.prepare_cached(
+                    "UPDATE fulfillments SET history_json = ?3 \
+                     WHERE shop = ?1 AND fulfillment_id = ?2",
+                )?
+                .execute(params![shop, push.fulfillment_id, history])?;
+            }
+        }
+        (PushState::Failed | PushState::NeedsReview, Some(failure)) => {
+            let status = SyncStatus::SyncFailed(failure.clone());
+            set_sync_status(tx, shop, &push.fulfillment_id, &status, now)?;
+        }
+        _ => {}
+    }
+    load_push(tx, shop, push_id)?.ok_or_else(|| StoreError::not_found("push", push_id.to_string()))
+}
+
+/// Records the answer of the request holding an idempotency key.
+fn complete_key(
+    tx: &Transaction<'_>,
+    shop: &str,
+    key: &str,
+    fingerprint: &str,
+    response: &StoredResponse,
+    now: i64,
+) -> Result<(), StoreError> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE idempotency_keys SET state = 'completed', response_status = ?4, \
+             response_body = ?5, completed_at = ?6 \
+             WHERE shop = ?1 AND key = ?2 AND fingerprint = ?3 AND state = 'in_progress'",
+        )?
+        .execute(params![
+            shop,
+            key,
+            fingerprint,
+            response.status,
+            response.body,
+            now
+        ])?;
+    if changed == 0 {
+        return Err(StoreError::not_found("idempotency key", key));
+    }
+    Ok(())
+}
+
 /// Sets the given fields of a fulfillment.
 fn apply_patch(
     tx: &Transaction<'_>,
@@ -849,82 +963,27 @@ impl Store for SqliteStore {
         push_id: i64,
         transition: &PushTransition,
     ) -> Result<PushRecord, StoreError> {
-        let PushTransition {
-            from,
-            to,
-            response_json,
-            failure,
-            history_json,
-        } = transition;
-        let (from, to) = (*from, *to);
-        if !from.can_become(to) {
-            return Err(StoreError::IllegalTransition { from, to });
-        }
-        if matches!(to, PushState::Failed | PushState::NeedsReview) && failure.is_none() {
-            return Err(StoreError::invalid(
-                "failure",
-                format!("a push going to `{to}` needs its failure"),
-            ));
-        }
-        check_opt_json("history", history_json.as_ref())?;
+        check_transition(transition)?;
+        self.write(|tx, now| apply_transition(tx, shop, push_id, transition, now))
+    }
+
+    fn finish_push(
+        &self,
+        shop: &str,
+        push_id: i64,
+        transition: &PushTransition,
+        key: &str,
+        fingerprint: &str,
+        answer: &dyn Fn(&FulfillmentRecord) -> StoredResponse,
+    ) -> Result<StoredResponse, StoreError> {
+        check_transition(transition)?;
         self.write(|tx, now| {
-            let push = load_push(tx, shop, push_id)?
-                .ok_or_else(|| StoreError::not_found("push", push_id.to_string()))?;
-            if push.state != from {
-                return Err(StoreError::PushStateChanged {
-                    push_id,
-                    expected: from,
-                    actual: push.state,
-                });
-            }
-            let sending = to == PushState::Sending;
-            tx.prepare_cached(
-                "UPDATE pushes SET state = ?3, updated_at = ?4, \
-                 attempts = attempts + ?5, \
-                 sending_at = CASE WHEN ?5 = 1 THEN ?4 ELSE sending_at END, \
-                 response_json = COALESCE(?6, response_json), \
-                 failure_code = CASE WHEN ?7 IS NOT NULL THEN ?7 WHEN ?3 = 'sent' THEN NULL \
-                                ELSE failure_code END, \
-                 failure_reason = CASE WHEN ?7 IS NOT NULL THEN ?8 WHEN ?3 = 'sent' THEN NULL \
-                                  ELSE failure_reason END, \
-                 failure_solution = CASE WHEN ?7 IS NOT NULL THEN ?9 WHEN ?3 = 'sent' THEN NULL \
-                                    ELSE failure_solution END \
-                 WHERE shop = ?1 AND id = ?2",
-            )?
-            .execute(params![
-                shop,
-                push_id,
-                to.as_str(),
-                now,
-                i64::from(sending),
-                response_json,
-                failure.as_ref().map(|f| f.code.as_str()),
-                failure.as_ref().map(|f| f.reason.as_str()),
-                failure.as_ref().map(|f| f.solution.as_str()),
-            ])?;
-            match (to, failure) {
-                (PushState::Sent, _) => {
-                    set_sync_status(tx, shop, &push.fulfillment_id, &SyncStatus::Synced, now)?;
-                    if let Some(history) = history_json {
-                        tx.prepare_cached(
-                            "UPDATE fulfillments SET history_json = ?3 \
-                             WHERE shop = ?1 AND fulfillment_id = ?2",
-                        )?
-                        .execute(params![
-                            shop,
-                            push.fulfillment_id,
-                            history
-                        ])?;
-                    }
-                }
-                (PushState::Failed | PushState::NeedsReview, Some(failure)) => {
-                    let status = SyncStatus::SyncFailed(failure.clone());
-                    set_sync_status(tx, shop, &push.fulfillment_id, &status, now)?;
-                }
-                _ => {}
-            }
-            load_push(tx, shop, push_id)?
-                .ok_or_else(|| StoreError::not_found("push", push_id.to_string()))
+            let push = apply_transition(tx, shop, push_id, transition, now)?;
+            let record = load_fulfillment(tx, shop, &push.fulfillment_id)?
+                .ok_or_else(|| StoreError::not_found("fulfillment", &push.fulfillment_id))?;
+            let response = answer(&record);
+            complete_key(tx, shop, key, fingerprint, &response, now)?;
+            Ok(response)
         })
     }
 
@@ -1030,26 +1089,7 @@ impl Store for SqliteStore {
         fingerprint: &str,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
-        self.write(|tx, now| {
-            let changed = tx
-                .prepare_cached(
-                    "UPDATE idempotency_keys SET state = 'completed', response_status = ?4, \
-                     response_body = ?5, completed_at = ?6 \
-                     WHERE shop = ?1 AND key = ?2 AND fingerprint = ?3 AND state = 'in_progress'",
-                )?
-                .execute(params![
-                    shop,
-                    key,
-                    fingerprint,
-                    response.status,
-                    response.body,
-                    now
-                ])?;
-            if changed == 0 {
-                return Err(StoreError::not_found("idempotency key", key));
-            }
-            Ok(())
-        })
+        self.write(|tx, now| complete_key(tx, shop, key, fingerprint, response, now))
     }
 
     fn release_idempotent(&self, shop: &str, key: &str) -> Result<(), StoreError> {
