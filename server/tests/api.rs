@@ -603,3 +603,31 @@ async fn concurrent_syncs_of_one_fulfillment_push_once() {
     }
     assert_eq!(s.sim.push_count(), 1);
 }
+
+#[tokio::test]
+async fn an_update_whose_answer_is_dropped_is_never_sent_twice() {
+    let s = Server::start().await;
+    s.seed(4715, "576461413038785756", "UPS", "1Z999AA10123456784")
+        .await;
+    let (status, _, _) = s.sync(4715, "ship").await;
+    assert_eq!(status, 200);
+    let v2 = fulfillment(
+        4715,
+        "UPS",
+        "1Z5R89390357567127",
+        "2026-11-20T11:00:00Z",
+        "TEE",
+    );
+    assert_eq!(s.webhook(&v2, "e4715b", "app-secret").await.0, 200);
+    s.sim.drop_next_answers(1);
+    let (status, body, _) = s.sync(4715, "update").await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["latestPush"]["state"], "unknown");
+    assert_eq!(s.sim.push_count(), 2);
+    let (status, body, _) = s.sync(4715, "again").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["latestPush"]["state"], "sent");
+    assert_eq!(body["history"]["trackingNumber"], "1Z5R89390357567127");
+    assert_eq!(body["history"]["trackingUpdatesUsed"], 1);
+    assert_eq!(s.sim.push_count(), 2, "the update was sent twice");
+}
