@@ -706,6 +706,24 @@ impl Simulator {
             .is_some()
     }
 
+    /// Sets who fulfils an order (`FULFILLMENT_BY_SELLER` or `FULFILLMENT_BY_TIKTOK`) and who ships it
+    /// (`SELLER` or `TIKTOK`). Returns whether the order exists.
+    pub fn set_order_types(
+        &self,
+        order_id: &str,
+        fulfillment_type: Option<String>,
+        shipping_type: Option<String>,
+    ) -> bool {
+        self.lock()
+            .orders
+            .get_mut(order_id)
+            .map(|o| {
+                o.order.fulfillment_type = fulfillment_type;
+                o.order.shipping_type = shipping_type;
+            })
+            .is_some()
+    }
+
     /// Marks a package delivered. Returns whether the package exists.
     pub fn deliver_package(&self, package_id: &str) -> bool {
         let mut s = self.lock();
