@@ -34,6 +34,15 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How long a request may take before it answers 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Folders of pages to serve.
+#[derive(Clone, Debug)]
+pub struct Pages {
+    /// Served at `/` (`index.html` for the folder).
+    pub www: std::path::PathBuf,
+    /// Served at `/pkg/`: the browser package.
+    pub pkg: Option<std::path::PathBuf>,
+}
+
 /// The lock a sync holds on its fulfillment.
 type FulfillmentLock = Arc<tokio::sync::Mutex<()>>;
 
@@ -49,6 +58,8 @@ pub struct AppState {
     pub allowed_origins: Vec<String>,
     /// In demo mode (loopback only), the shop whose session tokens `GET /demo/token` serves.
     pub demo_shop: Option<String>,
+    /// The pages served (the widget's host page at `/`, the package at `/pkg/`), when any.
+    pub pages: Option<Pages>,
     /// One lock per fulfillment being synced: concurrent syncs of one fulfillment run one at a time.
     locks: std::sync::Mutex<HashMap<(String, String), FulfillmentLock>>,
 }
@@ -67,6 +78,7 @@ impl AppState {
             shopify,
             allowed_origins,
             demo_shop: None,
+            pages: None,
             locks: std::sync::Mutex::default(),
         }
     }
@@ -76,6 +88,13 @@ impl AppState {
     #[must_use]
     pub fn with_demo_shop(mut self, shop: impl Into<String>) -> Self {
         self.demo_shop = Some(shop.into());
+        self
+    }
+
+    /// The same state serving pages: `www` at `/` and, when given, `pkg` at `/pkg/`.
+    #[must_use]
+    pub fn with_pages(mut self, pages: Pages) -> Self {
+        self.pages = Some(pages);
         self
     }
 
@@ -237,6 +256,23 @@ pub fn router(state: Arc<AppState>) -> Router {
         router.route("/demo/token", get(demo_token))
     } else {
         router
+    };
+    let router = match state.pages.clone() {
+        Some(pages) => {
+            let mut served = Router::new();
+            if let Some(pkg) = pages.pkg {
+                served = served.nest_service("/pkg", tower_http::services::ServeDir::new(pkg));
+            }
+            let served = served
+                .fallback_service(tower_http::services::ServeDir::new(pages.www))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    page_headers,
+                ))
+                .with_state(state.clone());
+            router.fallback_service(served)
+        }
+        None => router,
     };
     router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -706,4 +742,40 @@ async fn demo_token(State(state): State<Arc<AppState>>) -> Result<Json<Value>, A
         .map_or(0, |d| d.as_secs());
     let token = auth::issue_session_token(&state.shopify, shop, "demo", now, 60)?;
     Ok(Json(json!({ "token": token, "shop": shop })))
+}
+
+/// The headers of every page served: scripts only from here (wasm compiled, nothing evaluated), and
+/// framed only by the shop whose signed query loaded it and by the Shopify admin.
+async fn page_headers(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let shop = request.uri().query().and_then(|query| {
+        auth::verify_app_query(
+            query,
+            &state.shopify.secret,
+            state.shopify.previous_secret.as_deref(),
+        )
+        .ok()
+    });
+    let ancestors = shop.map_or_else(
+        || "'none'".to_owned(),
+        |shop| format!("https://{shop} https://admin.shopify.com"),
+    );
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; \
+         base-uri 'none'; frame-ancestors {ancestors}"
+    );
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_SECURITY_POLICY, value);
+    }
+    response.headers_mut().insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }

@@ -279,6 +279,71 @@ pub fn verify_webhook(
     }
 }
 
+/// Verifies the query Shopify signs when it loads an app page (`shop`, `host`, `timestamp`, …, `hmac`):
+/// the hex HMAC-SHA256, keyed with the app secret (or the previous one), of the other parameters sorted
+/// by name and joined as `name=value&…`. Answers the shop it names.
+///
+/// # Errors
+/// `AuthError::InvalidHmac` when the signature is missing or wrong; `AuthError::InvalidShop` when the
+/// signed `shop` is no shop's host.
+pub fn verify_app_query(
+    query: &str,
+    secret: &str,
+    previous_secret: Option<&str>,
+) -> Result<String, AuthError> {
+    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let signature = pairs
+        .iter()
+        .position(|(k, _)| k == "hmac")
+        .map(|i| pairs.remove(i).1)
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or(AuthError::InvalidHmac)?;
+    pairs.sort();
+    let message = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let matches = |secret: &str| {
+        <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).is_ok_and(|mut mac| {
+            mac.update(message.as_bytes());
+            mac.verify_slice(&signature).is_ok()
+        })
+    };
+    if !(matches(secret) || previous_secret.is_some_and(matches)) {
+        return Err(AuthError::InvalidHmac);
+    }
+    pairs
+        .into_iter()
+        .find(|(k, _)| k == "shop")
+        .map(|(_, v)| v.to_ascii_lowercase())
+        .filter(|shop| is_shop_host(shop))
+        .ok_or(AuthError::InvalidShop)
+}
+
+/// Signs an app page's query as Shopify does (for tests and the demo).
+#[must_use]
+pub fn sign_app_query(query: &str, secret: &str) -> String {
+    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.sort();
+    let message = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    match <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(message.as_bytes());
+            format!("{query}&hmac={}", hex::encode(mac.finalize().into_bytes()))
+        }
+        Err(_) => query.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,6 +519,38 @@ mod tests {
         };
         assert!(
             verify_session_token(&token("new-secret", &within, Algorithm::HS256), &app()).is_ok()
+        );
+    }
+
+    #[test]
+    fn app_queries_are_verified() {
+        let query = "host=YWRtaW4&shop=acme.myshopify.com&timestamp=1795000000";
+        let signed = sign_app_query(query, "new-secret");
+        assert_eq!(
+            verify_app_query(&signed, "new-secret", None).unwrap(),
+            "acme.myshopify.com"
+        );
+        assert_eq!(
+            verify_app_query(&signed, "other", Some("new-secret")).unwrap(),
+            "acme.myshopify.com"
+        );
+        assert_eq!(
+            verify_app_query(&signed, "other", None),
+            Err(AuthError::InvalidHmac)
+        );
+        let tampered = signed.replace("acme", "evil");
+        assert_eq!(
+            verify_app_query(&tampered, "new-secret", None),
+            Err(AuthError::InvalidHmac)
+        );
+        assert_eq!(
+            verify_app_query(query, "new-secret", None),
+            Err(AuthError::InvalidHmac)
+        );
+        let not_a_shop = sign_app_query("shop=evil.example.com", "new-secret");
+        assert_eq!(
+            verify_app_query(&not_a_shop, "new-secret", None),
+            Err(AuthError::InvalidShop)
         );
     }
 

@@ -87,6 +87,12 @@ struct Config {
         default_value = "preflight-demo.myshopify.com"
     )]
     demo_shop: String,
+    /// A folder of pages to serve at `/` (the widget's host page).
+    #[arg(long, env = "PREFLIGHT_WWW")]
+    www: Option<PathBuf>,
+    /// The browser package's folder, served at `/pkg/`.
+    #[arg(long, env = "PREFLIGHT_PKG")]
+    pkg: Option<PathBuf>,
     /// An origin allowed to call the API from a browser (repeatable).
     #[arg(
         long = "allowed-origin",
@@ -168,6 +174,13 @@ fn run(config: Config) -> Result<(), String> {
         },
         config.allowed_origins.clone(),
     );
+    let state = match config.www.clone() {
+        Some(www) => state.with_pages(api::Pages {
+            www,
+            pkg: config.pkg.clone(),
+        }),
+        None => state,
+    };
     let state = Arc::new(if config.demo {
         tracing::warn!(shop = %config.demo_shop, "demo mode: session tokens served at GET /demo/token");
         state.with_demo_shop(config.demo_shop.clone())

@@ -631,3 +631,75 @@ async fn an_update_whose_answer_is_dropped_is_never_sent_twice() {
     assert_eq!(body["history"]["trackingUpdatesUsed"], 1);
     assert_eq!(s.sim.push_count(), 2, "the update was sent twice");
 }
+
+#[tokio::test]
+async fn pages_are_framed_only_by_the_verified_shop_and_run_no_inline_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let www = dir.path().join("www");
+    let pkg = dir.path().join("pkg");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        www.join("index.html"),
+        "<!doctype html><title>preflight</title>",
+    )
+    .unwrap();
+    std::fs::write(pkg.join("preflight_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("pages.sqlite3")).unwrap());
+    let app = AppCredentials {
+        key: "app-key".into(),
+        secret: "app-secret".into(),
+        previous_secret: None,
+    };
+    let state = Arc::new(
+        AppState::new(store, Arc::new(Simulator::new("k", "s")), app, Vec::new()).with_pages(
+            api::Pages {
+                www,
+                pkg: Some(pkg),
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, api::router(state)).await });
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+
+    let signed = auth::sign_app_query(
+        "host=YWRtaW4&shop=acme.myshopify.com&timestamp=1795000000",
+        "app-secret",
+    );
+    let page = http.get(format!("{url}/?{signed}")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors https://acme.myshopify.com https://admin.shopify.com"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    assert!(page.text().await.unwrap().contains("preflight"));
+
+    let forged = signed.replace("acme", "evil");
+    let page = http.get(format!("{url}/?{forged}")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+
+    let wasm = http
+        .get(format!("{url}/pkg/preflight_bg.wasm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wasm.status().as_u16(), 200);
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    // The API is still the API.
+    let health = http.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}
