@@ -323,13 +323,7 @@ async fn validate(
 ) -> Result<Response, ApiError> {
     let settings = shop_settings(&state, &session.shop).await?;
     let validator = Validator::new(settings)?;
-    let text = std::str::from_utf8(&body).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "input.malformed_json",
-            "the body is not UTF-8",
-        )
-    })?;
+    let text = utf8(&body)?;
     let now = match query.now {
         Some(now) => preflight::parse_now(&now)?,
         None => now(),
@@ -337,6 +331,17 @@ async fn validate(
     let input = preflight::error::from_json::<preflight::Input>(text)?;
     let report = validator.validate(&input, now).to_json();
     Ok(json_text(StatusCode::OK, report))
+}
+
+/// A request body as text: JSON is UTF-8.
+fn utf8(body: &Bytes) -> Result<&str, ApiError> {
+    std::str::from_utf8(body).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "input.malformed_json",
+            "the body is not UTF-8",
+        )
+    })
 }
 
 /// An answer whose body is JSON text already.
@@ -400,13 +405,7 @@ async fn put_mappings(
     ShopSession(session): ShopSession,
     body: Bytes,
 ) -> Result<Json<Mappings>, ApiError> {
-    let text = std::str::from_utf8(&body).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "input.malformed_json",
-            "the body is not UTF-8",
-        )
-    })?;
+    let text = utf8(&body)?;
     let mappings = read_mappings(text)?;
     let mut settings = shop_settings(&state, &session.shop).await?;
     let mut validator = Validator::new(settings.clone())?;
@@ -473,15 +472,7 @@ async fn fulfillment_webhook(
             )
         })?;
     let event_id = header("x-shopify-event-id").map(str::to_owned);
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "input.malformed_json",
-                "the body is not UTF-8",
-            )
-        })?
-        .to_owned();
+    let text = utf8(&body)?.to_owned();
     let (id, updated_at) = webhook_identity(&text)?;
     let store = state.store.clone();
     let (shop2, id2) = (shop.clone(), id.clone());
