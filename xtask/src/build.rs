@@ -25,15 +25,16 @@ impl Package {
 
 /// Node's entry: the web build, with the `.wasm` read from disk instead of fetched.
 const NODE_ENTRY: &str = r#"// Node entry: the same module as the browser's, with the .wasm read from disk instead of fetched.
-import { readFile } from "node:fs/promises";
-import initWeb from "./preflight.js";
+import { readFileSync } from "node:fs";
+import initWeb, { initSync } from "./preflight.js";
 
 export * from "./preflight.js";
 
 export default async function init(options) {
   if (options !== undefined) return initWeb(options);
-  const bytes = await readFile(new URL("./preflight_bg.wasm", import.meta.url));
-  return initWeb({ module_or_path: bytes });
+  // Read and compile synchronously: the module is small, and a cold start then waits on no thread pool.
+  const bytes = readFileSync(new URL("./preflight_bg.wasm", import.meta.url));
+  return initSync({ module: new WebAssembly.Module(bytes) });
 }
 "#;
 
