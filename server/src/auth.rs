@@ -279,6 +279,28 @@ pub fn verify_webhook(
     }
 }
 
+/// A query's parameters, and its `hmac` taken out.
+fn query_pairs(query: &str) -> (Vec<(String, String)>, Option<String>) {
+    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let hmac = pairs
+        .iter()
+        .position(|(k, _)| k == "hmac")
+        .map(|i| pairs.remove(i).1);
+    (pairs, hmac)
+}
+
+/// What Shopify signs of a query: the parameters sorted by name, joined as `name=value&…`.
+fn signed_message(pairs: &mut [(String, String)]) -> String {
+    pairs.sort();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Verifies the query Shopify signs when it loads an app page (`shop`, `host`, `timestamp`, …, `hmac`):
 /// the hex HMAC-SHA256, keyed with the app secret (or the previous one), of the other parameters sorted
 /// by name and joined as `name=value&…`. Answers the shop it names.
@@ -291,21 +313,11 @@ pub fn verify_app_query(
     secret: &str,
     previous_secret: Option<&str>,
 ) -> Result<String, AuthError> {
-    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let signature = pairs
-        .iter()
-        .position(|(k, _)| k == "hmac")
-        .map(|i| pairs.remove(i).1)
+    let (mut pairs, signature) = query_pairs(query);
+    let signature = signature
         .and_then(|h| hex::decode(h).ok())
         .ok_or(AuthError::InvalidHmac)?;
-    pairs.sort();
-    let message = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
+    let message = signed_message(&mut pairs);
     let matches = |secret: &str| {
         <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).is_ok_and(|mut mac| {
             mac.update(message.as_bytes());
@@ -326,15 +338,8 @@ pub fn verify_app_query(
 /// Signs an app page's query as Shopify does (for tests and the demo).
 #[must_use]
 pub fn sign_app_query(query: &str, secret: &str) -> String {
-    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    pairs.sort();
-    let message = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
+    let (mut pairs, _) = query_pairs(query);
+    let message = signed_message(&mut pairs);
     match <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()) {
         Ok(mut mac) => {
             mac.update(message.as_bytes());

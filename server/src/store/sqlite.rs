@@ -460,17 +460,7 @@ fn migrate(conn: &mut Connection, now: i64) -> Result<(), StoreError> {
     }
     for &(version, name, sql) in MIGRATIONS {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current: i64 = tx.query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            [],
-            |r| r.get(0),
-        )?;
-        if current > latest {
-            return Err(StoreError::SchemaTooNew {
-                found: current,
-                supported: latest,
-            });
-        }
+        let current = applied_version(&tx, latest)?;
         if current >= version {
             continue;
         }
@@ -483,6 +473,11 @@ fn migrate(conn: &mut Connection, now: i64) -> Result<(), StoreError> {
         tx.commit()?;
         tracing::info!(version, name, "database migrated");
     }
+    applied_version(conn, latest).map(|_| ())
+}
+
+/// The last migration applied; a database migrated by a newer build is refused.
+fn applied_version(conn: &Connection, latest: i64) -> Result<i64, StoreError> {
     let current: i64 = conn.query_row(
         "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
         [],
@@ -494,7 +489,7 @@ fn migrate(conn: &mut Connection, now: i64) -> Result<(), StoreError> {
             supported: latest,
         });
     }
-    Ok(())
+    Ok(current)
 }
 
 fn millis(d: Duration) -> i64 {
