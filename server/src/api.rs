@@ -21,15 +21,20 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::{self, AppCredentials, AuthError, Session};
 use crate::store::{
-    FulfillmentQuery, FulfillmentRecord, FulfillmentWebhook, Store, StoreError, SyncStatus,
-    SyncStatusKind, UpsertOutcome,
+    Clock, FulfillmentQuery, FulfillmentRecord, FulfillmentWebhook, Store, StoreError, SyncStatus,
+    SyncStatusKind, SystemClock, UpsertOutcome,
 };
 use crate::tts::Tts;
 use preflight::json::ToJson;
-use preflight::{CarrierMapping, InputError, Region, Settings, Timestamp, Validator};
+use preflight::{
+    CarrierMapping, InputError, InputErrorKind, Region, Settings, Timestamp, Validator,
+};
 
 /// The largest request body taken; larger ones answer 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The longest tracking number `PUT /api/fulfillments/{id}/tracking` takes, in characters.
+pub const MAX_TRACKING_NUMBER_CHARS: usize = 64;
 
 /// How long a request may take before it answers 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -60,6 +65,8 @@ pub struct AppState {
     pub demo_shop: Option<String>,
     /// The pages served (the widget's host page at `/`, the package at `/pkg/`), when any.
     pub pages: Option<Pages>,
+    /// The clock the engine validates with and pushes are dated by (the system clock unless set).
+    pub clock: Arc<dyn Clock>,
     /// One lock per fulfillment being synced: concurrent syncs of one fulfillment run one at a time.
     locks: std::sync::Mutex<HashMap<(String, String), FulfillmentLock>>,
 }
@@ -79,6 +86,7 @@ impl AppState {
             allowed_origins,
             demo_shop: None,
             pages: None,
+            clock: Arc::new(SystemClock),
             locks: std::sync::Mutex::default(),
         }
     }
@@ -98,8 +106,21 @@ impl AppState {
         self
     }
 
+    /// The same state on another clock (the demo seed dates its past pushes with one).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The current instant, by the state's clock.
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_unix_millis(self.clock.now_millis())
+    }
+
     /// The lock of one fulfillment.
-    fn lock_of(&self, shop: &str, fulfillment_id: &str) -> FulfillmentLock {
+    pub(crate) fn lock_of(&self, shop: &str, fulfillment_id: &str) -> FulfillmentLock {
         let mut locks = self
             .locks
             .lock()
@@ -241,6 +262,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/webhooks/shopify/fulfillments", post(fulfillment_webhook))
         .route("/api/validate", post(validate))
         .route("/api/carriers", get(carriers))
+        .route("/api/settings", get(get_settings))
         .route(
             "/api/settings/carrier-mappings",
             get(get_mappings).put(put_mappings),
@@ -250,6 +272,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/fulfillments/{id}/tts-order",
             axum::routing::put(link_order),
+        )
+        .route(
+            "/api/fulfillments/{id}/tracking",
+            axum::routing::put(put_tracking),
         )
         .route("/api/fulfillments/{id}/sync", post(sync_fulfillment));
     let router = if demo {
@@ -306,12 +332,11 @@ struct NowQuery {
     now: Option<String>,
 }
 
-/// The current instant.
-pub(crate) fn now() -> Timestamp {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    Timestamp::from_unix_millis(millis)
+/// An instant as RFC 3339 in UTC with milliseconds (`2026-11-24T21:50:00.123Z`).
+fn rfc3339_millis(millis: i64) -> String {
+    let whole = Timestamp::from_unix(millis.div_euclid(1000)).to_string();
+    let seconds = whole.strip_suffix('Z').unwrap_or(&whole);
+    format!("{seconds}.{:03}Z", millis.rem_euclid(1000))
 }
 
 /// `POST /api/validate`: the engine, natively, on one input (the same JSON as the JS API's).
@@ -326,7 +351,7 @@ async fn validate(
     let text = utf8(&body)?;
     let now = match query.now {
         Some(now) => preflight::parse_now(&now)?,
-        None => now(),
+        None => state.now(),
     };
     let input = preflight::error::from_json::<preflight::Input>(text)?;
     let report = validator.validate(&input, now).to_json();
@@ -381,6 +406,16 @@ async fn carriers(
     ))
 }
 
+/// `GET /api/settings`: the shop's settings as the engine reads them (`region`, `carrierMappings`,
+/// `shippingProviders`, `policy`), the defaults when never saved.
+async fn get_settings(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+) -> Result<Response, ApiError> {
+    let settings = shop_settings(&state, &session.shop).await?;
+    Ok(json_text(StatusCode::OK, settings_json(&settings)))
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Mappings {
@@ -432,7 +467,7 @@ fn read_mappings(text: &str) -> Result<Vec<CarrierMapping>, InputError> {
 }
 
 /// Settings as the engine reads them back.
-fn settings_json(settings: &Settings) -> String {
+pub(crate) fn settings_json(settings: &Settings) -> String {
     let policy = settings.policy;
     json!({
         "region": settings.region.code(),
@@ -522,7 +557,8 @@ struct ListQuery {
     limit: Option<u32>,
 }
 
-/// `GET /api/fulfillments?status=&cursor=&limit=`.
+/// `GET /api/fulfillments?status=&cursor=&limit=`: `{items, nextCursor, now}`, `now` being the
+/// server's clock (RFC 3339, UTC, milliseconds), for a browser whose clock disagrees.
 async fn list_fulfillments(
     State(state): State<Arc<AppState>>,
     ShopSession(session): ShopSession,
@@ -540,6 +576,7 @@ async fn list_fulfillments(
             )
         })?),
     };
+    let now = rfc3339_millis(state.clock.now_millis());
     let store = state.store.clone();
     let shop = session.shop.clone();
     let page = blocking(move || {
@@ -556,6 +593,7 @@ async fn list_fulfillments(
     Ok(Json(json!({
         "items": page.items.iter().map(fulfillment_json).collect::<Vec<_>>(),
         "nextCursor": page.next_cursor,
+        "now": now,
     })))
 }
 
@@ -607,6 +645,55 @@ pub(crate) fn fulfillment_json(record: &FulfillmentRecord) -> Value {
     })
 }
 
+/// `PUT /api/fulfillments/{id}/tracking`: `{"trackingNumber": "…"}` fixes the fulfillment's tracking
+/// number in place: the stored Shopify payload takes it and the preview is recomputed with the order
+/// as last read. Answers the fulfillment as `GET /api/fulfillments/{id}` does; 409 `sync.in_progress`
+/// while a push of it is under way.
+/// Writing the number back to Shopify (`fulfillmentTrackingInfoUpdate`) is out of scope here.
+async fn put_tracking(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let number = read_tracking_number(utf8(&body)?)?;
+    let lock = state.lock_of(&session.shop, &id);
+    let _guard = lock.lock().await;
+    let record = crate::sync::set_tracking_number(&state, &session.shop, &id, &number).await?;
+    Ok(Json(fulfillment_json(&record)))
+}
+
+/// The tracking number of a `{"trackingNumber": "…"}` body: a string, trimmed, not empty, at most
+/// [`MAX_TRACKING_NUMBER_CHARS`] characters, printable, with no whitespace inside.
+fn read_tracking_number(text: &str) -> Result<String, InputError> {
+    use preflight::model::read::{error, Object, Path as ReadPath};
+    let value = preflight::json::parse(text)?;
+    let root = ReadPath::Root;
+    let o = Object::new(&value, &root, "an object with `trackingNumber`")?;
+    o.only(&["trackingNumber"])?;
+    let raw = o.required("trackingNumber", preflight::model::read::any_text)?;
+    let path = root.key("trackingNumber");
+    let invalid = |message: String| error(InputErrorKind::InvalidValue, &path, message);
+    let number = raw.trim();
+    if number.is_empty() {
+        return Err(invalid("the tracking number is empty".into()));
+    }
+    let chars = number.chars().count();
+    if chars > MAX_TRACKING_NUMBER_CHARS {
+        return Err(invalid(format!(
+            "the tracking number has {chars} characters, at most {MAX_TRACKING_NUMBER_CHARS} are allowed"
+        )));
+    }
+    if let Some(c) = number.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid(format!(
+            "the tracking number `{}` holds whitespace or a control character (U+{:04X})",
+            number.escape_default(),
+            u32::from(c)
+        )));
+    }
+    Ok(number.to_owned())
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LinkBody {
@@ -643,7 +730,6 @@ async fn sync_fulfillment(
     uri: axum::http::Uri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    use crate::store::{request_fingerprint, IdempotencyStart, StoredResponse};
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -657,13 +743,51 @@ async fn sync_fulfillment(
             )
         })?
         .to_owned();
-    let fingerprint = request_fingerprint("POST", uri.path(), &body);
-    let shop = session.shop.clone();
+    let answer = sync_request(&state, &session.shop, &id, &key, uri.path(), &body).await?;
+    let mut response = json_text(answer.status, answer.body);
+    if answer.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// What a sync request answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncAnswer {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The JSON body.
+    pub body: String,
+    /// Whether it is the stored answer of an earlier request with the same key.
+    pub replayed: bool,
+}
+
+/// A sync request under an idempotency key, as `POST /api/fulfillments/{id}/sync` runs it: begins
+/// the key (replaying a finished request's answer), syncs under the fulfillment's lock, and stores
+/// the answer under the key (a server error releases it, so the same key may be retried). `path` and
+/// `body` are the request's, for its fingerprint.
+///
+/// # Errors
+/// 422 `idempotency.key_reused` for a key used with another request, 409
+/// `idempotency.in_progress` while the key's first request runs, and the server errors of
+/// [`crate::sync::sync`]; its other errors are answers, stored under the key.
+pub async fn sync_request(
+    state: &Arc<AppState>,
+    shop: &str,
+    id: &str,
+    key: &str,
+    path: &str,
+    body: &[u8],
+) -> Result<SyncAnswer, ApiError> {
+    use crate::store::{request_fingerprint, IdempotencyStart, StoredResponse};
+    let fingerprint = request_fingerprint("POST", path, body);
     let start = {
         let (store, shop, key, fingerprint) = (
             state.store.clone(),
-            shop.clone(),
-            key.clone(),
+            shop.to_owned(),
+            key.to_owned(),
             fingerprint.clone(),
         );
         blocking(move || store.begin_idempotent(&shop, &key, &fingerprint)).await
@@ -671,12 +795,11 @@ async fn sync_fulfillment(
     match start {
         Ok(IdempotencyStart::Started) => {}
         Ok(IdempotencyStart::Replay(stored)) => {
-            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-            let mut response = json_text(status, stored.body);
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            return Ok(response);
+            return Ok(SyncAnswer {
+                status: StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+                body: stored.body,
+                replayed: true,
+            });
         }
         Err(e) if e.code == "idempotency.key_reused" => {
             return Err(ApiError::new(
@@ -690,22 +813,28 @@ async fn sync_fulfillment(
         }
         Err(e) => return Err(e),
     }
-    let lock = state.lock_of(&shop, &id);
+    let lock = state.lock_of(shop, id);
     let outcome = {
         let _guard = lock.lock().await;
         let idempotency = crate::sync::Idempotency {
-            key: &key,
+            key,
             fingerprint: &fingerprint,
         };
-        crate::sync::sync(&state, &shop, &id, &idempotency).await
+        crate::sync::sync(state, shop, id, &idempotency).await
     };
     let (status, body) = match outcome {
         // A push's outcome is stored with its answer already.
-        Ok(((status, body), true)) => return Ok(json_text(status, body.to_string())),
+        Ok(((status, body), true)) => {
+            return Ok(SyncAnswer {
+                status,
+                body: body.to_string(),
+                replayed: false,
+            })
+        }
         Ok(((status, body), false)) => (status, body),
         Err(error) if error.status.is_server_error() => {
             // Nothing was recorded as done: the same key may be retried.
-            let (store, shop) = (state.store.clone(), shop.clone());
+            let (store, shop, key) = (state.store.clone(), shop.to_owned(), key.to_owned());
             let _ = blocking(move || store.release_idempotent(&shop, &key)).await;
             return Err(error);
         }
@@ -716,9 +845,13 @@ async fn sync_fulfillment(
         status: status.as_u16(),
         body: text.clone(),
     };
-    let (store, shop2) = (state.store.clone(), shop.clone());
-    blocking(move || store.complete_idempotent(&shop2, &key, &fingerprint, &stored)).await?;
-    Ok(json_text(status, text))
+    let (store, shop, key) = (state.store.clone(), shop.to_owned(), key.to_owned());
+    blocking(move || store.complete_idempotent(&shop, &key, &fingerprint, &stored)).await?;
+    Ok(SyncAnswer {
+        status,
+        body: text,
+        replayed: false,
+    })
 }
 
 /// `GET /demo/token` (demo mode only): a session token of the demo shop, valid one minute, as App

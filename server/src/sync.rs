@@ -11,7 +11,7 @@ use preflight::model::{Fulfillment, History, Input, TtsOrder};
 use preflight::{Action, Report, Timestamp, Validator, Verdict};
 use serde_json::{json, Value};
 
-use crate::api::{blocking, now, shop_settings, ApiError, AppState};
+use crate::api::{blocking, shop_settings, ApiError, AppState};
 use crate::store::{
     FulfillmentPatch, FulfillmentRecord, PushRecord, PushState, PushTransition, StoredResponse,
     SyncFailure, SyncStatus,
@@ -169,6 +169,101 @@ pub async fn refresh_preview(
     save(state, shop, fulfillment_id, patch).await.map(|_| ())
 }
 
+/// Sets a fulfillment's tracking number in its stored Shopify payload (see
+/// [`with_tracking_number`]) and, when it is linked to an order, recomputes its preview with the order
+/// as last read, in one write.
+///
+/// # Errors
+/// 404 for an unknown fulfillment; 409 `sync.in_progress` while a push of it is `pending` or
+/// `sending`; 400 when the engine cannot read the payload.
+pub async fn set_tracking_number(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+    tracking_number: &str,
+) -> Result<FulfillmentRecord, ApiError> {
+    let mut record = load(state, shop, fulfillment_id).await?;
+    let store = state.store.clone();
+    let (s, id) = (shop.to_owned(), fulfillment_id.to_owned());
+    let open = blocking(move || store.open_push(&s, &id)).await?;
+    if open.is_some_and(|p| matches!(p.state, PushState::Pending | PushState::Sending)) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "sync.in_progress",
+            "a push of this fulfillment is under way",
+        ));
+    }
+    let payload = with_tracking_number(&record.shopify_json, tracking_number)?;
+    read::<Fulfillment>(&payload)?;
+    record.shopify_json.clone_from(&payload);
+    let report = match record.tts_order_json.clone() {
+        Some(order) => Some(
+            preview(state, shop, &record, &order, history_of(&record)?.as_ref())
+                .await?
+                .to_json(),
+        ),
+        None => None,
+    };
+    let patch = FulfillmentPatch {
+        shopify_json: Some(payload),
+        report_json: report,
+        ..FulfillmentPatch::default()
+    };
+    save(state, shop, fulfillment_id, patch).await
+}
+
+/// A Shopify fulfillment's JSON with `tracking_number` as its one tracking number. The REST/webhook
+/// shape gets `tracking_number` and `tracking_numbers: [n]`, keeping `tracking_company`; the GraphQL
+/// shape (with `trackingInfo`, `fulfillmentLineItems` or `createdAt`) gets `trackingInfo[0].number`,
+/// the entry created when missing. Tracking URLs, which named the old number, are removed.
+///
+/// # Errors
+/// 400 `input.invalid_type` when the payload is not a JSON object.
+pub fn with_tracking_number(shopify_json: &str, tracking_number: &str) -> Result<String, ApiError> {
+    let not_object = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "input.invalid_type",
+            "the stored fulfillment is not a JSON object",
+        )
+    };
+    let mut value: Value = serde_json::from_str(shopify_json).map_err(|_| not_object())?;
+    let fulfillment = value.as_object_mut().ok_or_else(not_object)?;
+    let graphql = ["trackingInfo", "fulfillmentLineItems", "createdAt"]
+        .iter()
+        .any(|key| fulfillment.contains_key(*key));
+    let number = Value::String(tracking_number.to_owned());
+    if graphql {
+        let info = fulfillment
+            .entry("trackingInfo")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if !info.is_array() {
+            *info = Value::Array(Vec::new());
+        }
+        if let Some(list) = info.as_array_mut() {
+            match list.first_mut().and_then(Value::as_object_mut) {
+                Some(first) => {
+                    first.insert("number".into(), number);
+                    first.remove("url");
+                }
+                None => {
+                    let entry = json!({ "number": number });
+                    match list.first_mut() {
+                        Some(slot) => *slot = entry,
+                        None => list.push(entry),
+                    }
+                }
+            }
+        }
+    } else {
+        fulfillment.insert("tracking_number".into(), number.clone());
+        fulfillment.insert("tracking_numbers".into(), Value::Array(vec![number]));
+        fulfillment.remove("tracking_url");
+        fulfillment.remove("tracking_urls");
+    }
+    Ok(value.to_string())
+}
+
 async fn load(
     state: &Arc<AppState>,
     shop: &str,
@@ -243,7 +338,7 @@ async fn preview(
         order: read::<TtsOrder>(order_json)?,
         history: history.cloned(),
     };
-    Ok(validator.validate(&input, now()))
+    Ok(validator.validate(&input, state.now()))
 }
 
 /// Syncs one fulfillment: see the module's documentation.
@@ -410,7 +505,7 @@ async fn send(
     };
     match result {
         Ok(package_id) => {
-            let history = pushed_history(&plan, &package_id, history.as_ref(), now());
+            let history = pushed_history(&plan, &package_id, history.as_ref(), state.now());
             let sent = PushTransition {
                 history_json: Some(history_json(&history)),
                 ..PushTransition::new(PushState::Sending, PushState::Sent)
@@ -577,7 +672,7 @@ async fn reconcile(
     };
     if tracking.eq_ignore_ascii_case(&plan.tracking_number) && provider == plan.shipping_provider_id
     {
-        let history = pushed_history(&plan, &package_id, history.as_ref(), now());
+        let history = pushed_history(&plan, &package_id, history.as_ref(), state.now());
         let sent = PushTransition {
             history_json: Some(history_json(&history)),
             ..PushTransition::new(PushState::Unknown, PushState::Sent)

@@ -703,3 +703,195 @@ async fn pages_are_framed_only_by_the_verified_shop_and_run_no_inline_script() {
     let health = http.get(format!("{url}/healthz")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn settings_read_as_the_engine_reads_them_and_lists_carry_the_servers_clock() {
+    let s = Server::start().await;
+    let (status, body) = s
+        .call(reqwest::Method::GET, "/api/settings", Some(SHOP), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"region": "US", "carrierMappings": [], "shippingProviders": null,
+            "policy": {"updateWindowHours": 72, "maxTrackingUpdates": 1, "allowUspsSelfShipping": true}})
+    );
+    let (status, _) = s
+        .call(reqwest::Method::GET, "/api/settings", None, None)
+        .await;
+    assert_eq!(status, 401);
+    let mappings = json!({"carrierMappings": [{"from": "Acme", "to": "UPS"}]}).to_string();
+    s.call(
+        reqwest::Method::PUT,
+        "/api/settings/carrier-mappings",
+        Some(SHOP),
+        Some(mappings),
+    )
+    .await;
+    let (_, body) = s
+        .call(reqwest::Method::GET, "/api/settings", Some(SHOP), None)
+        .await;
+    assert_eq!(
+        body["carrierMappings"],
+        json!([{"from": "Acme", "to": "UPS"}])
+    );
+    // The engine reads back what it answers.
+    preflight::Validator::from_json(&body.to_string()).unwrap();
+
+    let (status, body) = s
+        .call(reqwest::Method::GET, "/api/fulfillments", Some(SHOP), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["items"], json!([]));
+    assert_eq!(body["nextCursor"], Value::Null);
+    let now = body["now"].as_str().unwrap();
+    preflight::Timestamp::parse(now).unwrap();
+    // RFC 3339 in UTC with milliseconds: 2026-11-24T21:50:00.123Z.
+    assert_eq!(now.len(), 24, "{now}");
+    assert!(now.ends_with('Z') && now.as_bytes()[19] == b'.', "{now}");
+}
+
+impl Server {
+    async fn put_tracking(&self, id: &str, shop: &str, body: &str) -> (u16, Value) {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/api/fulfillments/{id}/tracking"),
+            Some(shop),
+            Some(body.to_owned()),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn a_tracking_number_is_fixed_in_place_and_the_preview_follows() {
+    let s = Server::start().await;
+    // A UPS number one digit off: its check digit fails.
+    s.seed(4716, "576461413038785757", "UPS", "1Z999AA10123456785")
+        .await;
+    let (_, seen) = s
+        .call(
+            reqwest::Method::GET,
+            "/api/fulfillments/4716",
+            Some(SHOP),
+            None,
+        )
+        .await;
+    assert_eq!(seen["report"]["verdict"], "blocked");
+    assert_eq!(
+        seen["report"]["diagnostics"][0]["code"],
+        "tracking.invalid_check_digit"
+    );
+
+    for (body, code, path) in [
+        ("{}", "input.missing_field", Some("trackingNumber")),
+        (
+            r#"{"trackingNumber": 12}"#,
+            "input.invalid_type",
+            Some("trackingNumber"),
+        ),
+        (
+            r#"{"trackingNumber": "   "}"#,
+            "input.invalid_value",
+            Some("trackingNumber"),
+        ),
+        (
+            r#"{"trackingNumber": "1Z 999"}"#,
+            "input.invalid_value",
+            Some("trackingNumber"),
+        ),
+        (
+            r#"{"trackingNumber": "1Z\u0007"}"#,
+            "input.invalid_value",
+            Some("trackingNumber"),
+        ),
+        (
+            r#"{"trackingNumber": "1Z", "carrier": "UPS"}"#,
+            "input.unknown_field",
+            Some("carrier"),
+        ),
+        ("[", "input.malformed_json", Some("")),
+    ] {
+        let (status, answer) = s.put_tracking("4716", SHOP, body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(answer["error"]["code"], code, "{body}");
+        assert_eq!(answer["error"]["path"].as_str(), path, "{body}");
+    }
+    let long = json!({"trackingNumber": "9".repeat(65)}).to_string();
+    let (status, answer) = s.put_tracking("4716", SHOP, &long).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (400, Some("input.invalid_value"))
+    );
+    let fix = r#"{"trackingNumber": "  1Z999AA10123456784 "}"#;
+    assert_eq!(s.put_tracking("4716", OTHER, fix).await.0, 404);
+    assert_eq!(s.put_tracking("4999", SHOP, fix).await.0, 404);
+
+    let (status, fixed) = s.put_tracking("4716", SHOP, fix).await;
+    assert_eq!(status, 200, "{fixed}");
+    assert_eq!(
+        fixed["fulfillment"]["tracking_number"],
+        "1Z999AA10123456784"
+    );
+    assert_eq!(
+        fixed["fulfillment"]["tracking_numbers"],
+        json!(["1Z999AA10123456784"])
+    );
+    assert_eq!(fixed["fulfillment"]["tracking_company"], "UPS");
+    assert_eq!(fixed["report"]["verdict"], "ready", "{fixed}");
+    let (_, seen) = s
+        .call(
+            reqwest::Method::GET,
+            "/api/fulfillments/4716",
+            Some(SHOP),
+            None,
+        )
+        .await;
+    assert_eq!(seen, fixed);
+    let (status, body, _) = s.sync(4716, "fix").await;
+    assert_eq!(
+        (status, body["syncStatus"].as_str()),
+        (200, Some("synced")),
+        "{body}"
+    );
+    assert_eq!(body["history"]["trackingNumber"], "1Z999AA10123456784");
+
+    // A push under way: no edit until it settles.
+    s.seed(4717, "576461413038785758", "UPS", "1Z5R89390357567127")
+        .await;
+    s.store
+        .create_push(SHOP, "4717", r#"{"action": "ship"}"#, None)
+        .unwrap();
+    let (status, answer) = s
+        .put_tracking("4717", SHOP, r#"{"trackingNumber": "1Z999AA10123456784"}"#)
+        .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (409, Some("sync.in_progress"))
+    );
+}
+
+#[tokio::test]
+async fn a_graphql_fulfillment_takes_the_number_in_its_tracking_info() {
+    use preflight_server::sync::with_tracking_number;
+    let graphql = json!({"id": "gid://shopify/Fulfillment/1", "createdAt": "2026-11-20T10:00:00Z",
+        "trackingInfo": [{"company": "UPS", "number": "1Z1", "url": "https://x"}]});
+    let out: Value =
+        serde_json::from_str(&with_tracking_number(&graphql.to_string(), "1Z2").unwrap()).unwrap();
+    assert_eq!(
+        out["trackingInfo"],
+        json!([{"company": "UPS", "number": "1Z2"}])
+    );
+    let bare = json!({"id": "1", "createdAt": "2026-11-20T10:00:00Z"});
+    let out: Value =
+        serde_json::from_str(&with_tracking_number(&bare.to_string(), "1Z2").unwrap()).unwrap();
+    assert_eq!(out["trackingInfo"], json!([{"number": "1Z2"}]));
+    let rest = json!({"id": 1, "tracking_company": "UPS", "tracking_number": "1Z1",
+        "tracking_numbers": ["1Z1", "1Z0"], "tracking_url": "https://x"});
+    let out: Value =
+        serde_json::from_str(&with_tracking_number(&rest.to_string(), "1Z2").unwrap()).unwrap();
+    assert_eq!(
+        out,
+        json!({"id": 1, "tracking_company": "UPS", "tracking_number": "1Z2", "tracking_numbers": ["1Z2"]})
+    );
+}

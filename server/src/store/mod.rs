@@ -92,8 +92,8 @@ pub trait Store: Send + Sync {
         fulfillment_id: &str,
     ) -> Result<Option<FulfillmentRecord>, StoreError>;
 
-    /// Sets the given fields of a fulfillment (TikTok Shop order, history, preview report, sync
-    /// status) and answers the record as it is now.
+    /// Sets the given fields of a fulfillment (Shopify payload, TikTok Shop order, history, preview
+    /// report, sync status) and answers the record as it is now.
     ///
     /// # Errors
     /// [`StoreError::NotFound`]; [`StoreError::InvalidInput`] when a payload is not JSON;
@@ -310,6 +310,8 @@ pub struct FulfillmentRecord {
 /// Fields to set on a fulfillment; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FulfillmentPatch {
+    /// The Shopify fulfillment JSON, as edited here (its `updated_at` as Shopify sent it is kept).
+    pub shopify_json: Option<String>,
     /// The TikTok Shop order JSON.
     pub tts_order_json: Option<String>,
     /// Our sync history JSON.

@@ -383,7 +383,8 @@ fn apply_patch(
         .prepare_cached(
             "UPDATE fulfillments SET tts_order_json = COALESCE(?3, tts_order_json), \
              history_json = COALESCE(?4, history_json), \
-             report_json = COALESCE(?5, report_json), updated_at = ?6 \
+             report_json = COALESCE(?5, report_json), updated_at = ?6, \
+             shopify_json = COALESCE(?7, shopify_json) \
              WHERE shop = ?1 AND fulfillment_id = ?2",
         )?
         .execute(params![
@@ -392,7 +393,8 @@ fn apply_patch(
             patch.tts_order_json,
             patch.history_json,
             patch.report_json,
-            now
+            now,
+            patch.shopify_json
         ])?;
     if changed == 0 {
         return Err(StoreError::not_found("fulfillment", fulfillment_id));
@@ -809,6 +811,7 @@ impl Store for SqliteStore {
         fulfillment_id: &str,
         patch: &FulfillmentPatch,
     ) -> Result<FulfillmentRecord, StoreError> {
+        check_opt_json("fulfillment", patch.shopify_json.as_ref())?;
         check_opt_json("tts_order", patch.tts_order_json.as_ref())?;
         check_opt_json("history", patch.history_json.as_ref())?;
         check_opt_json("report", patch.report_json.as_ref())?;
@@ -902,6 +905,7 @@ impl Store for SqliteStore {
         idempotency_key: Option<&str>,
     ) -> Result<PushRecord, StoreError> {
         check_json("plan", plan_json)?;
+        check_opt_json("fulfillment", patch.shopify_json.as_ref())?;
         check_opt_json("tts_order", patch.tts_order_json.as_ref())?;
         check_opt_json("history", patch.history_json.as_ref())?;
         check_opt_json("report", patch.report_json.as_ref())?;
