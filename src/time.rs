@@ -55,6 +55,14 @@ impl Timestamp {
         self.secs
     }
 
+    /// Milliseconds since 1970-01-01T00:00:00Z, rounded down.
+    #[must_use]
+    pub const fn unix_millis(self) -> i64 {
+        self.secs
+            .saturating_mul(1000)
+            .saturating_add((self.nanos / 1_000_000) as i64)
+    }
+
     /// This instant plus `hours`, or `None` past the representable range.
     #[must_use]
     pub fn plus_hours(self, hours: u32) -> Option<Self> {

@@ -7,19 +7,38 @@ use std::process::{Command, Stdio};
 
 use crate::{cargo, root, run, tools};
 
-/// The built package's size.
-pub struct Package {
+/// A built `.wasm`'s size.
+pub struct Size {
+    path: &'static str,
     raw: usize,
     gzip: usize,
 }
 
+impl Size {
+    fn of(path: &'static str) -> Result<Self, String> {
+        let bytes = fs::read(root().join(path)).map_err(|e| format!("cannot read {path}: {e}"))?;
+        Ok(Self {
+            path,
+            raw: bytes.len(),
+            gzip: gzip_len(&bytes)?,
+        })
+    }
+}
+
+/// The built package's sizes: the engine alone, and the widget.
+pub struct Package {
+    engine: Size,
+    widget: Size,
+}
+
 impl Package {
-    /// One line: the `.wasm` raw and gzip sizes.
+    /// One line a build: the `.wasm` raw and gzip sizes.
     pub fn summary(&self) -> String {
-        format!(
-            "pkg/preflight_bg.wasm: {} bytes raw, {} bytes gzip",
-            self.raw, self.gzip
-        )
+        [&self.engine, &self.widget]
+            .iter()
+            .map(|s| format!("{}: {} bytes raw, {} bytes gzip", s.path, s.raw, s.gzip))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -44,13 +63,64 @@ import type { InitInput, InitOutput } from "./preflight.js";
 export default function init(options?: { module_or_path: InitInput | Promise<InitInput> }): Promise<InitOutput>;
 "#;
 
-/// Builds `pkg/`.
+/// Builds `pkg/`: the engine's JS API at its root, the widget (the engine too, plus the DOM and the
+/// sync API client) in `pkg/widget/`.
 pub fn build() -> Result<Package, String> {
     tools::wasm_target()?;
     tools::wasm_bindgen()?;
     tools::npm_install()?;
     let root = root();
-    cargo(&[
+    let pkg = root.join("pkg");
+    if pkg.exists() {
+        fs::remove_dir_all(&pkg).map_err(|e| format!("cannot clear pkg/: {e}"))?;
+    }
+    compile(&[])?;
+    bindgen("pkg", "preflight")?;
+    compile(&["--features", "widget"])?;
+    bindgen("pkg/widget", "preflight_widget")?;
+
+    let write = |name: &str, text: &str| {
+        fs::write(pkg.join(name), text).map_err(|e| format!("cannot write pkg/{name}: {e}"))
+    };
+    write("node.js", NODE_ENTRY)?;
+    write("node.d.ts", NODE_TYPES)?;
+    write("package.json", &manifest()?)?;
+    // The custom element, importing the widget's module from beside it.
+    let element = fs::read_to_string(root.join("www/fulfillment-preflight.js"))
+        .map_err(|e| format!("cannot read www/fulfillment-preflight.js: {e}"))?;
+    write("widget/element.js", &element.replace("./pkg/widget/", "./"))?;
+    write("widget/element.d.ts", ELEMENT_TYPES)?;
+    fs::copy(
+        root.join("www/preflight.css"),
+        pkg.join("widget/preflight.css"),
+    )
+    .map_err(|e| format!("cannot copy www/preflight.css: {e}"))?;
+    for dir in ["pkg", "pkg/widget"] {
+        let _ = fs::remove_file(root.join(dir).join(".gitignore"));
+    }
+
+    let package = Package {
+        engine: Size::of("pkg/preflight_bg.wasm")?,
+        widget: Size::of("pkg/widget/preflight_widget_bg.wasm")?,
+    };
+    eprintln!("xtask: {}", package.summary());
+    Ok(package)
+}
+
+/// The types of the custom element's module.
+const ELEMENT_TYPES: &str = r#"export * from "./preflight_widget.js";
+import type { MountOptions, Widget } from "./preflight_widget.js";
+/** Loads the module once, then mounts the widget in `element`. */
+export function mount(element: HTMLElement, options: MountOptions): Promise<Widget>;
+/** `<fulfillment-preflight api-base="…">`: set `getToken` before it connects. */
+export class FulfillmentPreflight extends HTMLElement {
+  getToken: (() => string | Promise<string>) | null;
+}
+"#;
+
+/// Compiles the crate for the browser, size-optimized, with extra cargo arguments.
+fn compile(extra: &[&str]) -> Result<(), String> {
+    let mut args = vec![
         "build",
         "--package",
         "preflight",
@@ -59,12 +129,14 @@ pub fn build() -> Result<Package, String> {
         "wasm32-unknown-unknown",
         "--profile",
         "wasm",
-    ])?;
-    let pkg = root.join("pkg");
-    if pkg.exists() {
-        fs::remove_dir_all(&pkg).map_err(|e| format!("cannot clear pkg/: {e}"))?;
-    }
-    let wasm = root.join("target/wasm32-unknown-unknown/wasm/preflight.wasm");
+    ];
+    args.extend_from_slice(extra);
+    cargo(&args)
+}
+
+/// Runs wasm-bindgen (target `web`) on the last compiled `.wasm` into `out_dir`, then `wasm-opt -Oz`.
+fn bindgen(out_dir: &str, out_name: &str) -> Result<(), String> {
+    let wasm = root().join("target/wasm32-unknown-unknown/wasm/preflight.wasm");
     run(
         "wasm-bindgen",
         &[
@@ -72,16 +144,17 @@ pub fn build() -> Result<Package, String> {
             "--target",
             "web",
             "--out-dir",
-            "pkg",
+            out_dir,
             "--out-name",
-            "preflight",
+            out_name,
         ],
     )?;
-    let wasm_opt = root.join("tests/js/node_modules/.bin/wasm-opt");
+    let wasm_opt = root().join("tests/js/node_modules/.bin/wasm-opt");
+    let file = format!("{out_dir}/{out_name}_bg.wasm");
     run(
         &wasm_opt.to_string_lossy(),
         &[
-            "pkg/preflight_bg.wasm",
+            &file,
             "-Oz",
             "--enable-bulk-memory",
             "--enable-nontrapping-float-to-int",
@@ -92,25 +165,9 @@ pub fn build() -> Result<Package, String> {
             "--strip-debug",
             "--strip-producers",
             "-o",
-            "pkg/preflight_bg.wasm",
+            &file,
         ],
-    )?;
-    let write = |name: &str, text: &str| {
-        fs::write(pkg.join(name), text).map_err(|e| format!("cannot write pkg/{name}: {e}"))
-    };
-    write("node.js", NODE_ENTRY)?;
-    write("node.d.ts", NODE_TYPES)?;
-    write("package.json", &manifest()?)?;
-    let _ = fs::remove_file(pkg.join(".gitignore"));
-
-    let bytes = fs::read(pkg.join("preflight_bg.wasm"))
-        .map_err(|e| format!("cannot read the wasm: {e}"))?;
-    let package = Package {
-        raw: bytes.len(),
-        gzip: gzip_len(&bytes)?,
-    };
-    eprintln!("xtask: {}", package.summary());
-    Ok(package)
+    )
 }
 
 /// `pkg.json` with the crate's version.

@@ -1,0 +1,787 @@
+//! The mounted widget: its state, its actions, and the requests they make.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use gloo_events::EventListener;
+use wasm_bindgen::prelude::*;
+use web_sys::{Element, HtmlElement};
+
+use super::api::{Api, ApiError};
+use super::dom::{self, Dom};
+use super::model::{self, Filter, Row};
+use super::{detail, view};
+use crate::model::read::{Object, Path};
+use crate::{CarrierMapping, Region, Settings, Timestamp, Validator};
+
+/// How long a request may take, unless `timeoutMs` says otherwise.
+const DEFAULT_TIMEOUT_MS: u32 = 15_000;
+
+/// The largest page the list asks for.
+const PAGE: u32 = 250;
+
+/// Why `mount` refused its arguments.
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    /// The options are not an object of the expected shape.
+    #[error("invalid options: {0}")]
+    Options(String),
+    /// `getToken` is missing or not a function.
+    #[error("`getToken` must be a function that returns a session token (or a promise of one)")]
+    GetToken,
+    /// The element is not in a document.
+    #[error("the element is not in a document")]
+    NoDocument,
+}
+
+impl MountError {
+    const fn path(&self) -> &'static str {
+        match self {
+            Self::Options(_) => "options",
+            Self::GetToken => "options.getToken",
+            Self::NoDocument => "element",
+        }
+    }
+}
+
+impl From<MountError> for JsValue {
+    fn from(e: MountError) -> Self {
+        let error = js_sys::Error::new(&e.to_string());
+        error.set_name("PreflightError");
+        let object: &JsValue = error.as_ref();
+        let _ = js_sys::Reflect::set(object, &"code".into(), &"widget.invalid_options".into());
+        let _ = js_sys::Reflect::set(object, &"path".into(), &e.path().into());
+        error.into()
+    }
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const MOUNT_OPTIONS: &'static str = r#"
+/** How the widget reaches the sync API. */
+export interface MountOptions {
+  /** The sync API's origin, like `https://preflight.example.com`; empty or absent: this page's. */
+  apiBase?: string;
+  /** A fresh Shopify session token, called before each request (App Bridge: `shopify.idToken()`). */
+  getToken: () => string | Promise<string>;
+  /** How long a request may take before it fails, in milliseconds (15000). */
+  timeoutMs?: number;
+}
+"#;
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Options {
+    #[serde(default)]
+    api_base: String,
+    #[serde(default)]
+    timeout_ms: Option<u32>,
+}
+
+/// A mounted widget. `unmount()` (or `free()`) removes what it added to the element and detaches its
+/// listeners.
+#[wasm_bindgen]
+pub struct Widget {
+    app: Option<Rc<RefCell<App>>>,
+}
+
+#[wasm_bindgen]
+impl Widget {
+    /// Removes the widget from its element.
+    pub fn unmount(&mut self) {
+        if let Some(app) = self.app.take() {
+            if let Ok(app) = app.try_borrow() {
+                dom::clear(&app.root);
+            }
+        }
+    }
+
+    /// Loads the fulfillments again.
+    pub fn reload(&self) {
+        if let Some(app) = &self.app {
+            App::load(Rc::downgrade(app));
+        }
+    }
+}
+
+/// Mounts the widget in `element`: `options` is `{ apiBase?, getToken, timeoutMs? }`.
+///
+/// # Errors
+/// A `PreflightError` with code `widget.invalid_options` and the path of the bad option.
+#[wasm_bindgen]
+pub fn mount(
+    element: HtmlElement,
+    #[wasm_bindgen(unchecked_param_type = "MountOptions")] options: JsValue,
+) -> Result<Widget, JsValue> {
+    let parsed: Options = serde_wasm_bindgen::from_value(options.clone())
+        .map_err(|e| MountError::Options(e.to_string()))?;
+    let get_token = js_sys::Reflect::get(&options, &"getToken".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or(MountError::GetToken)?;
+    let doc = element.owner_document().ok_or(MountError::NoDocument)?;
+    let api = Api::new(
+        &parsed.api_base,
+        get_token,
+        parsed.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).max(1),
+    );
+    let app = App::new(element.into(), Dom::new(doc), api);
+    App::listen(&app);
+    App::load(Rc::downgrade(&app));
+    Ok(Widget { app: Some(app) })
+}
+
+/// A fix or sync that went wrong, shown next to the fulfillment.
+#[derive(Clone, Debug)]
+pub(super) struct Notice {
+    pub(super) text: String,
+    /// The error's stable code, when it is an error.
+    pub(super) code: Option<String>,
+}
+
+/// Everything a mounted widget holds.
+pub(super) struct App {
+    root: Element,
+    pub(super) dom: Dom,
+    api: Api,
+    view: view::Frame,
+    pub(super) validator: Option<Validator>,
+    pub(super) region: Region,
+    mappings: Vec<CarrierMapping>,
+    pub(super) rows: Vec<Row>,
+    /// The server's clock minus the browser's, in milliseconds.
+    clock_offset_ms: f64,
+    pub(super) filter: Filter,
+    pub(super) loading: Option<String>,
+    /// Rows with a request under way, and what it does.
+    pub(super) busy: HashMap<String, &'static str>,
+    /// The idempotency key of each sync whose answer was lost: its retry reuses it.
+    keys: HashMap<String, String>,
+    pub(super) notices: HashMap<String, Notice>,
+    /// "Sync all ready": done, total.
+    pub(super) bulk: Option<(usize, usize)>,
+    detail: Option<detail::Detail>,
+    listeners: Vec<EventListener>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        dom::clear(&self.root);
+    }
+}
+
+impl App {
+    fn new(root: Element, dom: Dom, api: Api) -> Rc<RefCell<Self>> {
+        dom::clear(&root);
+        let view = view::Frame::new(&dom, &root);
+        Rc::new(RefCell::new(Self {
+            root,
+            dom,
+            api,
+            view,
+            validator: None,
+            region: Region::Us,
+            mappings: Vec::new(),
+            rows: Vec::new(),
+            clock_offset_ms: 0.0,
+            filter: Filter::All,
+            loading: Some("Loading fulfillments…".to_owned()),
+            busy: HashMap::new(),
+            keys: HashMap::new(),
+            notices: HashMap::new(),
+            bulk: None,
+            detail: None,
+            listeners: Vec::new(),
+        }))
+    }
+
+    /// One click and one input listener on the root, for every control inside it.
+    fn listen(app: &Rc<RefCell<Self>>) {
+        let root = app.borrow().root.clone();
+        let weak = Rc::downgrade(app);
+        let click = EventListener::new(&root, "click", move |event| {
+            if let Some(target) = dom::closest(event, "[data-action]") {
+                Self::on_action(&weak, &target);
+            }
+        });
+        let weak = Rc::downgrade(app);
+        let input = EventListener::new(&root, "input", move |event| {
+            if let Some(target) = dom::closest(event, "[data-action]") {
+                Self::on_input(&weak, &target);
+            }
+        });
+        app.borrow_mut().listeners = vec![click, input];
+        app.borrow_mut().render();
+    }
+
+    /// The instant to validate at: the browser's clock corrected to the server's.
+    pub(super) fn now(&self) -> Timestamp {
+        let millis = js_sys::Date::now() + self.clock_offset_ms;
+        // Finite and within the range of a JS Date.
+        #[allow(clippy::cast_possible_truncation)]
+        Timestamp::from_unix_millis(millis as i64)
+    }
+
+    pub(super) fn row(&self, id: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.id == id)
+    }
+
+    fn render(&mut self) {
+        self.view.render(&self.dom, self);
+        if let Some(mut detail) = self.detail.take() {
+            detail.render(&self.dom, self);
+            self.detail = Some(detail);
+        }
+    }
+
+    fn announce(&self, text: &str) {
+        self.view.announce(text);
+    }
+
+    fn on_action(weak: &Weak<RefCell<Self>>, target: &Element) {
+        let Some(app) = weak.upgrade() else { return };
+        let action = dom::attr(target, "data-action").unwrap_or_default();
+        let id = dom::attr(target, "data-id");
+        match action.as_str() {
+            "filter" => {
+                let Ok(mut a) = app.try_borrow_mut() else {
+                    return;
+                };
+                if let Some(filter) = dom::attr(target, "data-filter")
+                    .as_deref()
+                    .and_then(Filter::from_key)
+                {
+                    a.filter = filter;
+                    a.render();
+                }
+            }
+            "open" => {
+                if let Some(id) = id {
+                    Self::open(&app, &id);
+                }
+            }
+            "reload" => Self::load(weak.clone()),
+            "sync-all" => Self::sync_all(weak.clone()),
+            "close" => {
+                if let Ok(a) = app.try_borrow() {
+                    if let Some(d) = &a.detail {
+                        d.close();
+                    }
+                }
+            }
+            "resync" => {
+                let row = app.try_borrow().ok().and_then(|a| a.detail_row());
+                if let Some(id) = row {
+                    Self::resync(weak.clone(), id);
+                }
+            }
+            "save-tracking" => {
+                let row = app.try_borrow().ok().and_then(|a| a.detail_row());
+                if let Some(id) = row {
+                    Self::save_tracking(weak.clone(), id);
+                }
+            }
+            "save-mapping" => Self::save_mapping(weak.clone()),
+            _ => {}
+        }
+    }
+
+    fn on_input(weak: &Weak<RefCell<Self>>, target: &Element) {
+        let Some(app) = weak.upgrade() else { return };
+        let Ok(mut a) = app.try_borrow_mut() else {
+            return;
+        };
+        if dom::attr(target, "data-action").as_deref() == Some("tracking") {
+            let value = target
+                .dyn_ref::<web_sys::HtmlInputElement>()
+                .map(web_sys::HtmlInputElement::value)
+                .unwrap_or_default();
+            let now = a.now();
+            let Some(mut detail) = a.detail.take() else {
+                return;
+            };
+            detail.set_draft(&a, value, now);
+            detail.render(&a.dom, &a);
+            a.detail = Some(detail);
+        }
+    }
+
+    /// The id of the fulfillment the open dialog shows.
+    fn detail_row(&self) -> Option<String> {
+        self.detail.as_ref().map(|d| d.row_id().to_owned())
+    }
+
+    fn open(app: &Rc<RefCell<Self>>, id: &str) {
+        let Ok(mut a) = app.try_borrow_mut() else {
+            return;
+        };
+        if a.row(id).is_none() {
+            return;
+        }
+        let weak = Rc::downgrade(app);
+        let detail = detail::Detail::open(&a.dom, &a.root, &a, id, move || {
+            // The dialog closed: drop it, and give focus back to the badge that opened it.
+            if let Some(app) = weak.upgrade() {
+                if let Ok(mut a) = app.try_borrow_mut() {
+                    if let Some(detail) = a.detail.take() {
+                        detail.remove();
+                        a.view.focus_opener(detail.row_id());
+                    }
+                }
+            }
+        });
+        a.detail = Some(detail);
+    }
+
+    /// Loads settings and every fulfillment, then renders.
+    fn load(weak: Weak<RefCell<Self>>) {
+        let Some(api) = with(&weak, |a| {
+            a.loading = Some("Loading fulfillments…".to_owned());
+            a.render();
+            a.api.clone()
+        }) else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            let loaded = fetch_all(&api).await;
+            with(&weak, |a| match loaded {
+                Ok(loaded) => {
+                    mark("fp:data");
+                    a.clock_offset_ms = loaded.server_now_ms - loaded.received_ms;
+                    a.region = loaded.settings.region;
+                    a.mappings.clone_from(&loaded.settings.carrier_mappings);
+                    match Validator::new(loaded.settings) {
+                        Ok(v) => a.validator = Some(v),
+                        Err(e) => {
+                            a.loading = Some(format!("The shop's settings cannot be used: {e}"));
+                            a.render();
+                            return;
+                        }
+                    }
+                    a.rows = loaded.rows;
+                    a.revalidate_all();
+                    a.loading = None;
+                    a.render();
+                    measure("fp:render", "fp:data");
+                    a.announce(&format!("{} fulfillments loaded", a.rows.len()));
+                }
+                Err(e) => {
+                    a.loading = Some(format!("Fulfillments could not be loaded: {e}"));
+                    a.render();
+                }
+            });
+        });
+    }
+
+    fn revalidate_all(&mut self) {
+        let now = self.now();
+        if let Some(validator) = &self.validator {
+            for row in &mut self.rows {
+                row.revalidate(validator, now);
+            }
+        }
+    }
+
+    /// Replaces a row with the sync API's answer (a fulfillment object), and re-checks it.
+    fn replace_row(&mut self, body: &str) -> Result<String, String> {
+        let value = crate::json::parse(body).map_err(|e| e.to_string())?;
+        let mut row = Row::read(&value, &Path::Root).map_err(|e| e.to_string())?;
+        if let Some(validator) = &self.validator {
+            row.revalidate(validator, self.now());
+        }
+        let id = row.id.clone();
+        match self.rows.iter_mut().find(|r| r.id == id) {
+            Some(slot) => *slot = row,
+            None => self.rows.push(row),
+        }
+        Ok(id)
+    }
+
+    fn set_notice(&mut self, id: &str, text: String, code: &str) {
+        self.notices.insert(
+            id.to_owned(),
+            Notice {
+                text,
+                code: Some(code.to_owned()),
+            },
+        );
+    }
+
+    /// Saves the tracking number typed in the dialog, then re-syncs.
+    fn resync(weak: Weak<RefCell<Self>>, id: String) {
+        wasm_bindgen_futures::spawn_local(async move {
+            if Self::save_draft(&weak, &id).await {
+                Self::sync_one(&weak, &id).await;
+            }
+        });
+    }
+
+    fn save_tracking(weak: Weak<RefCell<Self>>, id: String) {
+        wasm_bindgen_futures::spawn_local(async move {
+            Self::save_draft(&weak, &id).await;
+        });
+    }
+
+    /// Saves the dialog's tracking number when it differs from the fulfillment's; whether the
+    /// fulfillment now holds it.
+    async fn save_draft(weak: &Weak<RefCell<Self>>, id: &str) -> bool {
+        let Some(step) = with(weak, |a| {
+            let draft = a
+                .detail
+                .as_ref()
+                .filter(|d| d.row_id() == id)
+                .and_then(detail::Detail::draft)
+                .map(str::to_owned)?;
+            let saved = a.row(id).and_then(Row::tracking_number).unwrap_or("");
+            if draft.trim() == saved {
+                return None;
+            }
+            a.busy.insert(id.to_owned(), "Saving…");
+            a.notices.remove(id);
+            a.render();
+            Some((a.api.clone(), draft))
+        }) else {
+            return true;
+        };
+        let Some((api, draft)) = step else {
+            return true;
+        };
+        let mut body = String::from("{\"trackingNumber\":");
+        crate::json::write_str(&mut body, draft.trim());
+        body.push('}');
+        let answer = api
+            .put(&format!("/api/fulfillments/{}/tracking", encode(id)), body)
+            .await;
+        with(weak, |a| {
+            a.busy.remove(id);
+            let saved = match answer {
+                Ok(body) => match a.replace_row(&body) {
+                    Ok(_) => {
+                        // The fulfillment changed: a new sync is a new request.
+                        a.keys.remove(id);
+                        a.announce("Tracking number saved");
+                        true
+                    }
+                    Err(e) => {
+                        a.set_notice(
+                            id,
+                            format!("The answer could not be read: {e}"),
+                            "widget.bad_answer",
+                        );
+                        false
+                    }
+                },
+                Err(e) => {
+                    a.set_notice(
+                        id,
+                        format!(
+                            "The tracking number was not saved: {e}. Your edit is kept; try again."
+                        ),
+                        e.code(),
+                    );
+                    false
+                }
+            };
+            if let Some(d) = a.detail.as_mut() {
+                if saved {
+                    d.clear_draft();
+                }
+            }
+            a.render();
+            saved
+        })
+        .unwrap_or(false)
+    }
+
+    /// Syncs one fulfillment through the sync API, which checks it again and pushes at most once.
+    async fn sync_one(weak: &Weak<RefCell<Self>>, id: &str) {
+        let Some((api, key, name)) = with(weak, |a| {
+            let key = a.keys.entry(id.to_owned()).or_insert_with(new_key).clone();
+            a.busy.insert(id.to_owned(), "Syncing…");
+            a.notices.remove(id);
+            let name = a.row(id).map(|r| r.name.clone()).unwrap_or_default();
+            a.announce(&format!("Syncing {name}…"));
+            a.render();
+            (a.api.clone(), key, name)
+        }) else {
+            return;
+        };
+        let path = format!("/api/fulfillments/{}/sync", encode(id));
+        let answer = api.post_idempotent(&path, &key).await;
+        // After a refusal, the server kept TikTok Shop's order as it read it: show that.
+        let refreshed = match &answer {
+            Err(ApiError::Status { status: 422, .. }) => {
+                Some(api.get(&format!("/api/fulfillments/{}", encode(id))).await)
+            }
+            _ => None,
+        };
+        with(weak, |a| {
+            a.busy.remove(id);
+            match answer {
+                Ok(body) => {
+                    a.keys.remove(id);
+                    match a.replace_row(&body) {
+                        Ok(_) => {
+                            let status = a.row(id).map_or("", |r| r.status.label());
+                            a.announce(&format!("{name}: {status}"));
+                        }
+                        Err(e) => a.set_notice(
+                            id,
+                            format!("The answer could not be read: {e}"),
+                            "widget.bad_answer",
+                        ),
+                    }
+                }
+                Err(e) => {
+                    if !e.answer_lost() {
+                        a.keys.remove(id);
+                    }
+                    if let Some(Ok(body)) = refreshed {
+                        let _ = a.replace_row(&body);
+                    }
+                    let text = match &e {
+                        ApiError::Status { status: 422, .. } => format!(
+                            "Sync refused: {e}. TikTok Shop's order changed since it was last read; nothing was pushed."
+                        ),
+                        e if e.answer_lost() => format!(
+                            "{e}. Nothing is lost: try again, and the sync API will not push twice."
+                        ),
+                        e => format!("Sync failed: {e}. Nothing was pushed; you can try again."),
+                    };
+                    a.announce(&format!("{name}: {text}"));
+                    a.set_notice(id, text, e.code());
+                }
+            }
+            a.render();
+        });
+    }
+
+    /// Syncs every fulfillment whose first push the engine finds ready, one after another.
+    fn sync_all(weak: Weak<RefCell<Self>>) {
+        let Some(ids) = with(&weak, |a| {
+            if a.bulk.is_some() {
+                return Vec::new();
+            }
+            a.rows
+                .iter()
+                .filter(|r| model::in_bulk_sync(r) && !a.busy.contains_key(&r.id))
+                .map(|r| r.id.clone())
+                .collect::<Vec<_>>()
+        }) else {
+            return;
+        };
+        if ids.is_empty() {
+            return;
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            let total = ids.len();
+            for (done, id) in ids.iter().enumerate() {
+                if with(&weak, |a| {
+                    a.bulk = Some((done, total));
+                })
+                .is_none()
+                {
+                    return;
+                }
+                Self::sync_one(&weak, id).await;
+            }
+            with(&weak, |a| {
+                a.bulk = None;
+                let synced = ids
+                    .iter()
+                    .filter(|id| {
+                        a.row(id)
+                            .is_some_and(|r| r.status == model::SyncStatus::Synced)
+                    })
+                    .count();
+                a.announce(&format!("Sync all ready: {synced} of {total} synced"));
+                a.render();
+            });
+        });
+    }
+
+    /// Saves the mapping chosen in the dialog and re-checks every fulfillment at once.
+    fn save_mapping(weak: Weak<RefCell<Self>>) {
+        let Some(Some((api, from, to, mappings))) = with(&weak, |a| {
+            let (from, to) = a.detail.as_ref()?.mapping_choice()?;
+            let mut mappings: Vec<CarrierMapping> = a
+                .mappings
+                .iter()
+                .filter(|m| !m.from.trim().eq_ignore_ascii_case(from.trim()))
+                .cloned()
+                .collect();
+            mappings.push(CarrierMapping {
+                from: from.clone(),
+                to: to.clone(),
+            });
+            Some((a.api.clone(), from, to, mappings))
+        }) else {
+            return;
+        };
+        let body = mappings_json(&mappings);
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = api.put("/api/settings/carrier-mappings", body).await;
+            with(&weak, |a| {
+                let id = a.detail_row().unwrap_or_default();
+                match answer
+                    .map_err(|e| (e.to_string(), e.code().to_owned()))
+                    .and_then(|body| {
+                        read_mappings(&body).map_err(|e| (e, "widget.bad_answer".to_owned()))
+                    }) {
+                    Ok(saved) => {
+                        let applied = a
+                            .validator
+                            .as_mut()
+                            .map(|v| v.set_carrier_mappings(saved.clone()));
+                        match applied {
+                            Some(Err(e)) => a.set_notice(
+                                &id,
+                                format!("The mapping cannot be used: {e}"),
+                                e.code(),
+                            ),
+                            _ => {
+                                a.mappings = saved;
+                                a.revalidate_all();
+                                let affected = a
+                                    .rows
+                                    .iter()
+                                    .filter(|r| {
+                                        r.carrier.as_deref().is_some_and(|c| {
+                                            c.trim().eq_ignore_ascii_case(from.trim())
+                                        })
+                                    })
+                                    .count();
+                                a.notices.remove(&id);
+                                a.announce(&format!(
+                                    "Mapping saved: {from} → {to}. {affected} fulfillments re-checked."
+                                ));
+                            }
+                        }
+                    }
+                    Err((e, code)) => a.set_notice(
+                        &id,
+                        format!("The mapping was not saved: {e}. Nothing changed; try again."),
+                        &code,
+                    ),
+                }
+                a.render();
+            });
+        });
+    }
+}
+
+/// Runs `f` on the app if it is still mounted and not borrowed.
+fn with<T>(weak: &Weak<RefCell<App>>, f: impl FnOnce(&mut App) -> T) -> Option<T> {
+    let app = weak.upgrade()?;
+    let mut a = app.try_borrow_mut().ok()?;
+    Some(f(&mut a))
+}
+
+/// What the first load reads.
+struct Loaded {
+    settings: Settings,
+    rows: Vec<Row>,
+    server_now_ms: f64,
+    received_ms: f64,
+}
+
+/// Settings and every page of fulfillments.
+async fn fetch_all(api: &Api) -> Result<Loaded, String> {
+    let settings = api.get("/api/settings").await.map_err(|e| e.to_string())?;
+    let settings: Settings = crate::error::from_json(&settings).map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut server_now_ms = None;
+    let mut received_ms = 0.0;
+    loop {
+        let mut path = format!("/api/fulfillments?limit={PAGE}");
+        if let Some(cursor) = &cursor {
+            path.push_str("&cursor=");
+            path.push_str(&encode(cursor));
+        }
+        let page = api.get(&path).await.map_err(|e| e.to_string())?;
+        let value = crate::json::parse(&page).map_err(|e| e.to_string())?;
+        let root = Path::Root;
+        let o = Object::new(&value, &root, "a page of fulfillments").map_err(|e| e.to_string())?;
+        if server_now_ms.is_none() {
+            received_ms = js_sys::Date::now();
+            server_now_ms = o
+                .timestamp("now")
+                .ok()
+                .flatten()
+                .map(|t: Timestamp| t.unix_millis() as f64);
+        }
+        let items_path = root.key("items");
+        let items = match o.get("items") {
+            Some(crate::json::Value::Array(items)) => items.as_slice(),
+            _ => &[],
+        };
+        for (i, item) in items.iter().enumerate() {
+            rows.push(Row::read(item, &items_path.index(i)).map_err(|e| e.to_string())?);
+        }
+        cursor = o.text("nextCursor").ok().flatten();
+        if cursor.is_none() || items.is_empty() {
+            break;
+        }
+    }
+    Ok(Loaded {
+        settings,
+        rows,
+        server_now_ms: server_now_ms.unwrap_or(received_ms),
+        received_ms,
+    })
+}
+
+fn mappings_json(mappings: &[CarrierMapping]) -> String {
+    let mut out = String::from("{\"carrierMappings\":[");
+    for (i, m) in mappings.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"from\":");
+        crate::json::write_str(&mut out, &m.from);
+        out.push_str(",\"to\":");
+        crate::json::write_str(&mut out, &m.to);
+        out.push('}');
+    }
+    out.push_str("]}");
+    out
+}
+
+fn read_mappings(body: &str) -> Result<Vec<CarrierMapping>, String> {
+    let value = crate::json::parse(body).map_err(|e| e.to_string())?;
+    let root = Path::Root;
+    let o = Object::new(&value, &root, "an object with `carrierMappings`")
+        .map_err(|e| e.to_string())?;
+    o.required("carrierMappings", crate::model::read::list_of)
+        .map_err(|e| e.to_string())
+}
+
+/// A path segment, percent-encoded.
+fn encode(segment: &str) -> String {
+    String::from(js_sys::encode_uri_component(segment))
+}
+
+/// A fresh idempotency key.
+fn new_key() -> String {
+    web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|c| c.random_uuid())
+        .unwrap_or_else(|| format!("{}-{}", js_sys::Date::now(), js_sys::Math::random()))
+}
+
+fn performance() -> Option<web_sys::Performance> {
+    web_sys::window()?.performance()
+}
+
+fn mark(name: &str) {
+    if let Some(p) = performance() {
+        let _ = p.mark(name);
+    }
+}
+
+fn measure(name: &str, start: &str) {
+    if let Some(p) = performance() {
+        let _ = p.measure_with_start_mark(name, start);
+    }
+}

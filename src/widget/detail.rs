@@ -1,0 +1,510 @@
+//! The dialog of one fulfillment: each problem's reason, solution and specifics, the fixes (a carrier
+//! mapping, the tracking number, checked as it is typed) and Re-sync. A modal `<dialog>`: focus stays
+//! inside, Esc closes it.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use gloo_events::EventListener;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlDialogElement, HtmlInputElement, HtmlSelectElement};
+
+use super::app::App;
+use super::dom::{self, append, set, Dom};
+use super::model::{self, Row};
+use super::view;
+use crate::report::{Data, Rule, Severity};
+use crate::{Diagnostic, Report, Timestamp, Verdict};
+
+static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+
+/// An open dialog. Dropping it detaches its listener; [`Detail::remove`] takes it out of the page.
+pub struct Detail {
+    row_id: String,
+    carrier: Option<String>,
+    dialog: HtmlDialogElement,
+    status: Element,
+    failure: Element,
+    checks: Element,
+    mapping: Element,
+    select: Option<HtmlSelectElement>,
+    input: HtmlInputElement,
+    notice: Element,
+    resync: Element,
+    draft: Option<String>,
+    draft_report: Option<Report>,
+    _on_close: EventListener,
+}
+
+impl Detail {
+    /// Opens the dialog of row `id` in `root`; `on_close` runs once it closed (Esc, Close, or a
+    /// click on the backdrop's close button).
+    pub fn open(
+        dom: &Dom,
+        root: &Element,
+        app: &App,
+        id: &str,
+        on_close: impl FnMut() + 'static,
+    ) -> Self {
+        let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let row = app.row(id);
+        let dialog: HtmlDialogElement = dom.el("dialog", "fp-dialog").unchecked_into();
+        let title_id = format!("fp-dialog-title-{n}");
+        set(&dialog, "aria-labelledby", &title_id);
+        let title = dom.text_el(
+            "h2",
+            "fp-dialog-title",
+            &format!("Order {}", row.map_or("", |r| r.name.as_str())),
+        );
+        set(&title, "id", &title_id);
+        append(&dialog, &title);
+        let status = dom.el("p", "fp-dialog-status");
+        append(&dialog, &status);
+        let failure = dom.el("section", "fp-failure");
+        append(&dialog, &failure);
+        let checks = dom.el("section", "fp-checks");
+        set(&checks, "aria-live", "polite");
+        set(&checks, "aria-label", "Problems");
+        append(&dialog, &checks);
+
+        let mapping = dom.el("section", "fp-fix fp-mapping");
+        append(&dialog, &mapping);
+
+        let tracking = dom.el("section", "fp-fix");
+        let input_id = format!("fp-tracking-{n}");
+        let hint_id = format!("fp-tracking-hint-{n}");
+        let label = dom.text_el("label", "fp-label", "Tracking number");
+        set(&label, "for", &input_id);
+        append(&tracking, &label);
+        let field = dom.el("div", "fp-field");
+        let input: HtmlInputElement = dom.el("input", "fp-input").unchecked_into();
+        set(&input, "id", &input_id);
+        set(&input, "type", "text");
+        set(&input, "autocomplete", "off");
+        set(&input, "spellcheck", "false");
+        set(&input, "data-action", "tracking");
+        set(&input, "aria-describedby", &hint_id);
+        input.set_value(row.and_then(Row::tracking_number).unwrap_or(""));
+        append(&field, &input);
+        append(
+            &field,
+            &dom.button("fp-button", "Save tracking number", "save-tracking"),
+        );
+        append(&tracking, &field);
+        let hint = dom.text_el(
+            "p",
+            "fp-hint",
+            "Checked as you type. TikTok Shop accepts one change after shipping: check the number before you sync.",
+        );
+        set(&hint, "id", &hint_id);
+        append(&tracking, &hint);
+        append(&dialog, &tracking);
+
+        let notice = dom.el("p", "fp-notice");
+        set(&notice, "role", "alert");
+        append(&dialog, &notice);
+        let footer = dom.el("footer", "fp-dialog-footer");
+        let resync = dom.button("fp-button fp-primary", "Re-sync", "resync");
+        append(&footer, &resync);
+        append(&footer, &dom.button("fp-button", "Close", "close"));
+        append(&dialog, &footer);
+        append(root, &dialog);
+
+        let mut on_close = on_close;
+        let on_close = EventListener::new(&dialog, "close", move |_| on_close());
+        let mut detail = Self {
+            row_id: id.to_owned(),
+            carrier: row.and_then(|r| r.carrier.clone()),
+            dialog,
+            status,
+            failure,
+            checks,
+            mapping,
+            select: None,
+            input,
+            notice,
+            resync,
+            draft: None,
+            draft_report: None,
+            _on_close: on_close,
+        };
+        detail.render(dom, app);
+        let _ = detail.dialog.show_modal();
+        dom::focus(&detail.input);
+        detail
+    }
+
+    /// The fulfillment shown.
+    pub fn row_id(&self) -> &str {
+        &self.row_id
+    }
+
+    /// The tracking number typed, when it differs from the fulfillment's.
+    pub fn draft(&self) -> Option<&str> {
+        self.draft.as_deref()
+    }
+
+    /// Forgets the draft: the fulfillment holds it now.
+    pub fn clear_draft(&mut self) {
+        self.draft = None;
+        self.draft_report = None;
+    }
+
+    /// The mapping chosen: (Shopify carrier name, TikTok Shop provider name).
+    pub fn mapping_choice(&self) -> Option<(String, String)> {
+        let to = self.select.as_ref()?.value();
+        if to.is_empty() {
+            return None;
+        }
+        Some((self.carrier.clone()?, to))
+    }
+
+    /// Checks the typed tracking number with the engine, as the push would see it.
+    pub fn set_draft(&mut self, app: &App, value: String, now: Timestamp) {
+        let Some(row) = app.row(&self.row_id) else {
+            return;
+        };
+        if value.trim() == row.tracking_number().unwrap_or("") {
+            self.clear_draft();
+            return;
+        }
+        self.draft_report = match (&app.validator, &row.input) {
+            (Some(validator), Some(input)) => {
+                let mut input = input.clone();
+                let numbers = &mut input.fulfillment.tracking_numbers;
+                match numbers.first_mut() {
+                    Some(first) => first.clone_from(&value),
+                    None => numbers.push(value.clone()),
+                }
+                Some(validator.validate(&input, now))
+            }
+            _ => None,
+        };
+        self.draft = Some(value);
+    }
+
+    /// Closes the dialog (its `close` event then removes it).
+    pub fn close(&self) {
+        self.dialog.close();
+    }
+
+    /// Takes the dialog out of the page.
+    pub fn remove(&self) {
+        self.dialog.remove();
+    }
+
+    /// Shows the row as it is now, and the draft's checks.
+    pub fn render(&mut self, dom: &Dom, app: &App) {
+        let now = app.now();
+        let Some(row) = app.row(&self.row_id) else {
+            return;
+        };
+        let report = self.draft_report.as_ref().or(row.report.as_ref());
+
+        dom::clear(&self.status);
+        match app.busy.get(&row.id) {
+            Some(busy) => {
+                let b = view::badge(dom, busy, model::Tone::Info, None);
+                set(&b, "aria-busy", "true");
+                append(&self.status, &b);
+            }
+            None => append(
+                &self.status,
+                &view::badge(dom, row.status.label(), row.status.tone(), None),
+            ),
+        }
+        dom.append_text(&self.status, " ");
+        let preview = report.map_or_else(|| row.preview(now), |r| model::preview_of(r, now));
+        let (text, tone) = preview.badge();
+        append(&self.status, &view::badge(dom, &text, tone, None));
+        if self.draft.is_some() {
+            append(
+                &self.status,
+                &dom.text_el(
+                    "span",
+                    "fp-hint",
+                    " (with the tracking number you typed, not saved yet)",
+                ),
+            );
+        }
+
+        dom::clear(&self.failure);
+        if let Some(failure) = row
+            .failure
+            .as_ref()
+            .filter(|_| row.status == model::SyncStatus::SyncFailed)
+        {
+            append(&self.failure, &dom.text_el("h3", "", "Last sync failed"));
+            problem(
+                dom,
+                &self.failure,
+                &failure.code,
+                &failure.reason,
+                &failure.solution,
+            );
+        }
+
+        dom::clear(&self.checks);
+        if let Some(unreadable) = &row.unreadable {
+            append(
+                &self.checks,
+                &dom.text_el(
+                    "p",
+                    "fp-error",
+                    &format!("This fulfillment cannot be checked: {unreadable}"),
+                ),
+            );
+        }
+        match report {
+            None if row.unreadable.is_none() => append(
+                &self.checks,
+                &dom.text_el(
+                    "p",
+                    "fp-hint",
+                    "This fulfillment is linked to no TikTok Shop order yet, so there is nothing to check it against.",
+                ),
+            ),
+            None => {}
+            Some(report) => {
+                let shown: Vec<_> = report
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.severity != Severity::Info)
+                    .collect();
+                if shown.is_empty() {
+                    append(
+                        &self.checks,
+                        &dom.text_el("p", "fp-ok", match report.verdict {
+                            Verdict::InSync => "TikTok Shop already holds this fulfillment as it is.",
+                            _ => "No problems: the push would succeed.",
+                        }),
+                    );
+                }
+                for d in shown {
+                    let article = problem(dom, &self.checks, d.code.as_str(), d.reason, d.solution);
+                    if let Some(data) = &d.data {
+                        append(&article, &specifics(dom, data, now));
+                    }
+                }
+                if let Some(deadline) = report.update_deadline {
+                    append(
+                        &self.checks,
+                        &dom.text_el(
+                            "p",
+                            "fp-hint",
+                            &format!(
+                                "The tracking number can change once until {} ({}).",
+                                model::time(deadline),
+                                relative(deadline, now)
+                            ),
+                        ),
+                    );
+                }
+            }
+        }
+
+        let carrier_error = report
+            .and_then(|r| {
+                r.diagnostics
+                    .iter()
+                    .find(|d| d.rule == Rule::Carrier && d.severity == Severity::Error)
+            })
+            .cloned();
+        let can_sync =
+            !app.busy.contains_key(&row.id) && report.is_some_and(|r| r.verdict == Verdict::Ready);
+
+        match app.notices.get(&row.id) {
+            Some(notice) => {
+                self.notice.set_text_content(Some(&notice.text));
+                set(
+                    &self.notice,
+                    "data-code",
+                    notice.code.as_deref().unwrap_or(""),
+                );
+            }
+            None => {
+                self.notice.set_text_content(None);
+                let _ = self.notice.remove_attribute("data-code");
+            }
+        }
+
+        if can_sync {
+            let _ = self.resync.remove_attribute("disabled");
+        } else {
+            set(&self.resync, "disabled", "");
+        }
+        self.resync
+            .set_text_content(Some(match app.busy.get(&row.id) {
+                Some(busy) => busy,
+                None => "Re-sync",
+            }));
+        self.render_mapping(dom, app, carrier_error.as_ref());
+    }
+
+    fn render_mapping(&mut self, dom: &Dom, app: &App, carrier_error: Option<&Diagnostic>) {
+        let carrier = self.carrier.clone();
+        let (Some(diagnostic), Some(carrier)) = (carrier_error, carrier.as_deref()) else {
+            dom::clear(&self.mapping);
+            set(&self.mapping, "hidden", "");
+            self.select = None;
+            return;
+        };
+        if self.select.is_some() {
+            return;
+        }
+        let _ = self.mapping.remove_attribute("hidden");
+        dom::clear(&self.mapping);
+        let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let select_id = format!("fp-provider-{n}");
+        let label = dom.text_el(
+            "label",
+            "fp-label",
+            &format!("Map the carrier “{carrier}” to a TikTok Shop provider"),
+        );
+        set(&label, "for", &select_id);
+        append(&self.mapping, &label);
+        let field = dom.el("div", "fp-field");
+        let select: HtmlSelectElement = dom.el("select", "fp-select").unchecked_into();
+        set(&select, "id", &select_id);
+        append(&select, &option(dom, "", "Choose a provider…"));
+        let suggested: Vec<&str> = match &diagnostic.data {
+            Some(Data::Carrier { suggestions, .. }) => {
+                suggestions.iter().map(|p| p.name.as_str()).collect()
+            }
+            _ => Vec::new(),
+        };
+        if !suggested.is_empty() {
+            let group = dom.el("optgroup", "");
+            set(&group, "label", "Closest");
+            for name in &suggested {
+                append(&group, &option(dom, name, name));
+            }
+            append(&select, &group);
+        }
+        let group = dom.el("optgroup", "");
+        set(&group, "label", "All providers");
+        for provider in crate::carrier::catalog::providers(app.region) {
+            append(&group, &option(dom, provider.name, provider.name));
+        }
+        append(&select, &group);
+        append(&field, &select);
+        append(
+            &field,
+            &dom.button("fp-button", "Save mapping", "save-mapping"),
+        );
+        append(&self.mapping, &field);
+        append(
+            &self.mapping,
+            &dom.text_el(
+                "p",
+                "fp-hint",
+                "Every fulfillment with this carrier name is checked again at once.",
+            ),
+        );
+        self.select = Some(select);
+    }
+}
+
+fn option(dom: &Dom, value: &str, text: &str) -> Element {
+    let option = dom.text_el("option", "", text);
+    set(&option, "value", value);
+    option
+}
+
+/// A problem: its code, Reason and Solution.
+fn problem(dom: &Dom, parent: &Element, code: &str, reason: &str, solution: &str) -> Element {
+    let article = dom.el("article", "fp-problem");
+    set(&article, "data-code", code);
+    append(&article, &dom.text_el("p", "fp-code", code));
+    let dl = dom.el("dl", "fp-texts");
+    append(&dl, &dom.text_el("dt", "", "Reason"));
+    append(&dl, &dom.text_el("dd", "fp-problem-reason", reason));
+    append(&dl, &dom.text_el("dt", "", "Solution"));
+    append(&dl, &dom.text_el("dd", "fp-problem-solution", solution));
+    append(&article, &dl);
+    append(parent, &article);
+    article
+}
+
+/// The specifics of a diagnostic, as a list of facts.
+fn specifics(dom: &Dom, data: &Data, now: Timestamp) -> Element {
+    let dl = dom.el("dl", "fp-specifics");
+    let fact = |term: &str, value: &str| {
+        append(&dl, &dom.text_el("dt", "", term));
+        append(&dl, &dom.text_el("dd", "", value));
+    };
+    match data {
+        Data::Carrier {
+            carrier,
+            suggestions,
+        } => {
+            fact("Carrier name", carrier);
+            if !suggestions.is_empty() {
+                let names: Vec<&str> = suggestions.iter().map(|p| p.name.as_str()).collect();
+                fact("Suggested providers", &names.join(", "));
+            }
+        }
+        Data::Provider { provider } => fact("Provider", &provider.name),
+        Data::Tracking {
+            tracking_number,
+            carriers,
+        } => {
+            fact("Tracking number", tracking_number);
+            if !carriers.is_empty() {
+                fact("Its format belongs to", &carriers.join(", "));
+            }
+        }
+        Data::Window {
+            shipped_at,
+            deadline,
+            updates_used,
+            max_updates,
+            current_tracking_number,
+        } => {
+            if let Some(shipped_at) = shipped_at {
+                fact("Shipped", &model::time(*shipped_at));
+            }
+            if let Some(deadline) = deadline {
+                fact(
+                    "Update deadline",
+                    &format!("{} ({})", model::time(*deadline), relative(*deadline, now)),
+                );
+            }
+            fact("Updates used", &format!("{updates_used} of {max_updates}"));
+            if let Some(current) = current_tracking_number {
+                fact("TikTok Shop holds", current);
+            }
+        }
+        Data::Packages { packages } => {
+            for package in packages {
+                fact(
+                    "Conflicting package",
+                    &format!(
+                        "{}, tracking number {}",
+                        package.package_id,
+                        package.tracking_number.as_deref().unwrap_or("none")
+                    ),
+                );
+            }
+        }
+        Data::Item {
+            sku,
+            requested,
+            remaining,
+        } => fact(
+            "Item",
+            &format!("{sku}: {requested} asked, {remaining} left to ship"),
+        ),
+        Data::Status { status } => fact("Status", status),
+    }
+    dl
+}
+
+/// `in 5 h 12 min` or `3 h ago`.
+fn relative(at: Timestamp, now: Timestamp) -> String {
+    let seconds = at.unix_seconds().saturating_sub(now.unix_seconds());
+    if seconds >= 0 {
+        format!("in {}", model::duration(seconds))
+    } else {
+        format!("{} ago", model::duration(seconds.saturating_neg()))
+    }
+}

@@ -1,0 +1,94 @@
+//! Building elements. Text goes in only as text nodes or `textContent`: merchant text (carrier names,
+//! SKUs, titles) is never parsed as HTML.
+
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlElement};
+
+/// Builds elements of one document.
+#[derive(Clone)]
+pub struct Dom {
+    doc: Document,
+}
+
+impl Dom {
+    /// A builder for `doc`.
+    pub const fn new(doc: Document) -> Self {
+        Self { doc }
+    }
+
+    /// A `<tag class="class">`; an empty class sets none.
+    pub fn el(&self, tag: &str, class: &str) -> Element {
+        // `createElement` throws only for an invalid name, and every name here is a fixed, valid one.
+        let element = self
+            .doc
+            .create_element(tag)
+            .unwrap_or_else(JsCast::unchecked_into);
+        if !class.is_empty() {
+            element.set_class_name(class);
+        }
+        element
+    }
+
+    /// A `<tag class>` holding `text`.
+    pub fn text_el(&self, tag: &str, class: &str, text: &str) -> Element {
+        let element = self.el(tag, class);
+        element.set_text_content(Some(text));
+        element
+    }
+
+    /// A `<button type="button">` with `text` and `data-action`.
+    pub fn button(&self, class: &str, text: &str, action: &str) -> Element {
+        let button = self.text_el("button", class, text);
+        set(&button, "type", "button");
+        set(&button, "data-action", action);
+        button
+    }
+
+    /// An empty fragment, to build many elements before they enter the page at once.
+    pub fn fragment(&self) -> web_sys::DocumentFragment {
+        self.doc.create_document_fragment()
+    }
+
+    /// Appends a text node.
+    pub fn append_text(&self, parent: &Element, text: &str) {
+        let _ = parent.append_with_str_1(text);
+    }
+}
+
+/// Sets an attribute (names are fixed; values are text).
+pub fn set(element: &Element, name: &str, value: &str) {
+    let _ = element.set_attribute(name, value);
+}
+
+/// Appends `child` to `parent`.
+pub fn append(parent: &Element, child: &Element) {
+    let _ = parent.append_child(child);
+}
+
+/// Removes every child of `element`.
+pub fn clear(element: &Element) {
+    element.set_text_content(None);
+}
+
+/// Focuses an element.
+pub fn focus(element: &Element) {
+    if let Some(e) = element.dyn_ref::<HtmlElement>() {
+        let _ = e.focus();
+    }
+}
+
+/// The closest element at or above the event's target matching `selector`.
+pub fn closest(event: &web_sys::Event, selector: &str) -> Option<Element> {
+    event
+        .target()?
+        .dyn_into::<Element>()
+        .ok()?
+        .closest(selector)
+        .ok()
+        .flatten()
+}
+
+/// An attribute's value.
+pub fn attr(element: &Element, name: &str) -> Option<String> {
+    element.get_attribute(name)
+}

@@ -1,0 +1,29 @@
+//! The widget: each fulfillment's sync status and the engine's preview of its push, each failure's
+//! reason and solution, fixes in place (a carrier mapping, the tracking number) and re-sync, on the
+//! sync API.
+//!
+//! ```js
+//! import init, { mount } from "fulfillment-preflight/widget";
+//! await init();
+//! const widget = mount(element, { apiBase: "", getToken: () => shopify.idToken() });
+//! widget.unmount();
+//! ```
+//!
+//! Parts own their elements and their listeners ([`gloo_events::EventListener`]): dropping a part
+//! detaches everything it added.
+
+pub mod model;
+
+#[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod detail;
+#[cfg(target_arch = "wasm32")]
+mod dom;
+#[cfg(target_arch = "wasm32")]
+mod view;
+
+#[cfg(target_arch = "wasm32")]
+pub use app::{mount, MountError, Widget};
