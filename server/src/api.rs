@@ -152,6 +152,24 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status.
+    #[must_use]
+    pub const fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable code.
+    #[must_use]
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The message.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod demo;
 pub mod store;
 pub mod sync;
 pub mod tts;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use clap::{Parser, ValueEnum};
 use preflight_server::api::{self, AppState};
 use preflight_server::auth::AppCredentials;
-use preflight_server::store::{SqliteStore, Store};
+use preflight_server::demo;
+use preflight_server::store::{FulfillmentQuery, SqliteStore, Store};
 use preflight_server::tts::client::{ClientConfig, TtsClient};
 use preflight_server::tts::simulator::Simulator;
 use preflight_server::tts::Tts;
@@ -76,8 +77,8 @@ struct Config {
         hide_env_values = true
     )]
     shopify_previous_secret: Option<String>,
-    /// Demo mode: serve session tokens of `--demo-shop` at `GET /demo/token`. Only on a loopback
-    /// address.
+    /// Demo mode: serve session tokens of `--demo-shop` at `GET /demo/token`, and seed the demo shop
+    /// when it has no fulfillments yet. Only on a loopback address, with the simulator.
     #[arg(long, env = "PREFLIGHT_DEMO")]
     demo: bool,
     /// The shop of demo mode.
@@ -127,6 +128,9 @@ fn run(config: Config) -> Result<(), String> {
                 .into(),
         );
     }
+    if config.demo && config.tts_mode == TtsMode::Live {
+        return Err("demo mode runs with the simulator only, not `--tts-mode live`".into());
+    }
     let store = SqliteStore::open(&config.database)
         .map_err(|e| format!("cannot open `{}`: {e}", config.database.display()))?;
     let recovery = store
@@ -138,10 +142,14 @@ fn run(config: Config) -> Result<(), String> {
             "pushes interrupted by the last stop are now unknown; each is reconciled before any retry"
         );
     }
+    let store = Arc::new(store);
+    let mut simulator = None;
     let tts: Arc<dyn Tts> = match config.tts_mode {
         TtsMode::Simulator => {
             tracing::info!("TikTok Shop: the built-in simulator");
-            Arc::new(Simulator::new(&config.tts_app_key, &config.tts_app_secret))
+            let sim = Simulator::new(&config.tts_app_key, &config.tts_app_secret);
+            simulator = Some(sim.clone());
+            Arc::new(sim)
         }
         TtsMode::Live => {
             if config.tts_app_key.is_empty() || config.tts_app_secret.is_empty() {
@@ -165,7 +173,7 @@ fn run(config: Config) -> Result<(), String> {
         ));
     }
     let state = AppState::new(
-        Arc::new(store),
+        store.clone(),
         tts,
         AppCredentials {
             key: config.shopify_app_key.clone(),
@@ -190,6 +198,9 @@ fn run(config: Config) -> Result<(), String> {
     });
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
     runtime.block_on(async move {
+        if let (true, Some(sim)) = (config.demo, simulator) {
+            seed_demo(store, &sim, &config.demo_shop).await?;
+        }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -201,4 +212,35 @@ fn run(config: Config) -> Result<(), String> {
             .await
             .map_err(|e| format!("server stopped: {e}"))
     })
+}
+
+/// Seeds the demo shop when it has no fulfillments yet, into the simulator the server uses.
+async fn seed_demo(store: Arc<SqliteStore>, sim: &Simulator, shop: &str) -> Result<(), String> {
+    let probe = store.clone();
+    let owned = shop.to_owned();
+    let existing = tokio::task::spawn_blocking(move || {
+        probe.list_fulfillments(
+            &owned,
+            &FulfillmentQuery {
+                limit: 1,
+                ..FulfillmentQuery::default()
+            },
+        )
+    })
+    .await
+    .map_err(|e| format!("cannot read the demo shop: {e}"))?
+    .map_err(|e| format!("cannot read the demo shop: {e}"))?;
+    if !existing.items.is_empty() {
+        tracing::warn!(
+            shop,
+            "demo shop already seeded; the simulator starts empty, so its TikTok Shop orders are gone \
+             (delete the database to seed afresh)"
+        );
+        return Ok(());
+    }
+    let summary = demo::seed(store, sim, shop)
+        .await
+        .map_err(|e| format!("cannot seed the demo shop: {} ({})", e.message(), e.code()))?;
+    tracing::info!(shop, seeded = summary.fulfillments, %summary, "demo shop seeded");
+    Ok(())
 }
