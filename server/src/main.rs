@@ -198,12 +198,12 @@ fn run(config: Config) -> Result<(), String> {
     });
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
     runtime.block_on(async move {
-        if let (true, Some(sim)) = (config.demo, simulator) {
-            seed_demo(store, &sim, &config.demo_shop).await?;
-        }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        if let (true, Some(sim)) = (config.demo, simulator) {
+            seed_demo(store, &sim, &config.demo_shop).await?;
+        }
         tracing::info!(address = %config.listen, database = %config.database.display(), "listening");
         axum::serve(listener, api::router(state))
             .with_graceful_shutdown(async {

@@ -4,6 +4,7 @@
 //! fails.
 
 mod build;
+mod demo;
 mod tools;
 
 use std::env;
@@ -16,7 +17,8 @@ tasks:
   build   the browser package: wasm (size-optimized), JS glue and types, into pkg/
   test    formatting, lints, and every test layer (native, wasm in Node and Chromium, TypeScript)
   bench   the engine natively, the wasm package in Node and headless Chromium, the sync API's load
-  demo    the product: sync API, simulator and widget (not yet built)";
+  demo    the product on http://127.0.0.1:8787/ (PREFLIGHT_DEMO_PORT): the widget, the sync API
+          and a TikTok Shop simulator, with a seeded demo shop on a fresh database";
 
 fn main() -> ExitCode {
     let task = env::args().nth(1);
@@ -24,7 +26,7 @@ fn main() -> ExitCode {
         Some("build") => build::build().map(|_| ()),
         Some("test") => test(),
         Some("bench") => bench(),
-        Some("demo") => demo(),
+        Some("demo") => demo::demo(),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -135,12 +137,4 @@ fn bench() -> Result<(), String> {
         "--example",
         "load",
     ])
-}
-
-fn demo() -> Result<(), String> {
-    Err(
-        "the demo (sync API, TikTok Shop simulator and widget) is not built yet; \
-         today the engine is a library and a browser package: see README.md"
-            .into(),
-    )
 }
