@@ -346,7 +346,6 @@ impl App {
             let loaded = fetch_all(&api).await;
             with(&weak, |a| match loaded {
                 Ok(loaded) => {
-                    mark("fp:data");
                     a.clock_offset_ms = loaded.server_now_ms - loaded.received_ms;
                     a.region = loaded.settings.region;
                     a.mappings.clone_from(&loaded.settings.carrier_mappings);
@@ -360,6 +359,7 @@ impl App {
                     }
                     a.rows = loaded.rows;
                     a.revalidate_all();
+                    measure("fp:check", "fp:data");
                     a.loading = None;
                     a.render();
                     measure("fp:render", "fp:data");
@@ -447,7 +447,8 @@ impl App {
             return true;
         };
         let mut body = String::from("{\"trackingNumber\":");
-        crate::json::write_str(&mut body, draft.trim());
+        let cleaned: String = draft.split_whitespace().collect();
+        crate::json::write_str(&mut body, &cleaned);
         body.push('}');
         let answer = api
             .put(&format!("/api/fulfillments/{}/tracking", encode(id)), body)
@@ -700,6 +701,8 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
             path.push_str(&encode(cursor));
         }
         let page = api.get(&path).await.map_err(|e| e.to_string())?;
+        // The last mark is the one the render is measured from: when all the data is here.
+        mark("fp:data");
         let value = crate::json::parse(&page).map_err(|e| e.to_string())?;
         let root = Path::Root;
         let o = Object::new(&value, &root, "a page of fulfillments").map_err(|e| e.to_string())?;
