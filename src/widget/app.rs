@@ -241,7 +241,14 @@ impl App {
     fn on_action(weak: &Weak<RefCell<Self>>, target: &Element) {
         let Some(app) = weak.upgrade() else { return };
         let action = dom::attr(target, "data-action").unwrap_or_default();
-        let id = dom::attr(target, "data-id");
+        // A control in a row names the row's fulfillment by the row's `data-row`.
+        let id = dom::attr(target, "data-id").or_else(|| {
+            target
+                .closest("[data-row]")
+                .ok()
+                .flatten()
+                .and_then(|row| dom::attr(&row, "data-row"))
+        });
         match action.as_str() {
             "filter" => {
                 let Ok(mut a) = app.try_borrow_mut() else {
@@ -348,17 +355,9 @@ impl App {
                 Ok(loaded) => {
                     a.clock_offset_ms = loaded.server_now_ms - loaded.received_ms;
                     a.region = loaded.settings.region;
-                    a.mappings.clone_from(&loaded.settings.carrier_mappings);
-                    match Validator::new(loaded.settings) {
-                        Ok(v) => a.validator = Some(v),
-                        Err(e) => {
-                            a.loading = Some(format!("The shop's settings cannot be used: {e}"));
-                            a.render();
-                            return;
-                        }
-                    }
+                    a.mappings = loaded.settings.carrier_mappings;
+                    a.validator = Some(loaded.validator);
                     a.rows = loaded.rows;
-                    a.revalidate_all();
                     measure("fp:check", "fp:data");
                     a.loading = None;
                     a.render();
@@ -681,15 +680,19 @@ fn with<T>(weak: &Weak<RefCell<App>>, f: impl FnOnce(&mut App) -> T) -> Option<T
 /// What the first load reads.
 struct Loaded {
     settings: Settings,
+    validator: Validator,
     rows: Vec<Row>,
     server_now_ms: f64,
     received_ms: f64,
 }
 
 /// Settings and every page of fulfillments.
+/// Each page is read and checked as it arrives, while the next one is on its way.
 async fn fetch_all(api: &Api) -> Result<Loaded, String> {
     let settings = api.get("/api/settings").await.map_err(|e| e.to_string())?;
     let settings: Settings = crate::error::from_json(&settings).map_err(|e| e.to_string())?;
+    let validator = Validator::new(settings.clone())
+        .map_err(|e| format!("the shop's settings cannot be used: {e}"))?;
     let mut rows = Vec::new();
     let mut cursor: Option<String> = None;
     let mut server_now_ms = None;
@@ -719,8 +722,13 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
             Some(crate::json::Value::Array(items)) => items.as_slice(),
             _ => &[],
         };
+        let offset = server_now_ms.map_or(0.0, |server| server - received_ms);
+        #[allow(clippy::cast_possible_truncation)]
+        let now = Timestamp::from_unix_millis((js_sys::Date::now() + offset) as i64);
         for (i, item) in items.iter().enumerate() {
-            rows.push(Row::read(item, &items_path.index(i)).map_err(|e| e.to_string())?);
+            let mut row = Row::read(item, &items_path.index(i)).map_err(|e| e.to_string())?;
+            row.revalidate(&validator, now);
+            rows.push(row);
         }
         cursor = o.text("nextCursor").ok().flatten();
         if cursor.is_none() || items.is_empty() {
@@ -729,6 +737,7 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
     }
     Ok(Loaded {
         settings,
+        validator,
         rows,
         server_now_ms: server_now_ms.unwrap_or(received_ms),
         received_ms,

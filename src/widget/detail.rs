@@ -203,19 +203,19 @@ impl Detail {
         dom::clear(&self.status);
         match app.busy.get(&row.id) {
             Some(busy) => {
-                let b = view::badge(dom, busy, model::Tone::Info, None);
+                let b = view::badge(dom, busy, model::Tone::Info);
                 set(&b, "aria-busy", "true");
                 append(&self.status, &b);
             }
             None => append(
                 &self.status,
-                &view::badge(dom, row.status.label(), row.status.tone(), None),
+                &view::badge(dom, row.status.label(), row.status.tone()),
             ),
         }
         dom.append_text(&self.status, " ");
         let preview = report.map_or_else(|| row.preview(now), |r| model::preview_of(r, now));
         let (text, tone) = preview.badge();
-        append(&self.status, &view::badge(dom, &text, tone, None));
+        append(&self.status, &view::badge(dom, &text, tone));
         if self.draft.is_some() {
             append(
                 &self.status,

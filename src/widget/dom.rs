@@ -55,6 +55,14 @@ impl Dom {
     }
 }
 
+/// A deep copy of `element`.
+pub fn deep_clone(element: &Element) -> Element {
+    // Cloning an element always answers an element.
+    element
+        .clone_node_with_deep(true)
+        .map_or_else(|_| element.clone(), JsCast::unchecked_into)
+}
+
 /// Sets an attribute (names are fixed; values are text).
 pub fn set(element: &Element, name: &str, value: &str) {
     let _ = element.set_attribute(name, value);

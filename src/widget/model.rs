@@ -57,6 +57,18 @@ pub enum Tone {
 }
 
 impl Tone {
+    /// The CSS class of a badge that is a button.
+    #[must_use]
+    pub const fn chip_class(self) -> &'static str {
+        match self {
+            Self::Neutral => "fp-badge fp-chip fp-tone-neutral",
+            Self::Success => "fp-badge fp-chip fp-tone-success",
+            Self::Warning => "fp-badge fp-chip fp-tone-warning",
+            Self::Critical => "fp-badge fp-chip fp-tone-critical",
+            Self::Info => "fp-badge fp-chip fp-tone-info",
+        }
+    }
+
     /// The CSS class of the tone.
     #[must_use]
     pub const fn class(self) -> &'static str {

@@ -14,6 +14,70 @@ pub struct Frame {
     message: Element,
     table: Element,
     body: Element,
+    templates: Templates,
+}
+
+/// Elements cloned for each row: one clone instead of many calls to build the same structure.
+struct Templates {
+    row: Element,
+    link: Element,
+    badge: Element,
+    chip: Element,
+    reason: Element,
+}
+
+impl Templates {
+    fn new(dom: &Dom) -> Self {
+        // The rows are CSS grid rows (so that rows off screen skip layout); the roles keep them a table.
+        let row = dom.el("tr", "");
+        set(&row, "role", "row");
+        let th = dom.el("th", "fp-order");
+        set(&th, "scope", "row");
+        set(&th, "role", "rowheader");
+        let open = dom.button("fp-link", "", "open");
+        set(&open, "aria-haspopup", "dialog");
+        append(&th, &open);
+        append(&row, &th);
+        for class in [
+            "fp-items",
+            "fp-carrier",
+            "fp-tracking",
+            "fp-status",
+            "fp-preview",
+        ] {
+            let td = dom.el("td", class);
+            set(&td, "role", "cell");
+            append(&row, &td);
+        }
+        let link = dom.el("a", "fp-tracking-link");
+        set(&link, "target", "_blank");
+        set(&link, "rel", "noopener noreferrer");
+        let chip = dom.button("", "", "open");
+        set(&chip, "aria-haspopup", "dialog");
+        Self {
+            row,
+            link,
+            badge: dom.el("span", ""),
+            chip,
+            reason: dom.el("span", "fp-reason"),
+        }
+    }
+
+    /// A badge: a plain `<span>`, or a button that opens its row's dialog.
+    fn badge(&self, text: &str, tone: Tone, opens: bool) -> Element {
+        let badge = if opens {
+            let chip = dom::deep_clone(&self.chip);
+            chip.set_class_name(tone.chip_class());
+            set(&chip, "aria-label", &format!("{text}: view reason"));
+            chip
+        } else {
+            let badge = dom::deep_clone(&self.badge);
+            badge.set_class_name(tone.class());
+            badge
+        };
+        badge.set_text_content(Some(text));
+        badge
+    }
 }
 
 impl Frame {
@@ -33,6 +97,7 @@ impl Frame {
         let message = dom.el("p", "fp-message");
         append(&shell, &message);
         let table = dom.el("table", "fp-table");
+        set(&table, "role", "table");
         append(
             &table,
             &dom.text_el(
@@ -42,7 +107,9 @@ impl Frame {
             ),
         );
         let head = dom.el("thead", "");
+        set(&head, "role", "rowgroup");
         let tr = dom.el("tr", "");
+        set(&tr, "role", "row");
         for title in [
             "Order",
             "Items",
@@ -53,11 +120,13 @@ impl Frame {
         ] {
             let th = dom.text_el("th", "", title);
             set(&th, "scope", "col");
+            set(&th, "role", "columnheader");
             append(&tr, &th);
         }
         append(&head, &tr);
         append(&table, &head);
         let body = dom.el("tbody", "");
+        set(&body, "role", "rowgroup");
         append(&table, &body);
         append(&shell, &table);
         append(root, &shell);
@@ -67,6 +136,7 @@ impl Frame {
             message,
             table,
             body,
+            templates: Templates::new(dom),
         }
     }
 
@@ -110,7 +180,7 @@ impl Frame {
         let fragment = dom.fragment();
         let mut shown = 0;
         for row in app.rows.iter().filter(|r| app.filter.admits(r, now)) {
-            let _ = fragment.append_child(&row_element(dom, app, row, now));
+            let _ = fragment.append_child(&self.row_element(dom, app, row, now));
             shown += 1;
         }
         if shown == 0 {
@@ -166,101 +236,91 @@ impl Frame {
     }
 }
 
-/// A badge: a plain `<span>`, or a button that opens the fulfillment's dialog.
-pub fn badge(dom: &Dom, text: &str, tone: Tone, opens: Option<&str>) -> Element {
-    match opens {
-        Some(id) => {
-            let button = dom.button(&format!("{} fp-chip", tone.class()), text, "open");
-            set(&button, "data-id", id);
-            set(&button, "aria-haspopup", "dialog");
-            set(&button, "aria-label", &format!("{text}: view reason"));
-            button
-        }
-        None => dom.text_el("span", tone.class(), text),
-    }
+/// A plain badge.
+pub fn badge(dom: &Dom, text: &str, tone: Tone) -> Element {
+    dom.text_el("span", tone.class(), text)
 }
 
-fn row_element(dom: &Dom, app: &App, row: &Row, now: crate::Timestamp) -> Element {
-    let tr = dom.el("tr", "");
-    set(&tr, "data-row", &row.id);
-    let th = dom.el("th", "fp-order");
-    set(&th, "scope", "row");
-    let open = dom.button("fp-link", &row.name, "open");
-    set(&open, "data-id", &row.id);
-    set(&open, "aria-haspopup", "dialog");
-    set(&open, "aria-label", &format!("{}: view details", row.name));
-    append(&th, &open);
-    append(&tr, &th);
-
-    let items = dom.el("td", "fp-items");
-    for (i, item) in row.items.iter().enumerate() {
-        if i > 0 {
-            append(&items, &dom.el("br", ""));
+impl Frame {
+    fn row_element(&self, dom: &Dom, app: &App, row: &Row, now: crate::Timestamp) -> Element {
+        let t = &self.templates;
+        let tr = dom::deep_clone(&t.row);
+        set(&tr, "data-row", &row.id);
+        let Some(th) = tr.first_element_child() else {
+            return tr;
+        };
+        if let Some(open) = th.first_element_child() {
+            open.set_text_content(Some(&row.name));
+            set(&open, "aria-label", &format!("{}: view details", row.name));
         }
-        dom.append_text(&items, &format!("{} × {}", item.quantity, item.title));
-    }
-    append(&tr, &items);
-
-    let carrier = dom.el("td", "fp-carrier");
-    dom.append_text(&carrier, row.carrier.as_deref().unwrap_or("No carrier"));
-    dom.append_text(&carrier, " → ");
-    match row.provider() {
-        Some(provider) => append(&carrier, &dom.text_el("span", "fp-provider", provider)),
-        None => append(
-            &carrier,
-            &dom.text_el("span", "fp-muted", "no TikTok Shop provider"),
-        ),
-    }
-    append(&tr, &carrier);
-
-    let tracking = dom.el("td", "fp-tracking");
-    append(&tracking, &tracking_element(dom, row));
-    append(&tr, &tracking);
-
-    let status = dom.el("td", "fp-status");
-    if let Some(busy) = app.busy.get(&row.id) {
-        let b = badge(dom, busy, Tone::Info, None);
-        set(&b, "aria-busy", "true");
-        append(&status, &b);
-    } else {
-        let opens = (row.status == SyncStatus::SyncFailed).then_some(row.id.as_str());
-        append(
-            &status,
-            &badge(dom, row.status.label(), row.status.tone(), opens),
-        );
-    }
-    append(&tr, &status);
-
-    let preview = dom.el("td", "fp-preview");
-    let p = row.preview(now);
-    let (text, tone) = p.badge();
-    let opens = matches!(p, Preview::WillFail { .. }).then_some(row.id.as_str());
-    append(&preview, &badge(dom, &text, tone, opens));
-    if let Preview::WillFail { reason } = p {
-        append(&preview, &dom.text_el("span", "fp-reason", reason));
-    }
-    if let Some(notice) = app.notices.get(&row.id) {
-        let n = dom.text_el("span", "fp-notice fp-error", &notice.text);
-        if let Some(code) = &notice.code {
-            set(&n, "data-code", code);
+        let mut cells = [(); 5].map(|()| None::<Element>);
+        let mut next = th.next_element_sibling();
+        for cell in &mut cells {
+            *cell = next.clone();
+            next = next.and_then(|c| c.next_element_sibling());
         }
-        append(&preview, &n);
-    }
-    append(&tr, &preview);
-    tr
-}
+        let [Some(items), Some(carrier), Some(tracking), Some(status), Some(preview)] = cells
+        else {
+            return tr;
+        };
 
-/// The tracking number: a link only to an `https:` tracking page.
-pub fn tracking_element(dom: &Dom, row: &Row) -> Element {
-    let number = row.tracking_number().unwrap_or("—");
-    match &row.tracking_url {
-        Some(url) if model::safe_link(url) => {
-            let a = dom.text_el("a", "fp-tracking-link", number);
-            set(&a, "href", url);
-            set(&a, "target", "_blank");
-            set(&a, "rel", "noopener noreferrer");
-            a
+        let mut text = String::new();
+        for (i, item) in row.items.iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            text.push_str(&format!("{} × {}", item.quantity, item.title));
         }
-        _ => dom.text_el("span", "fp-mono", number),
+        items.set_text_content(Some(&text));
+
+        let name = row.carrier.as_deref().unwrap_or("No carrier");
+        match row.provider() {
+            Some(provider) => carrier.set_text_content(Some(&format!("{name} → {provider}"))),
+            None => {
+                carrier.set_text_content(Some(&format!("{name} → no TikTok Shop provider")));
+                carrier.set_class_name("fp-carrier fp-unresolved");
+            }
+        }
+
+        let number = row.tracking_number().unwrap_or("—");
+        match &row.tracking_url {
+            Some(url) if model::safe_link(url) => {
+                let a = dom::deep_clone(&t.link);
+                set(&a, "href", url);
+                a.set_text_content(Some(number));
+                append(&tracking, &a);
+            }
+            _ => tracking.set_text_content(Some(number)),
+        }
+
+        if let Some(busy) = app.busy.get(&row.id) {
+            let b = t.badge(busy, Tone::Info, false);
+            set(&b, "aria-busy", "true");
+            append(&status, &b);
+        } else {
+            let opens = row.status == SyncStatus::SyncFailed;
+            append(
+                &status,
+                &t.badge(row.status.label(), row.status.tone(), opens),
+            );
+        }
+
+        let p = row.preview(now);
+        let (text, tone) = p.badge();
+        let opens = matches!(p, Preview::WillFail { .. });
+        append(&preview, &t.badge(&text, tone, opens));
+        if let Preview::WillFail { reason } = p {
+            let r = dom::deep_clone(&t.reason);
+            r.set_text_content(Some(reason));
+            append(&preview, &r);
+        }
+        if let Some(notice) = app.notices.get(&row.id) {
+            let n = dom.text_el("span", "fp-notice fp-error", &notice.text);
+            if let Some(code) = &notice.code {
+                set(&n, "data-code", code);
+            }
+            append(&preview, &n);
+        }
+        tr
     }
 }
