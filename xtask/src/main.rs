@@ -90,16 +90,22 @@ fn test() -> Result<(), String> {
         "warnings",
     ])?;
     tools::wasm_target()?;
-    cargo(&[
-        "clippy",
-        "--lib",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
+    for features in ["", "widget"] {
+        cargo(&[
+            "clippy",
+            "--lib",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--features",
+            features,
+            "--",
+            "-D",
+            "warnings",
+        ])?;
+    }
     cargo(&["test", "--workspace"])?;
+    // The widget's model (what the list shows, without the DOM), natively.
+    cargo(&["test", "--package", "preflight", "--lib", "--features", "widget"])?;
     let package = build::build()?;
     build::native_reports()?;
     tools::npm_install()?;
@@ -116,6 +122,13 @@ fn test() -> Result<(), String> {
         "node",
         &["--test", "--test-reporter=spec", "chromium.test.mjs"],
     )?;
+    // The widget end to end: the real server (demo mode, SQLite, simulator) and headless Chromium.
+    cargo(&["build", "--package", "preflight-server"])?;
+    run_in(
+        &js,
+        "node",
+        &["--test", "--test-reporter=spec", "widget.test.mjs"],
+    )?;
     eprintln!("xtask: package {}", package.summary());
     Ok(())
 }
@@ -127,6 +140,8 @@ fn bench() -> Result<(), String> {
     tools::chromium()?;
     let js = root().join("tests/js");
     run_in(&js, "node", &["bench.mjs"])?;
+    cargo(&["build", "--package", "preflight-server"])?;
+    run_in(&js, "node", &["widget-bench.mjs"])?;
     eprintln!("xtask: package {}", package.summary());
     cargo(&[
         "run",
