@@ -105,7 +105,14 @@ fn test() -> Result<(), String> {
     }
     cargo(&["test", "--workspace"])?;
     // The widget's model (what the list shows, without the DOM), natively.
-    cargo(&["test", "--package", "preflight", "--lib", "--features", "widget"])?;
+    cargo(&[
+        "test",
+        "--package",
+        "preflight",
+        "--lib",
+        "--features",
+        "widget",
+    ])?;
     let package = build::build()?;
     build::native_reports()?;
     tools::npm_install()?;
