@@ -264,7 +264,7 @@ impl App {
             }
             "open" => {
                 if let Some(id) = id {
-                    Self::open(&app, &id);
+                    Self::open(&app, &id, target);
                 }
             }
             "reload" => Self::load(weak.clone()),
@@ -318,21 +318,31 @@ impl App {
         self.detail.as_ref().map(|d| d.row_id().to_owned())
     }
 
-    fn open(app: &Rc<RefCell<Self>>, id: &str) {
+    fn open(app: &Rc<RefCell<Self>>, id: &str, opener: &Element) {
         let Ok(mut a) = app.try_borrow_mut() else {
             return;
         };
         if a.row(id).is_none() {
             return;
         }
+        // The cell of the button that opened it: its row may be drawn again while the dialog is open.
+        let cell = opener
+            .parent_element()
+            .map(|c| c.class_name())
+            .unwrap_or_default();
+        let opener = opener.clone();
         let weak = Rc::downgrade(app);
         let detail = detail::Detail::open(&a.dom, &a.root, &a, id, move || {
-            // The dialog closed: drop it, and give focus back to the badge that opened it.
+            // The dialog closed: drop it, and give focus back to what opened it.
             if let Some(app) = weak.upgrade() {
                 if let Ok(mut a) = app.try_borrow_mut() {
                     if let Some(detail) = a.detail.take() {
                         detail.remove();
-                        a.view.focus_opener(detail.row_id());
+                        if opener.is_connected() {
+                            dom::focus(&opener);
+                        } else {
+                            a.view.focus_opener(detail.row_id(), &cell);
+                        }
                     }
                 }
             }

@@ -145,11 +145,22 @@ impl Frame {
         self.live.set_text_content(Some(text));
     }
 
-    /// Gives focus back to the badge that opened a fulfillment's dialog.
-    pub fn focus_opener(&self, id: &str) {
+    /// Gives focus back to a row's button in the cell of class `cell` (the badge that opened its
+    /// dialog), or to the row's first button when that badge is a button no more.
+    pub fn focus_opener(&self, id: &str, cell: &str) {
         let mut next = self.body.first_element_child();
         while let Some(tr) = next {
             if dom::attr(&tr, "data-row").as_deref() == Some(id) {
+                let mut cells = tr.first_element_child();
+                while let Some(c) = cells {
+                    if c.class_name() == cell {
+                        if let Ok(Some(button)) = c.query_selector("button") {
+                            dom::focus(&button);
+                            return;
+                        }
+                    }
+                    cells = c.next_element_sibling();
+                }
                 if let Ok(Some(button)) = tr.query_selector("button[data-action=open]") {
                     dom::focus(&button);
                 }
