@@ -406,7 +406,17 @@ pub async fn sync(
         )
         .await?;
         let history = history_of(&record)?;
-        return send(state, shop, &order_id, push, plan, history, idempotency).await;
+        return send(
+            state,
+            shop,
+            &record,
+            &order_id,
+            push,
+            plan,
+            history,
+            idempotency,
+        )
+        .await;
     }
 
     // Re-validate with TikTok Shop's order as it is now, never the browser's verdict.
@@ -460,13 +470,25 @@ pub async fn sync(
         plan.to_json(),
     );
     let push = blocking(move || store.start_push(&s, &id, &patch, &plan_json, Some(&key))).await?;
-    send(state, shop, &order_id, push, plan, history, idempotency).await
+    send(
+        state,
+        shop,
+        &record,
+        &order_id,
+        push,
+        plan,
+        history,
+        idempotency,
+    )
+    .await
 }
 
 /// Calls TikTok Shop for a push in `sending` and records the outcome.
+#[allow(clippy::too_many_arguments)]
 async fn send(
     state: &Arc<AppState>,
     shop: &str,
+    record: &FulfillmentRecord,
     order_id: &str,
     push: PushRecord,
     plan: Plan,
@@ -506,8 +528,21 @@ async fn send(
     match result {
         Ok(package_id) => {
             let history = pushed_history(&plan, &package_id, history.as_ref(), state.now());
+            // The order as TikTok Shop holds it now, and the preview on it, kept with the outcome: the
+            // order read before the push no longer says what the package holds. When it cannot be
+            // read, the next sync reads it anyway.
+            let order = fetch_order(state, shop, order_id).await.ok();
+            let report = match &order {
+                Some(order) => preview(state, shop, record, order, Some(&history))
+                    .await
+                    .ok()
+                    .map(|r| r.to_json()),
+                None => None,
+            };
             let sent = PushTransition {
                 history_json: Some(history_json(&history)),
+                tts_order_json: order,
+                report_json: report,
                 ..PushTransition::new(PushState::Sending, PushState::Sent)
             };
             finish(state, shop, &push, sent, idempotency, StatusCode::OK).await

@@ -14,8 +14,8 @@ pub enum ApiError {
     /// The request did not reach the sync API, or its answer did not come back.
     #[error("the sync API could not be reached ({0})")]
     Network(String),
-    /// No answer in time.
-    #[error("the sync API did not answer within {0} seconds")]
+    /// No answer in time (the limit, in milliseconds).
+    #[error("the sync API did not answer in time (waited {0} ms)")]
     Timeout(u32),
     /// `getToken` failed or gave no string.
     #[error("no session token: {0}")]
@@ -146,7 +146,7 @@ impl Api {
         .map_err(|e| ApiError::Network(e.to_string()))?;
         let lost = |e: gloo_net::Error| {
             if signal.aborted() {
-                ApiError::Timeout(self.timeout_ms / 1000)
+                ApiError::Timeout(self.timeout_ms)
             } else {
                 ApiError::Network(e.to_string())
             }
@@ -166,7 +166,8 @@ impl Api {
         Err(ApiError::Status {
             status,
             code,
-            message,
+            // It is shown inside a sentence of ours.
+            message: message.trim_end_matches('.').to_owned(),
             body: text,
         })
     }

@@ -99,7 +99,7 @@ impl Detail {
         append(&tracking, &hint);
         append(&dialog, &tracking);
 
-        let notice = dom.el("p", "fp-notice");
+        let notice = dom.el("p", "fp-notice fp-error");
         set(&notice, "role", "alert");
         append(&dialog, &notice);
         let footer = dom.el("footer", "fp-dialog-footer");

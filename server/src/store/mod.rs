@@ -448,6 +448,10 @@ pub struct PushTransition {
     pub failure: Option<SyncFailure>,
     /// The fulfillment's new history, stored with `sent`.
     pub history_json: Option<String>,
+    /// The TikTok Shop order as read after the push, stored with `sent`.
+    pub tts_order_json: Option<String>,
+    /// The preview report on that order and the new history, stored with `sent`.
+    pub report_json: Option<String>,
 }
 
 impl PushTransition {
@@ -460,6 +464,8 @@ impl PushTransition {
             response_json: None,
             failure: None,
             history_json: None,
+            tts_order_json: None,
+            report_json: None,
         }
     }
 }

@@ -269,7 +269,9 @@ fn check_transition(transition: &PushTransition) -> Result<(), StoreError> {
             format!("a push going to `{to}` needs its failure"),
         ));
     }
-    check_opt_json("history", transition.history_json.as_ref())
+    check_opt_json("history", transition.history_json.as_ref())?;
+    check_opt_json("tts_order", transition.tts_order_json.as_ref())?;
+    check_opt_json("report", transition.report_json.as_ref())
 }
 
 /// Moves a push, with its effect on the fulfillment, in `tx` (checked by [`check_transition`]).
@@ -286,6 +288,8 @@ fn apply_transition(
         response_json,
         failure,
         history_json,
+        tts_order_json,
+        report_json,
     } = transition;
     let (from, to) = (*from, *to);
     let push = load_push(tx, shop, push_id)?
@@ -325,12 +329,20 @@ fn apply_transition(
     match (to, failure) {
         (PushState::Sent, _) => {
             set_sync_status(tx, shop, &push.fulfillment_id, &SyncStatus::Synced, now)?;
-            if let Some(history) = history_json {
+            if history_json.is_some() || tts_order_json.is_some() || report_json.is_some() {
                 tx.prepare_cached(
-                    "UPDATE fulfillments SET history_json = ?3 \
+                    "UPDATE fulfillments SET history_json = COALESCE(?3, history_json), \
+                     tts_order_json = COALESCE(?4, tts_order_json), \
+                     report_json = COALESCE(?5, report_json) \
                      WHERE shop = ?1 AND fulfillment_id = ?2",
                 )?
-                .execute(params![shop, push.fulfillment_id, history])?;
+                .execute(params![
+                    shop,
+                    push.fulfillment_id,
+                    history_json,
+                    tts_order_json,
+                    report_json
+                ])?;
             }
         }
         (PushState::Failed | PushState::NeedsReview, Some(failure)) => {
