@@ -507,3 +507,19 @@ test("CSP: the page runs under script-src 'self' 'wasm-unsafe-eval' with no viol
   const js = await page.request.get(`${shared.url}/pkg/widget/preflight_widget.js`);
   assert.match(js.headers()["content-security-policy"] ?? "", /script-src 'self' 'wasm-unsafe-eval'/);
 });
+
+test("a browser clock four days fast still shows the server's verdict", async (t) => {
+  const { page } = await openWidget(t, shared, {
+    setup: (p) => p.addInitScript(() => {
+      const now = Date.now.bind(Date);
+      Date.now = () => now() + 4 * 24 * 3600 * 1000;
+    }),
+  });
+  assert.ok(await page.evaluate(() => Date.now() - performance.timeOrigin > 3 * 24 * 3600 * 1000),
+    "the page's clock is fast");
+  // #1007.1 has about five hours left of its one tracking update: at the browser's clock it would be
+  // past the window, at the server's it is not.
+  assert.match(await previewOf(page, fulfillmentId(1007)), /^Only update left: window closes in [45] h/);
+  const counts = await filters(page).allTextContents();
+  assert.ok(counts.includes("Will fail 19"), `the counts are the server clock's: ${counts}`);
+});
