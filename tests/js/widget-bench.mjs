@@ -60,18 +60,19 @@ try {
     layouts.push(timing.laidOut);
     if (run === 0) {
       await page.getByRole("button", { name: "Will fail: view reason" }).first().click();
-      keys = await page.evaluate((count) => {
-        const input = document.querySelector("dialog input[data-action=tracking]");
-        const times = [];
-        const base = "1Z999AA1012345678";
-        for (let i = 0; i < count; i++) {
-          input.value = base + (i % 10);
-          const start = performance.now();
-          input.dispatchEvent(new Event("input", { bubbles: true }));
-          times.push(performance.now() - start);
-        }
-        return times;
-      }, KEYSTROKES);
+      // Real key presses; a listener on the document runs after the widget's own (on its element)
+      // and records the time from the input event's creation to the end of the widget's re-check.
+      await page.evaluate(() => {
+        window.keyTimes = [];
+        document.addEventListener("input", (e) => window.keyTimes.push(performance.now() - e.timeStamp));
+      });
+      const input = page.locator("dialog input[data-action=tracking]");
+      await input.fill("");
+      for (let i = 0; i < KEYSTROKES / 20; i++) {
+        await input.pressSequentially("1Z999AA10123456784".slice(0, 18));
+        await input.fill("");
+      }
+      keys = await page.evaluate(() => window.keyTimes);
     }
     await page.close();
   }
@@ -79,7 +80,7 @@ try {
   console.log(`  pkg/widget/preflight_widget_bg.wasm  ${fmt(widget.raw).padStart(9)} B raw  ${fmt(widget.gzip).padStart(9)} B gzip   (≤120 KB gzip ${widget.gzip <= 120_000 ? "✓" : "✗"})`);
   console.log(`  pkg/preflight_bg.wasm (engine only)  ${fmt(engine.raw).padStart(9)} B raw  ${fmt(engine.gzip).padStart(9)} B gzip`);
   console.log(`  ${ROWS} fulfillments, data → rendered   ${median(checks).toFixed(1)} ms checked, ${median(renders).toFixed(1)} ms in the DOM, ${median(layouts).toFixed(1)} ms with style and layout   (≤100 ms ${median(layouts) <= 100 ? "✓" : "✗"})  [runs: ${layouts.map((x) => x.toFixed(0)).join(", ")}]`);
-  console.log(`  keystroke → dialog re-checked        median ${median(keys).toFixed(2)} ms, p95 ${pct(keys, 0.95).toFixed(2)} ms, max ${Math.max(...keys).toFixed(2)} ms over ${KEYSTROKES}   (≤16 ms ${pct(keys, 0.95) <= 16 ? "✓" : "✗"})`);
+  console.log(`  key press → dialog re-checked        median ${median(keys).toFixed(1)} ms, p95 ${pct(keys, 0.95).toFixed(1)} ms, max ${Math.max(...keys).toFixed(1)} ms over ${keys.length} input events   (≤16 ms ${Math.max(...keys) <= 16 ? "✓" : "✗"})`);
 } finally {
   await browser.close();
   await server.stop();
