@@ -132,17 +132,25 @@ test("carriers lists a region's providers; version is the package's", () => {
   assert.equal(version(), JSON.parse(read("pkg/package.json")).version);
 });
 
-test("npm pack lists a clean package: the module, its types, the wasm and the manifest", () => {
+test("npm pack lists a clean package: the module, its types, the wasm, the widget and the manifest", () => {
   const out = execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: new URL("pkg/", root), encoding: "utf8" });
   const files = JSON.parse(out)[0].files.map((f) => f.path).sort();
-  assert.deepEqual(files, [
+  const snippet = /^(widget\/)?snippets\/[^/]+\/src\/wasm\/boundary\.js$/;
+  assert.deepEqual(files.filter((f) => !snippet.test(f)), [
     "node.d.ts", "node.js", "package.json", "preflight.d.ts", "preflight.js", "preflight_bg.wasm",
-    "preflight_bg.wasm.d.ts", ...files.filter((f) => /^snippets\/[^/]+\/src\/wasm\/boundary\.js$/.test(f)),
+    "preflight_bg.wasm.d.ts", "widget/element.d.ts", "widget/element.js", "widget/preflight.css",
+    "widget/preflight_widget.d.ts", "widget/preflight_widget.js", "widget/preflight_widget_bg.wasm",
+    "widget/preflight_widget_bg.wasm.d.ts",
   ]);
   assert.equal(files.filter((f) => f.startsWith("snippets/")).length, 1);
+  assert.equal(files.filter((f) => f.startsWith("widget/snippets/")).length, 1);
   const manifest = JSON.parse(read("pkg/package.json"));
   assert.equal(manifest.name, "fulfillment-preflight");
   assert.equal(manifest.type, "module");
-  assert.equal(manifest.sideEffects, false);
+  // Only the custom element's module (it defines the element) and the stylesheet have side effects.
+  assert.deepEqual(manifest.sideEffects, ["./widget/element.js", "*.css"]);
   assert.equal(manifest.exports["."].node.default, "./node.js");
+  assert.equal(manifest.exports["./widget"].default, "./widget/element.js");
+  // The element imports the widget's module from beside it.
+  assert.match(read("pkg/widget/element.js"), /from "\.\/preflight_widget\.js"/);
 });
