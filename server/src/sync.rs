@@ -406,17 +406,14 @@ pub async fn sync(
         )
         .await?;
         let history = history_of(&record)?;
-        return send(
-            state,
-            shop,
-            &record,
-            &order_id,
+        let sending = Sending {
+            record: &record,
+            order_id: &order_id,
             push,
             plan,
             history,
-            idempotency,
-        )
-        .await;
+        };
+        return send(state, shop, sending, idempotency).await;
     }
 
     // Re-validate with TikTok Shop's order as it is now, never the browser's verdict.
@@ -470,31 +467,39 @@ pub async fn sync(
         plan.to_json(),
     );
     let push = blocking(move || store.start_push(&s, &id, &patch, &plan_json, Some(&key))).await?;
-    send(
-        state,
-        shop,
-        &record,
-        &order_id,
+    let sending = Sending {
+        record: &record,
+        order_id: &order_id,
         push,
         plan,
         history,
-        idempotency,
-    )
-    .await
+    };
+    send(state, shop, sending, idempotency).await
 }
 
-/// Calls TikTok Shop for a push in `sending` and records the outcome.
-#[allow(clippy::too_many_arguments)]
-async fn send(
-    state: &Arc<AppState>,
-    shop: &str,
-    record: &FulfillmentRecord,
-    order_id: &str,
+/// A push in `sending`, with what it was planned from.
+struct Sending<'a> {
+    record: &'a FulfillmentRecord,
+    order_id: &'a str,
     push: PushRecord,
     plan: Plan,
     history: Option<History>,
+}
+
+/// Calls TikTok Shop for a push in `sending` and records the outcome.
+async fn send(
+    state: &Arc<AppState>,
+    shop: &str,
+    sending: Sending<'_>,
     idempotency: &Idempotency<'_>,
 ) -> Result<Synced, ApiError> {
+    let Sending {
+        record,
+        order_id,
+        push,
+        plan,
+        history,
+    } = sending;
     let ctx = context(shop);
     let result = if plan.is_ship() {
         state
