@@ -426,13 +426,16 @@ pub fn counts(rows: &[Row], now: Timestamp) -> [usize; 5] {
     counts
 }
 
-/// Whether "Sync all ready" takes the row: a first push the engine finds ready. A tracking update
-/// spends the only one TikTok Shop allows, so it is never part of a bulk sync.
+/// Whether "Sync all ready" takes the row: a first push the engine finds ready, never tried before. A
+/// tracking update spends the only one TikTok Shop allows, and a push TikTok Shop refused deserves a
+/// look, so neither is part of a bulk sync.
 #[must_use]
 pub fn in_bulk_sync(row: &Row) -> bool {
-    row.report
-        .as_ref()
-        .is_some_and(|r| r.verdict == Verdict::Ready && r.plan.action == Action::Ship)
+    row.status == SyncStatus::NotSynced
+        && row
+            .report
+            .as_ref()
+            .is_some_and(|r| r.verdict == Verdict::Ready && r.plan.action == Action::Ship)
 }
 
 /// The tracking page of a fulfillment payload, only when it is an `https:` URL: any other scheme

@@ -159,8 +159,9 @@ test("the list: statuses, previews, filters with counts, Sync all ready", async 
   await failing.getByRole("button", { name: "Will fail: view reason", exact: true }).waitFor();
   assert.match(await failing.locator("span.fp-reason").textContent(), /integrated shipping providers/);
 
-  // "Sync all ready" takes the first pushes the engine finds ready: 8 never synced, 3 failed.
-  await page.getByRole("button", { name: "Sync all ready (11)", exact: true }).waitFor();
+  // "Sync all ready" takes the first pushes the engine finds ready and never tried: 8; the 3 TikTok
+  // Shop refused deserve a look first.
+  await page.getByRole("button", { name: "Sync all ready (8)", exact: true }).waitFor();
 
   // A failed sync's reason, from the status badge.
   await row(page, fulfillmentId(1041)).getByRole("button", { name: "Sync failed: view reason" }).click();
@@ -522,4 +523,31 @@ test("a browser clock four days fast still shows the server's verdict", async (t
   assert.match(await previewOf(page, fulfillmentId(1007)), /^Only update left: window closes in [45] h/);
   const counts = await filters(page).allTextContents();
   assert.ok(counts.includes("Will fail 19"), `the counts are the server clock's: ${counts}`);
+});
+
+test("Sync all ready syncs each ready first push once, and shows the one the re-check refuses", async (t) => {
+  const server = await ownServer(t);
+  const { page } = await openWidget(t, server, { allow: [/status of 422/] });
+  const ready = await page.evaluate(() =>
+    [...document.querySelectorAll("tr[data-row]")]
+      .filter((tr) => tr.querySelector("td.fp-status")?.textContent === "Not synced"
+        && tr.querySelector("td.fp-preview .fp-badge")?.textContent === "Ready")
+      .map((tr) => tr.dataset.row));
+  assert.equal(ready.length, 8);
+  assert.ok(ready.includes(WALK_RECHECK));
+  await page.getByRole("button", { name: "Sync all ready (8)", exact: true }).click();
+  // The button shows progress while it runs.
+  await page.getByRole("button", { name: /^Syncing \d of 8…$/ }).waitFor();
+  await waitLive(page, "Sync all ready: 7 of 8 synced");
+  for (const id of ready.filter((id) => id !== WALK_RECHECK)) {
+    assert.equal(await statusOf(page, id), "Synced", `row ${id}`);
+    const { body } = await server.api(`/api/fulfillments/${id}`);
+    assert.equal(body.latestPush?.state, "sent", `row ${id} at the server`);
+    assert.equal(body.syncStatus, "synced", `row ${id} at the server`);
+    assert.equal(body.latestPush?.attempts, 1, `row ${id} was sent once`);
+  }
+  assert.equal(await statusOf(page, WALK_RECHECK), "Not synced");
+  assert.equal(await row(page, WALK_RECHECK).locator("span.fp-notice").getAttribute("data-code"), "sync.blocked");
+  await page.getByRole("button", { name: "Sync all ready (0)", exact: true }).waitFor();
+  assert.ok(await page.getByRole("button", { name: "Sync all ready (0)" }).isDisabled());
 });
