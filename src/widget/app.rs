@@ -23,24 +23,36 @@ const PAGE: u32 = 250;
 
 /// Why `mount` refused its arguments.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MountError {
-    /// The options are not an object of the expected shape.
-    #[error("invalid options: {0}")]
-    Options(String),
+    /// The options are not an object.
+    #[error("options: invalid type: expected an object with `getToken`")]
+    NotAnObject,
+    /// An option of the wrong type.
+    #[error("options.{field}: {detail}")]
+    Option {
+        /// The option, like `timeoutMs`.
+        field: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// `getToken` is missing or not a function.
-    #[error("`getToken` must be a function that returns a session token (or a promise of one)")]
+    #[error(
+        "options.getToken: expected a function that returns a session token (or a promise of one)"
+    )]
     GetToken,
     /// The element is not in a document.
-    #[error("the element is not in a document")]
+    #[error("element: it is not in a document")]
     NoDocument,
 }
 
 impl MountError {
-    const fn path(&self) -> &'static str {
+    fn path(&self) -> String {
         match self {
-            Self::Options(_) => "options",
-            Self::GetToken => "options.getToken",
-            Self::NoDocument => "element",
+            Self::NotAnObject => "options".to_owned(),
+            Self::Option { field, .. } => format!("options.{field}"),
+            Self::GetToken => "options.getToken".to_owned(),
+            Self::NoDocument => "element".to_owned(),
         }
     }
 }
@@ -69,13 +81,21 @@ export interface MountOptions {
 }
 "#;
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Options {
-    #[serde(default)]
-    api_base: String,
-    #[serde(default)]
-    timeout_ms: Option<u32>,
+/// One option of `mount`, read by serde; `undefined` and `null` read as absent.
+fn option<T: serde::de::DeserializeOwned>(
+    options: &JsValue,
+    field: &'static str,
+) -> Result<Option<T>, MountError> {
+    let value = js_sys::Reflect::get(options, &field.into()).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    serde_wasm_bindgen::from_value(value)
+        .map(Some)
+        .map_err(|e| MountError::Option {
+            field,
+            detail: e.to_string(),
+        })
 }
 
 /// A mounted widget. `unmount()` (or `free()`) removes what it added to the element and detaches its
@@ -113,18 +133,27 @@ pub fn mount(
     element: HtmlElement,
     #[wasm_bindgen(unchecked_param_type = "MountOptions")] options: JsValue,
 ) -> Result<Widget, JsValue> {
-    let parsed: Options = serde_wasm_bindgen::from_value(options.clone())
-        .map_err(|e| MountError::Options(e.to_string()))?;
+    if !options.is_object() {
+        return Err(MountError::NotAnObject.into());
+    }
+    let api_base: String = option(&options, "apiBase")?.unwrap_or_default();
+    let timeout_ms: u32 = match option(&options, "timeoutMs")? {
+        None => DEFAULT_TIMEOUT_MS,
+        Some(0) => {
+            return Err(MountError::Option {
+                field: "timeoutMs",
+                detail: "expected a positive number of milliseconds".to_owned(),
+            }
+            .into())
+        }
+        Some(ms) => ms,
+    };
     let get_token = js_sys::Reflect::get(&options, &"getToken".into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
         .ok_or(MountError::GetToken)?;
     let doc = element.owner_document().ok_or(MountError::NoDocument)?;
-    let api = Api::new(
-        &parsed.api_base,
-        get_token,
-        parsed.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).max(1),
-    );
+    let api = Api::new(&api_base, get_token, timeout_ms);
     let app = App::new(element.into(), Dom::new(doc), api);
     App::listen(&app);
     App::load(Rc::downgrade(&app));

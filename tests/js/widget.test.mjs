@@ -551,3 +551,51 @@ test("Sync all ready syncs each ready first push once, and shows the one the re-
   await page.getByRole("button", { name: "Sync all ready (0)", exact: true }).waitFor();
   assert.ok(await page.getByRole("button", { name: "Sync all ready (0)" }).isDisabled());
 });
+
+test("mount() answers bad options with a PreflightError naming the option, and keeps working", async (t) => {
+  // The widgets mounted here hold a made-up token: the sync API refuses them.
+  const { page } = await openWidget(t, shared, { allow: [/status of 401/] });
+  const outcomes = await page.evaluate(async () => {
+    const { mount } = await import("/pkg/widget/element.js");
+    const element = document.createElement("div");
+    document.body.append(element);
+    const token = () => "token";
+    const cases = [
+      undefined,
+      "apiBase=/",
+      {},
+      { getToken: "token" },
+      { getToken: token, timeoutMs: "soon" },
+      { getToken: token, timeoutMs: 0 },
+      { getToken: token, apiBase: 5 },
+    ];
+    const out = [];
+    for (const options of cases) {
+      try {
+        const widget = await mount(element, options);
+        widget.unmount();
+        out.push("mounted");
+      } catch (e) {
+        out.push({ name: e.name, code: e.code, path: e.path, isError: e instanceof Error });
+      }
+    }
+    // The module still mounts a widget after every refusal, and unmounting empties the element.
+    const widget = await mount(element, { getToken: token, apiBase: "" });
+    const mounted = element.childElementCount > 0;
+    widget.unmount();
+    widget.free();
+    out.push({ mounted, emptied: element.childElementCount === 0 });
+    return out;
+  });
+  const refused = (path) => ({ name: "PreflightError", code: "widget.invalid_options", path, isError: true });
+  assert.deepEqual(outcomes, [
+    refused("options"),
+    refused("options"),
+    refused("options.getToken"),
+    refused("options.getToken"),
+    refused("options.timeoutMs"),
+    refused("options.timeoutMs"),
+    refused("options.apiBase"),
+    { mounted: true, emptied: true },
+  ]);
+});
