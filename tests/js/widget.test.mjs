@@ -115,6 +115,12 @@ const previewOf = async (page, id) =>
   (await row(page, id).locator("td.fp-preview .fp-badge").first().textContent()).trim();
 const filters = (page) => page.getByRole("group", { name: "Filter fulfillments" }).getByRole("button");
 const dialogOf = (page, name) => page.getByRole("dialog", { name: `Order ${name}` });
+/**
+ * Waits until the open dialog has closed and the widget has taken it out of the page. (A closed
+ * `<dialog>` leaves the accessibility tree at once, before its `close` event: a role locator would
+ * report it gone before the widget has handled its closing.)
+ */
+const closed = (page) => page.locator("fulfillment-preflight dialog").waitFor({ state: "detached" });
 const problemCodes = (dialog) =>
   dialog.locator("section.fp-checks article.fp-problem").evaluateAll((a) => a.map((e) => e.dataset.code));
 
@@ -171,7 +177,7 @@ test("the list: statuses, previews, filters with counts, Sync all ready", async 
   assert.equal(await failed.locator("section.fp-failure article.fp-problem").count(), 1);
   assert.notEqual((await failed.locator("section.fp-failure dd.fp-problem-reason").textContent()).trim(), "");
   await page.keyboard.press("Escape");
-  await failed.waitFor({ state: "detached" });
+  await closed(page);
 
   // A filter: pressed, and only its rows.
   const syncFailed = filters(page).filter({ hasText: /^Sync failed/ });
@@ -235,7 +241,7 @@ test("the newcomer's walk: a carrier mapping fixes two rows, a check digit fixed
   assert.equal(pushed.body.latestPush?.state, "sent", "the ledger holds the push");
   assert.equal(pushed.body.latestPush?.plan?.action, "ship");
   await dialog.getByRole("button", { name: "Close", exact: true }).click();
-  await dialog.waitFor({ state: "detached" });
+  await closed(page);
 
   // The check-digit case: the problem follows the keystrokes.
   await row(page, WALK_CHECK_DIGIT).getByRole("button", { name: "Will fail: view reason", exact: true }).click();
@@ -273,7 +279,7 @@ test("the newcomer's walk: a carrier mapping fixes two rows, a check digit fixed
   assert.equal(fixed.body.syncStatus, "synced");
   assert.equal(fixed.body.latestPush?.plan?.trackingNumber, WALK_CHECK_DIGIT_FIX);
   await page.keyboard.press("Escape");
-  await typo.waitFor({ state: "detached" });
+  await closed(page);
   await shot(page, "synced.png");
 });
 
@@ -310,7 +316,7 @@ test("a sync the API refuses with 422: the notice says sync.blocked and the row 
 
   // Still working: Esc closes, focus returns, filters work.
   await page.keyboard.press("Escape");
-  await dialog.waitFor({ state: "detached" });
+  await closed(page);
   assert.equal((await focused(page)).label, `${WALK_RECHECK_NAME}: view details`);
   await filters(page).filter({ hasText: /^Will fail/ }).click();
   assert.equal(await row(page, WALK_RECHECK).count(), 1);
@@ -429,7 +435,7 @@ test("a carrier name that is markup is shown as text; only https: tracking pages
   const saved = await server.api("/api/settings/carrier-mappings");
   assert.deepEqual(saved.body.carrierMappings, [{ from: XSS_CARRIER, to: "UPS" }]);
   await page.keyboard.press("Escape");
-  await dialog.waitFor({ state: "detached" });
+  await closed(page);
 
   // Tracking pages: the javascript: one is text, the https one a link that opens a new tab safely.
   assert.equal(await row(page, WALK_XSS).locator("td.fp-tracking a").count(), 0);
@@ -482,7 +488,7 @@ test("keyboard only: Tab to a Will fail badge, Enter opens, focus stays in the d
   await shot(page, "keyboard.png");
 
   await page.keyboard.press("Escape");
-  await dialog.waitFor({ state: "detached" });
+  await closed(page);
   at = await focused(page);
   assert.deepEqual({ label: at.label, row: at.row }, { label: "Will fail: view reason", row: opener },
     "focus returns to the badge that opened the dialog");
