@@ -245,10 +245,7 @@ impl App {
 
     /// The instant to validate at: the browser's clock corrected to the server's.
     pub(super) fn now(&self) -> Timestamp {
-        let millis = js_sys::Date::now() + self.clock_offset_ms;
-        // Finite and within the range of a JS Date.
-        #[allow(clippy::cast_possible_truncation)]
-        Timestamp::from_unix_millis(millis as i64)
+        server_now(self.clock_offset_ms)
     }
 
     pub(super) fn row(&self, id: &str) -> Option<&Row> {
@@ -709,6 +706,14 @@ impl App {
     }
 }
 
+/// The browser's clock moved by `offset_ms`, the server's clock minus the browser's.
+fn server_now(offset_ms: f64) -> Timestamp {
+    let millis = js_sys::Date::now() + offset_ms;
+    // Finite and within the range of a JS Date, as the server's clock is.
+    #[allow(clippy::cast_possible_truncation)]
+    Timestamp::from_unix_millis(millis as i64)
+}
+
 /// Runs `f` on the app if it is still mounted and not borrowed.
 fn with<T>(weak: &Weak<RefCell<App>>, f: impl FnOnce(&mut App) -> T) -> Option<T> {
     let app = weak.upgrade()?;
@@ -761,9 +766,7 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
             Some(crate::json::Value::Array(items)) => items.as_slice(),
             _ => &[],
         };
-        let offset = server_now_ms.map_or(0.0, |server| server - received_ms);
-        #[allow(clippy::cast_possible_truncation)]
-        let now = Timestamp::from_unix_millis((js_sys::Date::now() + offset) as i64);
+        let now = server_now(server_now_ms.map_or(0.0, |server| server - received_ms));
         for (i, item) in items.iter().enumerate() {
             let mut row = Row::read(item, &items_path.index(i)).map_err(|e| e.to_string())?;
             row.revalidate(&validator, now);
