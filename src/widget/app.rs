@@ -18,6 +18,9 @@ use crate::{CarrierMapping, Region, Settings, Timestamp, Validator};
 /// How long a request may take, unless `timeoutMs` says otherwise.
 const DEFAULT_TIMEOUT_MS: u32 = 15_000;
 
+/// How often every row is checked again, in milliseconds.
+const TICK_MS: u32 = 60_000;
+
 /// The largest page the list asks for.
 const PAGE: u32 = 250;
 
@@ -191,6 +194,9 @@ pub(super) struct App {
     pub(super) bulk: Option<(usize, usize)>,
     detail: Option<detail::Detail>,
     listeners: Vec<EventListener>,
+    /// Checks every row again each minute: deadlines come closer, and windows close, while the page
+    /// stays open.
+    ticker: Option<gloo_timers::callback::Interval>,
 }
 
 impl Drop for App {
@@ -221,6 +227,7 @@ impl App {
             bulk: None,
             detail: None,
             listeners: Vec::new(),
+            ticker: None,
         }))
     }
 
@@ -239,7 +246,19 @@ impl App {
                 Self::on_input(&weak, &target);
             }
         });
-        app.borrow_mut().listeners = vec![click, input];
+        let weak = Rc::downgrade(app);
+        let ticker = gloo_timers::callback::Interval::new(TICK_MS, move || {
+            with(&weak, |a| {
+                if a.loading.is_none() {
+                    a.revalidate_all();
+                    a.render();
+                }
+            });
+        });
+        let mut a = app.borrow_mut();
+        a.listeners = vec![click, input];
+        a.ticker = Some(ticker);
+        drop(a);
         app.borrow_mut().render();
     }
 

@@ -44,6 +44,11 @@ impl Dom {
         button
     }
 
+    /// The element that has focus, if any.
+    pub fn active_element(&self) -> Option<Element> {
+        self.doc.active_element()
+    }
+
     /// An empty fragment, to build many elements before they enter the page at once.
     pub fn fragment(&self) -> web_sys::DocumentFragment {
         self.doc.create_document_fragment()

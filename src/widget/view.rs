@@ -17,6 +17,16 @@ pub struct Frame {
     templates: Templates,
 }
 
+/// What had focus before the frame was drawn again.
+enum Focus {
+    /// A filter, by its key.
+    Filter(String),
+    /// Another toolbar button, by its action.
+    Toolbar(String),
+    /// A button in a row: the row's id and the class of its cell.
+    Row(String, String),
+}
+
 /// Elements cloned for each row: one clone instead of many calls to build the same structure.
 struct Templates {
     row: Element,
@@ -172,6 +182,55 @@ impl Frame {
 
     /// Renders the toolbar and the rows of the current filter.
     pub fn render(&self, dom: &Dom, app: &App) {
+        // What has focus is drawn anew: give focus back to its successor afterwards.
+        let focus = self.focused(dom);
+        self.draw(dom, app);
+        if let Some(focus) = focus {
+            self.refocus(&focus);
+        }
+    }
+
+    /// Where focus is in the frame, as something that survives drawing the frame again.
+    fn focused(&self, dom: &Dom) -> Option<Focus> {
+        let active = dom.active_element()?;
+        if self.toolbar.contains(Some(&active)) {
+            return Some(match dom::attr(&active, "data-filter") {
+                Some(filter) => Focus::Filter(filter),
+                None => Focus::Toolbar(dom::attr(&active, "data-action").unwrap_or_default()),
+            });
+        }
+        if self.body.contains(Some(&active)) {
+            let row = active.closest("[data-row]").ok().flatten()?;
+            let cell = active
+                .parent_element()
+                .map(|c| c.class_name())
+                .unwrap_or_default();
+            return Some(Focus::Row(dom::attr(&row, "data-row")?, cell));
+        }
+        None
+    }
+
+    fn refocus(&self, focus: &Focus) {
+        match focus {
+            Focus::Filter(key) => self.focus_in_toolbar("data-filter", key),
+            Focus::Toolbar(action) => self.focus_in_toolbar("data-action", action),
+            Focus::Row(id, cell) => self.focus_opener(id, cell),
+        }
+    }
+
+    fn focus_in_toolbar(&self, attribute: &str, value: &str) {
+        let buttons = self.toolbar.get_elements_by_tag_name("button");
+        for i in 0..buttons.length() {
+            if let Some(button) = buttons.item(i) {
+                if dom::attr(&button, attribute).as_deref() == Some(value) {
+                    dom::focus(&button);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn draw(&self, dom: &Dom, app: &App) {
         let now = app.now();
         self.render_toolbar(dom, app, now);
         dom::clear(&self.message);

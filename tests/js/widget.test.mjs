@@ -605,3 +605,22 @@ test("mount() answers bad options with a PreflightError naming the option, and k
     { mounted: true, emptied: true },
   ]);
 });
+
+test("focus stays on a filter chosen by keyboard, and previews follow the clock while the page is open", async (t) => {
+  const { page } = await openWidget(t, shared, { setup: (p) => p.clock.install() });
+  // A filter pressed with the keyboard keeps focus, though the toolbar is drawn anew.
+  const willFail = filters(page).filter({ hasText: /^Will fail/ });
+  await willFail.focus();
+  await page.keyboard.press("Enter");
+  await eventually(async () => assert.equal(await willFail.getAttribute("aria-pressed"), "true"));
+  assert.match((await focused(page)).label, /^Will fail \d+$/);
+  await page.keyboard.press("Enter");
+  await filters(page).filter({ hasText: /^All/ }).click();
+
+  // #1007.1's one update closes in about five hours; six hours on, with the page still open, it is over.
+  const id = fulfillmentId(1007);
+  assert.match(await previewOf(page, id), /^Only update left/);
+  await page.clock.runFor("06:00:00");
+  await eventually(async () => assert.equal(await previewOf(page, id), "Will fail"));
+  assert.match(await row(page, id).locator("span.fp-reason").textContent(), /within 72 hours/);
+});
