@@ -17,6 +17,9 @@ pub struct Frame {
     templates: Templates,
 }
 
+/// Rows from which the list lays out only the rows on screen.
+const LONG_LIST: usize = 200;
+
 /// What had focus before the frame was drawn again.
 enum Focus {
     /// A filter, by its key.
@@ -257,6 +260,10 @@ impl Frame {
             self.message
                 .set_text_content(Some("No fulfillments match this filter."));
         }
+        // A long list skips the layout of rows off screen, at the cost of a row drawn a frame late when
+        // scrolled to fast; a short one lays out every row.
+        self.body
+            .set_class_name(if shown > LONG_LIST { "fp-long" } else { "" });
         dom::clear(&self.body);
         let _ = self.body.append_child(&fragment);
     }
