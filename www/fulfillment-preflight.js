@@ -14,14 +14,14 @@ function load() {
   return loading;
 }
 
-/** Adds the widget's stylesheet to the document, once. */
+/** Adds the widget's stylesheet to the document, unless the page links it already. */
 function addStylesheet() {
   const href = new URL("./preflight.css", import.meta.url).href;
-  if (document.querySelector(`link[data-fulfillment-preflight]`)) return;
+  const links = document.querySelectorAll("link[rel=stylesheet]");
+  if ([...links].some((link) => link.href === href)) return;
   const link = document.createElement("link");
   link.rel = "stylesheet";
   link.href = href;
-  link.dataset.fulfillmentPreflight = "";
   document.head.append(link);
 }
 

@@ -332,7 +332,23 @@ async fn preview(
     order_json: &str,
     history: Option<&History>,
 ) -> Result<Report, ApiError> {
-    let validator = Validator::new(shop_settings(state, shop).await?)?;
+    let validator = shop_validator(state, shop).await?;
+    report_of(state, &validator, record, order_json, history)
+}
+
+/// The validator of the shop's settings.
+async fn shop_validator(state: &Arc<AppState>, shop: &str) -> Result<Validator, ApiError> {
+    Ok(Validator::new(shop_settings(state, shop).await?)?)
+}
+
+/// The report of `validator` on the stored fulfillment, the given order and history, now.
+fn report_of(
+    state: &AppState,
+    validator: &Validator,
+    record: &FulfillmentRecord,
+    order_json: &str,
+    history: Option<&History>,
+) -> Result<Report, ApiError> {
     let input = Input {
         fulfillment: read::<Fulfillment>(&record.shopify_json)?,
         order: read::<TtsOrder>(order_json)?,
@@ -409,6 +425,7 @@ pub async fn sync(
         let sending = Sending {
             record: &record,
             order_id: &order_id,
+            validator: shop_validator(state, shop).await?,
             push,
             plan,
             history,
@@ -419,7 +436,8 @@ pub async fn sync(
     // Re-validate with TikTok Shop's order as it is now, never the browser's verdict.
     let order = fetch_order(state, shop, &order_id).await?;
     let history = history_of(&record)?;
-    let report = preview(state, shop, &record, &order, history.as_ref()).await?;
+    let validator = shop_validator(state, shop).await?;
+    let report = report_of(state, &validator, &record, &order, history.as_ref())?;
     let mut patch = FulfillmentPatch {
         tts_order_json: Some(order),
         report_json: Some(report.to_json()),
@@ -470,6 +488,7 @@ pub async fn sync(
     let sending = Sending {
         record: &record,
         order_id: &order_id,
+        validator,
         push,
         plan,
         history,
@@ -481,6 +500,8 @@ pub async fn sync(
 struct Sending<'a> {
     record: &'a FulfillmentRecord,
     order_id: &'a str,
+    /// The shop's validator, for the preview once the push applied.
+    validator: Validator,
     push: PushRecord,
     plan: Plan,
     history: Option<History>,
@@ -496,6 +517,7 @@ async fn send(
     let Sending {
         record,
         order_id,
+        validator,
         push,
         plan,
         history,
@@ -537,13 +559,11 @@ async fn send(
             // order read before the push no longer says what the package holds. When it cannot be
             // read, the next sync reads it anyway.
             let order = fetch_order(state, shop, order_id).await.ok();
-            let report = match &order {
-                Some(order) => preview(state, shop, record, order, Some(&history))
-                    .await
+            let report = order.as_deref().and_then(|order| {
+                report_of(state, &validator, record, order, Some(&history))
                     .ok()
-                    .map(|r| r.to_json()),
-                None => None,
-            };
+                    .map(|r| r.to_json())
+            });
             let sent = PushTransition {
                 history_json: Some(history_json(&history)),
                 tts_order_json: order,

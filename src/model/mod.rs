@@ -12,7 +12,7 @@ pub use shopify::{Fulfillment, FulfillmentLineItem, FulfillmentStatus, Shape};
 pub use tts::{OrderStatus, PackageStatus, TtsLineItem, TtsOrder, TtsPackage};
 
 use crate::error::{InputError, InputErrorKind};
-use crate::json::Value;
+use crate::json::{ObjectWriter, ToJson, Value};
 use crate::Timestamp;
 use read::{Object, Path, Read};
 
@@ -191,6 +191,15 @@ impl Read for Settings {
             shipping_providers: o.optional("shippingProviders", read::list_of)?,
             policy: o.read("policy")?.unwrap_or_default(),
         })
+    }
+}
+
+impl ToJson for CarrierMapping {
+    fn write_json(&self, out: &mut String) {
+        ObjectWriter::new(out)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .end();
     }
 }
 

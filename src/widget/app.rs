@@ -12,6 +12,7 @@ use super::api::{Api, ApiError};
 use super::dom::{self, Dom};
 use super::model::{self, Filter, Row};
 use super::{detail, view};
+use crate::json::ObjectWriter;
 use crate::model::read::{Object, Path};
 use crate::{CarrierMapping, Region, Settings, Timestamp, Validator};
 
@@ -167,8 +168,8 @@ pub fn mount(
 #[derive(Clone, Debug)]
 pub(super) struct Notice {
     pub(super) text: String,
-    /// The error's stable code, when it is an error.
-    pub(super) code: Option<String>,
+    /// The error's stable code.
+    pub(super) code: String,
 }
 
 /// Everything a mounted widget holds.
@@ -178,8 +179,6 @@ pub(super) struct App {
     api: Api,
     view: view::Frame,
     pub(super) validator: Option<Validator>,
-    pub(super) region: Region,
-    mappings: Vec<CarrierMapping>,
     pub(super) rows: Vec<Row>,
     /// The server's clock minus the browser's, in milliseconds.
     clock_offset_ms: f64,
@@ -215,8 +214,6 @@ impl App {
             api,
             view,
             validator: None,
-            region: Region::Us,
-            mappings: Vec::new(),
             rows: Vec::new(),
             clock_offset_ms: 0.0,
             filter: Filter::All,
@@ -258,13 +255,26 @@ impl App {
         let mut a = app.borrow_mut();
         a.listeners = vec![click, input];
         a.ticker = Some(ticker);
-        drop(a);
-        app.borrow_mut().render();
+        a.render();
     }
 
     /// The instant to validate at: the browser's clock corrected to the server's.
     pub(super) fn now(&self) -> Timestamp {
         server_now(self.clock_offset_ms)
+    }
+
+    /// The rows "Sync all ready" takes now: those it would sync, and no request for them under way.
+    pub(super) fn bulk_ready(&self) -> impl Iterator<Item = &Row> {
+        self.rows
+            .iter()
+            .filter(|r| model::in_bulk_sync(r) && !self.busy.contains_key(&r.id))
+    }
+
+    /// The shop's TikTok Shop market.
+    pub(super) fn region(&self) -> Region {
+        self.validator
+            .as_ref()
+            .map_or(Region::Us, |v| v.settings().region)
     }
 
     pub(super) fn row(&self, id: &str) -> Option<&Row> {
@@ -286,14 +296,12 @@ impl App {
     fn on_action(weak: &Weak<RefCell<Self>>, target: &Element) {
         let Some(app) = weak.upgrade() else { return };
         let action = dom::attr(target, "data-action").unwrap_or_default();
-        // A control in a row names the row's fulfillment by the row's `data-row`.
-        let id = dom::attr(target, "data-id").or_else(|| {
-            target
-                .closest("[data-row]")
-                .ok()
-                .flatten()
-                .and_then(|row| dom::attr(&row, "data-row"))
-        });
+        // A control in a row acts on the row's fulfillment, its `data-row`.
+        let id = target
+            .closest("[data-row]")
+            .ok()
+            .flatten()
+            .and_then(|row| dom::attr(&row, "data-row"));
         match action.as_str() {
             "filter" => {
                 let Ok(mut a) = app.try_borrow_mut() else {
@@ -409,8 +417,6 @@ impl App {
             with(&weak, |a| match loaded {
                 Ok(loaded) => {
                     a.clock_offset_ms = loaded.server_now_ms - loaded.received_ms;
-                    a.region = loaded.settings.region;
-                    a.mappings = loaded.settings.carrier_mappings;
                     a.validator = Some(loaded.validator);
                     a.rows = loaded.rows;
                     measure("fp:check", "fp:data");
@@ -437,18 +443,17 @@ impl App {
     }
 
     /// Replaces a row with the sync API's answer (a fulfillment object), and re-checks it.
-    fn replace_row(&mut self, body: &str) -> Result<String, String> {
+    fn replace_row(&mut self, body: &str) -> Result<(), String> {
         let value = crate::json::parse(body).map_err(|e| e.to_string())?;
         let mut row = Row::read(&value, &Path::Root).map_err(|e| e.to_string())?;
         if let Some(validator) = &self.validator {
             row.revalidate(validator, self.now());
         }
-        let id = row.id.clone();
-        match self.rows.iter_mut().find(|r| r.id == id) {
+        match self.rows.iter_mut().find(|r| r.id == row.id) {
             Some(slot) => *slot = row,
             None => self.rows.push(row),
         }
-        Ok(id)
+        Ok(())
     }
 
     fn set_notice(&mut self, id: &str, text: String, code: &str) {
@@ -456,7 +461,7 @@ impl App {
             id.to_owned(),
             Notice {
                 text,
-                code: Some(code.to_owned()),
+                code: code.to_owned(),
             },
         );
     }
@@ -500,10 +505,11 @@ impl App {
         let Some((api, draft)) = step else {
             return true;
         };
-        let mut body = String::from("{\"trackingNumber\":");
         let cleaned: String = draft.split_whitespace().collect();
-        crate::json::write_str(&mut body, &cleaned);
-        body.push('}');
+        let mut body = String::new();
+        ObjectWriter::new(&mut body)
+            .field("trackingNumber", &cleaned)
+            .end();
         let answer = api
             .put(&format!("/api/fulfillments/{}/tracking", encode(id)), body)
             .await;
@@ -511,7 +517,7 @@ impl App {
             a.busy.remove(id);
             let saved = match answer {
                 Ok(body) => match a.replace_row(&body) {
-                    Ok(_) => {
+                    Ok(()) => {
                         // The fulfillment changed: a new sync is a new request.
                         a.keys.remove(id);
                         a.announce("Tracking number saved");
@@ -576,7 +582,7 @@ impl App {
                 Ok(body) => {
                     a.keys.remove(id);
                     match a.replace_row(&body) {
-                        Ok(_) => {
+                        Ok(()) => {
                             let status = a.row(id).map_or("", |r| r.status.label());
                             a.announce(&format!("{name}: {status}"));
                         }
@@ -617,11 +623,7 @@ impl App {
             if a.bulk.is_some() {
                 return Vec::new();
             }
-            a.rows
-                .iter()
-                .filter(|r| model::in_bulk_sync(r) && !a.busy.contains_key(&r.id))
-                .map(|r| r.id.clone())
-                .collect::<Vec<_>>()
+            a.bulk_ready().map(|r| r.id.clone()).collect::<Vec<_>>()
         }) else {
             return;
         };
@@ -660,7 +662,10 @@ impl App {
         let Some(Some((api, from, to, mappings))) = with(&weak, |a| {
             let (from, to) = a.detail.as_ref()?.mapping_choice()?;
             let mut mappings: Vec<CarrierMapping> = a
-                .mappings
+                .validator
+                .as_ref()?
+                .settings()
+                .carrier_mappings
                 .iter()
                 .filter(|m| !m.from.trim().eq_ignore_ascii_case(from.trim()))
                 .cloned()
@@ -673,7 +678,10 @@ impl App {
         }) else {
             return;
         };
-        let body = mappings_json(&mappings);
+        let mut body = String::new();
+        ObjectWriter::new(&mut body)
+            .field("carrierMappings", &mappings)
+            .end();
         wasm_bindgen_futures::spawn_local(async move {
             let answer = api.put("/api/settings/carrier-mappings", body).await;
             with(&weak, |a| {
@@ -684,10 +692,7 @@ impl App {
                         read_mappings(&body).map_err(|e| (e, "widget.bad_answer".to_owned()))
                     }) {
                     Ok(saved) => {
-                        let applied = a
-                            .validator
-                            .as_mut()
-                            .map(|v| v.set_carrier_mappings(saved.clone()));
+                        let applied = a.validator.as_mut().map(|v| v.set_carrier_mappings(saved));
                         match applied {
                             Some(Err(e)) => a.set_notice(
                                 &id,
@@ -695,7 +700,6 @@ impl App {
                                 e.code(),
                             ),
                             _ => {
-                                a.mappings = saved;
                                 a.revalidate_all();
                                 let affected = a
                                     .rows
@@ -742,7 +746,6 @@ fn with<T>(weak: &Weak<RefCell<App>>, f: impl FnOnce(&mut App) -> T) -> Option<T
 
 /// What the first load reads.
 struct Loaded {
-    settings: Settings,
     validator: Validator,
     rows: Vec<Row>,
     server_now_ms: f64,
@@ -754,8 +757,8 @@ struct Loaded {
 async fn fetch_all(api: &Api) -> Result<Loaded, String> {
     let settings = api.get("/api/settings").await.map_err(|e| e.to_string())?;
     let settings: Settings = crate::error::from_json(&settings).map_err(|e| e.to_string())?;
-    let validator = Validator::new(settings.clone())
-        .map_err(|e| format!("the shop's settings cannot be used: {e}"))?;
+    let validator =
+        Validator::new(settings).map_err(|e| format!("the shop's settings cannot be used: {e}"))?;
     let mut rows = Vec::new();
     let mut cursor: Option<String> = None;
     let mut server_now_ms = None;
@@ -797,28 +800,11 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
         }
     }
     Ok(Loaded {
-        settings,
         validator,
         rows,
         server_now_ms: server_now_ms.unwrap_or(received_ms),
         received_ms,
     })
-}
-
-fn mappings_json(mappings: &[CarrierMapping]) -> String {
-    let mut out = String::from("{\"carrierMappings\":[");
-    for (i, m) in mappings.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"from\":");
-        crate::json::write_str(&mut out, &m.from);
-        out.push_str(",\"to\":");
-        crate::json::write_str(&mut out, &m.to);
-        out.push('}');
-    }
-    out.push_str("]}");
-    out
 }
 
 fn read_mappings(body: &str) -> Result<Vec<CarrierMapping>, String> {

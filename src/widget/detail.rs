@@ -315,11 +315,7 @@ impl Detail {
         match app.notices.get(&row.id) {
             Some(notice) => {
                 self.notice.set_text_content(Some(&notice.text));
-                set(
-                    &self.notice,
-                    "data-code",
-                    notice.code.as_deref().unwrap_or(""),
-                );
+                set(&self.notice, "data-code", &notice.code);
             }
             None => {
                 self.notice.set_text_content(None);
@@ -382,7 +378,7 @@ impl Detail {
         }
         let group = dom.el("optgroup", "");
         set(&group, "label", "All providers");
-        for provider in crate::carrier::catalog::providers(app.region) {
+        for provider in crate::carrier::catalog::providers(app.region()) {
             append(&group, &option(dom, provider.name, provider.name));
         }
         append(&select, &group);

@@ -2,7 +2,7 @@
 //! engine, the filters and their counts. Pure Rust, tested natively.
 
 use crate::error::InputError;
-use crate::json::{Number, Value};
+use crate::json::Value;
 use crate::model::read::{Object, Path, Read};
 use crate::model::{Fulfillment, History, TtsOrder};
 use crate::report::{Action, Severity};
@@ -494,15 +494,6 @@ pub fn first<'v>(value: &'v Value<'v>) -> Option<&'v Value<'v>> {
 pub fn string<'v>(value: &'v Value<'v>) -> Option<&'v str> {
     match value {
         Value::String(s) => Some(s),
-        _ => None,
-    }
-}
-
-/// A whole number value.
-#[must_use]
-pub fn integer(value: &Value<'_>) -> Option<u64> {
-    match value {
-        Value::Number(Number::U64(n)) => Some(*n),
         _ => None,
     }
 }

@@ -293,11 +293,7 @@ impl Frame {
             append(&filters, &button);
         }
         append(&self.toolbar, &filters);
-        let ready = app
-            .rows
-            .iter()
-            .filter(|r| model::in_bulk_sync(r) && !app.busy.contains_key(&r.id))
-            .count();
+        let ready = app.bulk_ready().count();
         let label = match app.bulk {
             Some((done, total)) => format!("Syncing {} of {total}…", done + 1),
             None => format!("Sync all ready ({ready})"),
@@ -361,7 +357,7 @@ impl Frame {
 
         let number = row.tracking_number().unwrap_or("—");
         match &row.tracking_url {
-            Some(url) if model::safe_link(url) => {
+            Some(url) => {
                 let a = dom::deep_clone(&t.link);
                 set(&a, "href", url);
                 a.set_text_content(Some(number));
@@ -393,9 +389,7 @@ impl Frame {
         }
         if let Some(notice) = app.notices.get(&row.id) {
             let n = dom.text_el("span", "fp-notice fp-error", &notice.text);
-            if let Some(code) = &notice.code {
-                set(&n, "data-code", code);
-            }
+            set(&n, "data-code", &notice.code);
             append(&preview, &n);
         }
         tr
