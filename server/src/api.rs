@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::auth::{self, AppCredentials, AuthError, Session};
+use crate::auth::{self, AppCredentials, Session};
+pub use crate::error::ApiError;
 use crate::store::{
     Clock, FulfillmentQuery, FulfillmentRecord, FulfillmentWebhook, Store, StoreError, SyncStatus,
     SyncStatusKind, SystemClock, UpsertOutcome,
@@ -132,112 +133,13 @@ impl AppState {
     }
 }
 
-/// An error answer: a status and a stable code.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: String,
-    message: String,
-    path: Option<String>,
-}
-
-impl ApiError {
-    /// An error of `status` with `code`.
-    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: code.into(),
-            message: message.into(),
-            path: None,
-        }
-    }
-
-    /// The HTTP status.
-    #[must_use]
-    pub const fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// The stable code.
-    #[must_use]
-    pub fn code(&self) -> &str {
-        &self.code
-    }
-
-    /// The message.
-    #[must_use]
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no such {what}"),
-        )
-    }
-}
-
-impl ApiError {
-    /// The JSON body: `{"error": {"code", "message", "path"?}}`.
-    fn body(&self) -> Value {
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if let (Some(path), Some(object)) = (&self.path, error.as_object_mut()) {
-            object.insert("path".into(), Value::String(path.clone()));
-        }
-        json!({ "error": error })
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
-    }
-}
-
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, e.code(), e.to_string())
-    }
-}
-
-impl From<InputError> for ApiError {
-    fn from(e: InputError) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code: e.code().into(),
-            message: e.to_string(),
-            path: Some(e.path),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "store");
-        let status = match e.code() {
-            "store.not_found" => StatusCode::NOT_FOUND,
-            "store.invalid_input" | "store.invalid_cursor" => StatusCode::BAD_REQUEST,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        Self::new(status, e.code(), e.to_string())
-    }
-}
-
 /// Runs a store call off the async threads.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "a task failed",
-            )
-        })?
+        .map_err(|_| ApiError::internal("a task failed"))?
         .map_err(ApiError::from)
 }
 
@@ -819,16 +721,7 @@ pub async fn sync_request(
                 replayed: true,
             });
         }
-        Err(e) if e.code == "idempotency.key_reused" => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                e.code,
-                e.message,
-            ))
-        }
-        Err(e) if e.code == "idempotency.in_progress" => {
-            return Err(ApiError::new(StatusCode::CONFLICT, e.code, e.message))
-        }
+        // A reused key is 422 and one still running 409, as `store_status` maps them.
         Err(e) => return Err(e),
     }
     let lock = state.lock_of(shop, id);

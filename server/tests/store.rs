@@ -475,7 +475,7 @@ fn fulfillments_are_patched_and_listed_by_status_with_a_stable_cursor() {
                 },
             )
             .unwrap_err();
-        assert_eq!(err.code(), "request.invalid_cursor", "{bad}");
+        assert_eq!(err.code(), "store.invalid_cursor", "{bad}");
     }
     assert_eq!(
         SyncStatusKind::parse("sync_failed"),

@@ -4,8 +4,8 @@ use super::push::PushState;
 
 /// Why a storage call failed.
 ///
-/// [`StoreError::code`] gives a stable machine code; the API maps the codes to statuses (noted on each
-/// variant).
+/// [`StoreError::code`] gives a stable machine code; the API gives each variant its status in
+/// [`crate::error::store_status`] (noted on each variant).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -13,6 +13,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
     /// A pragma set at open did not read back with the value asked for: the server must not start.
+    /// API: 500.
     #[error("pragma `{name}` reads back `{actual}`, expected `{expected}`")]
     Pragma {
         /// The pragma, like `journal_mode`.
@@ -22,7 +23,7 @@ pub enum StoreError {
         /// The value read back.
         actual: String,
     },
-    /// The database was migrated by a newer version of this program.
+    /// The database was migrated by a newer version of this program. API: 500.
     #[error("database schema version {found} is newer than the supported {supported}")]
     SchemaTooNew {
         /// The version found in the database.
@@ -47,7 +48,7 @@ pub enum StoreError {
         /// Its id.
         id: String,
     },
-    /// The pagination cursor was not one this store issued. API: 400.
+    /// The pagination cursor was not one this store issued. API: 400, with the path `cursor`.
     #[error("invalid cursor `{0}`")]
     InvalidCursor(String),
     /// The transition is not an edge of the push state machine. API: 500 (a bug in the caller).
@@ -94,7 +95,7 @@ impl StoreError {
             Self::SchemaTooNew { .. } => "store.schema_too_new",
             Self::InvalidInput { .. } => "store.invalid_input",
             Self::NotFound { .. } => "store.not_found",
-            Self::InvalidCursor(_) => "request.invalid_cursor",
+            Self::InvalidCursor(_) => "store.invalid_cursor",
             Self::IllegalTransition { .. } => "push.illegal_transition",
             Self::PushStateChanged { .. } => "push.state_changed",
             Self::PushInFlight { .. } => "push.in_flight",
