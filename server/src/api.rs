@@ -20,6 +20,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::{self, AppCredentials, Session};
+use crate::engine::EnginePool;
 pub use crate::error::ApiError;
 use crate::store::{
     Clock, FulfillmentQuery, FulfillmentRecord, FulfillmentWebhook, Store, StoreError, SyncStatus,
@@ -68,6 +69,8 @@ pub struct AppState {
     pub pages: Option<Pages>,
     /// The clock the engine validates with and pushes are dated by (the system clock unless set).
     pub clock: Arc<dyn Clock>,
+    /// Where the engine runs: a bounded pool of blocking threads, one per CPU unless set.
+    pub engine: EnginePool,
     /// One lock per fulfillment being synced: concurrent syncs of one fulfillment run one at a time.
     locks: std::sync::Mutex<HashMap<(String, String), FulfillmentLock>>,
 }
@@ -88,6 +91,7 @@ impl AppState {
             demo_shop: None,
             pages: None,
             clock: Arc::new(SystemClock),
+            engine: EnginePool::per_cpu(),
             locks: std::sync::Mutex::default(),
         }
     }
@@ -111,6 +115,13 @@ impl AppState {
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The same state running the engine on `engine`.
+    #[must_use]
+    pub fn with_engine(mut self, engine: EnginePool) -> Self {
+        self.engine = engine;
         self
     }
 
@@ -236,13 +247,30 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiE
     Ok(Json(json!({ "ok": true })))
 }
 
-/// The shop's settings, or the default (US, no mappings) when never saved.
+/// The shop's settings, or the default (US, no mappings) when never saved; read on the engine pool.
 pub(crate) async fn shop_settings(state: &AppState, shop: &str) -> Result<Settings, ApiError> {
+    let text = settings_text(state, shop).await?;
+    state
+        .engine
+        .run(move || settings_of(text.as_deref()))
+        .await?
+}
+
+/// The shop's settings as stored (JSON), when ever saved.
+pub(crate) async fn settings_text(
+    state: &AppState,
+    shop: &str,
+) -> Result<Option<String>, ApiError> {
     let store = state.store.clone();
     let shop = shop.to_owned();
-    let text = blocking(move || store.settings(&shop)).await?;
+    blocking(move || store.settings(&shop)).await
+}
+
+/// Settings as stored, read by the engine: the default (US, no mappings) for none. Engine work: run it
+/// on the engine pool.
+pub(crate) fn settings_of(text: Option<&str>) -> Result<Settings, ApiError> {
     match text {
-        Some(text) => Ok(preflight::error::from_json::<Settings>(&text)?),
+        Some(text) => Ok(preflight::error::from_json::<Settings>(text)?),
         None => Ok(Settings::new(Region::Us)),
     }
 }
@@ -259,22 +287,27 @@ fn rfc3339_millis(millis: i64) -> String {
     format!("{seconds}.{:03}Z", millis.rem_euclid(1000))
 }
 
-/// `POST /api/validate`: the engine, natively, on one input (the same JSON as the JS API's).
+/// `POST /api/validate`: the engine, natively, on one input (the same JSON as the JS API's). The
+/// settings and the body are read, validated and the report written on the engine pool.
 async fn validate(
     State(state): State<Arc<AppState>>,
     ShopSession(session): ShopSession,
     Query(query): Query<NowQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let settings = shop_settings(&state, &session.shop).await?;
-    let validator = Validator::new(settings)?;
-    let text = utf8(&body)?;
     let now = match query.now {
         Some(now) => preflight::parse_now(&now)?,
         None => state.now(),
     };
-    let input = preflight::error::from_json::<preflight::Input>(text)?;
-    let report = validator.validate(&input, now).to_json();
+    let settings = settings_text(&state, &session.shop).await?;
+    let report = state
+        .engine
+        .run(move || -> Result<String, ApiError> {
+            let validator = Validator::new(settings_of(settings.as_deref())?)?;
+            let input = preflight::error::from_json::<preflight::Input>(utf8(&body)?)?;
+            Ok(validator.validate(&input, now).to_json())
+        })
+        .await??;
     Ok(json_text(StatusCode::OK, report))
 }
 
@@ -360,13 +393,19 @@ async fn put_mappings(
     ShopSession(session): ShopSession,
     body: Bytes,
 ) -> Result<Json<Mappings>, ApiError> {
-    let text = utf8(&body)?;
-    let mappings = read_mappings(text)?;
-    let mut settings = shop_settings(&state, &session.shop).await?;
-    let mut validator = Validator::new(settings.clone())?;
-    // Its errors name the field, like `carrierMappings[0].to`.
-    validator.set_carrier_mappings(mappings.clone())?;
-    settings.carrier_mappings = mappings;
+    let stored = settings_text(&state, &session.shop).await?;
+    let settings = state
+        .engine
+        .run(move || -> Result<Settings, ApiError> {
+            let mappings = read_mappings(utf8(&body)?)?;
+            let mut settings = settings_of(stored.as_deref())?;
+            let mut validator = Validator::new(settings.clone())?;
+            // Its errors name the field, like `carrierMappings[0].to`.
+            validator.set_carrier_mappings(mappings.clone())?;
+            settings.carrier_mappings = mappings;
+            Ok(settings)
+        })
+        .await??;
     let json = settings_json(&settings);
     let store = state.store.clone();
     let shop = session.shop.clone();
@@ -427,8 +466,14 @@ async fn fulfillment_webhook(
             )
         })?;
     let event_id = header("x-shopify-event-id").map(str::to_owned);
-    let text = utf8(&body)?.to_owned();
-    let (id, updated_at) = webhook_identity(&text)?;
+    let (text, id, updated_at) = state
+        .engine
+        .run(move || -> Result<_, ApiError> {
+            let text = utf8(&body)?.to_owned();
+            let (id, updated_at) = webhook_identity(&text)?;
+            Ok((text, id, updated_at))
+        })
+        .await??;
     let store = state.store.clone();
     let (shop2, id2) = (shop.clone(), id.clone());
     let outcome = blocking(move || {
@@ -499,22 +544,24 @@ async fn list_fulfillments(
     let now = rfc3339_millis(state.clock.now_millis());
     let store = state.store.clone();
     let shop = session.shop.clone();
+    // The stored JSON is read back with the rows, off the async threads.
     let page = blocking(move || {
-        store.list_fulfillments(
+        let page = store.list_fulfillments(
             &shop,
             &FulfillmentQuery {
                 status,
                 cursor: query.cursor,
                 limit: query.limit.unwrap_or(50),
             },
-        )
+        )?;
+        Ok(json!({
+            "items": page.items.iter().map(fulfillment_json).collect::<Vec<_>>(),
+            "nextCursor": page.next_cursor,
+            "now": now,
+        }))
     })
     .await?;
-    Ok(Json(json!({
-        "items": page.items.iter().map(fulfillment_json).collect::<Vec<_>>(),
-        "nextCursor": page.next_cursor,
-        "now": now,
-    })))
+    Ok(Json(page))
 }
 
 /// `GET /api/fulfillments/{id}`: another shop's fulfillment is as absent as a missing one.
@@ -525,9 +572,15 @@ async fn get_fulfillment(
 ) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
     let shop = session.shop.clone();
-    let record = blocking(move || store.fulfillment(&shop, &id)).await?;
+    let record = blocking(move || {
+        Ok(store
+            .fulfillment(&shop, &id)?
+            .as_ref()
+            .map(fulfillment_json))
+    })
+    .await?;
     record
-        .map(|r| Json(fulfillment_json(&r)))
+        .map(Json)
         .ok_or_else(|| ApiError::not_found("fulfillment"))
 }
 
@@ -576,7 +629,10 @@ async fn put_tracking(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let number = read_tracking_number(utf8(&body)?)?;
+    let number = state
+        .engine
+        .run(move || Ok::<_, ApiError>(read_tracking_number(utf8(&body)?)?))
+        .await??;
     let lock = state.lock_of(&session.shop, &id);
     let _guard = lock.lock().await;
     let record = crate::sync::set_tracking_number(&state, &session.shop, &id, &number).await?;

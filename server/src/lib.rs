@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod demo;
+pub mod engine;
 pub mod error;
 pub mod store;
 pub mod sync;

@@ -1,6 +1,7 @@
 //! `preflight-server`: the sync API on embedded SQLite, with TikTok Shop live or simulated.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use clap::{Parser, ValueEnum};
 use preflight_server::api::{self, AppState};
 use preflight_server::auth::AppCredentials;
 use preflight_server::demo;
+use preflight_server::engine::EnginePool;
 use preflight_server::store::{FulfillmentQuery, SqliteStore, Store};
 use preflight_server::tts::client::{ClientConfig, TtsClient};
 use preflight_server::tts::simulator::Simulator;
@@ -101,6 +103,10 @@ struct Config {
         value_delimiter = ','
     )]
     allowed_origins: Vec<String>,
+    /// How many engine jobs (reading a body, validating, writing the report) run at once, each on a
+    /// blocking thread [default: the CPUs available].
+    #[arg(long, env = "PREFLIGHT_ENGINE_THREADS")]
+    engine_threads: Option<NonZeroUsize>,
 }
 
 fn main() -> ExitCode {
@@ -182,6 +188,11 @@ fn run(config: Config) -> Result<(), String> {
         },
         config.allowed_origins.clone(),
     );
+    let engine = config
+        .engine_threads
+        .map_or_else(EnginePool::per_cpu, EnginePool::new);
+    tracing::info!(threads = engine.threads(), "engine pool");
+    let state = state.with_engine(engine);
     let state = match config.www.clone() {
         Some(www) => state.with_pages(api::Pages {
             www,

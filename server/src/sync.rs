@@ -11,7 +11,7 @@ use preflight::model::{Fulfillment, History, Input, TtsOrder};
 use preflight::{Action, Report, Timestamp, Validator, Verdict};
 use serde_json::{json, Value};
 
-use crate::api::{blocking, shop_settings, ApiError, AppState};
+use crate::api::{blocking, settings_of, settings_text, ApiError, AppState};
 use crate::store::{
     FulfillmentPatch, FulfillmentRecord, PushRecord, PushState, PushTransition, StoredResponse,
     SyncFailure, SyncStatus,
@@ -100,15 +100,19 @@ fn history_of(record: &FulfillmentRecord) -> Result<Option<History>, ApiError> {
         .transpose()
 }
 
-fn order_id_of(record: &FulfillmentRecord) -> Result<String, ApiError> {
-    let text = record.tts_order_json.as_deref().ok_or_else(|| {
+/// The id of the TikTok Shop order a fulfillment is linked to, read on the engine pool.
+async fn order_id_of(state: &AppState, record: &FulfillmentRecord) -> Result<String, ApiError> {
+    let text = record.tts_order_json.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "sync.order_unlinked",
             "the fulfillment is linked to no TikTok Shop order yet",
         )
     })?;
-    Ok(read::<TtsOrder>(text)?.id)
+    state
+        .engine
+        .run(move || Ok(read::<TtsOrder>(&text)?.id))
+        .await?
 }
 
 fn tts_failure(error: &TtsError) -> SyncFailure {
@@ -138,10 +142,11 @@ pub async fn link_order(
 ) -> Result<FulfillmentRecord, ApiError> {
     let record = load(state, shop, fulfillment_id).await?;
     let order = fetch_order(state, shop, order_id).await?;
-    let report = preview(state, shop, &record, &order, history_of(&record)?.as_ref()).await?;
+    let source = ValidatorSource::of_shop(state, shop).await?;
+    let checked = check(state, source, &record, &order, history_of(&record)?).await?;
     let patch = FulfillmentPatch {
         tts_order_json: Some(order),
-        report_json: Some(report.to_json()),
+        report_json: Some(checked.json),
         ..FulfillmentPatch::default()
     };
     save(state, shop, fulfillment_id, patch).await
@@ -158,12 +163,13 @@ pub async fn refresh_preview(
     fulfillment_id: &str,
 ) -> Result<(), ApiError> {
     let record = load(state, shop, fulfillment_id).await?;
-    let Some(order) = record.tts_order_json.clone() else {
+    let Some(order) = record.tts_order_json.as_deref() else {
         return Ok(());
     };
-    let report = preview(state, shop, &record, &order, history_of(&record)?.as_ref()).await?;
+    let source = ValidatorSource::of_shop(state, shop).await?;
+    let checked = check(state, source, &record, order, history_of(&record)?).await?;
     let patch = FulfillmentPatch {
-        report_json: Some(report.to_json()),
+        report_json: Some(checked.json),
         ..FulfillmentPatch::default()
     };
     save(state, shop, fulfillment_id, patch).await.map(|_| ())
@@ -193,17 +199,32 @@ pub async fn set_tracking_number(
             "a push of this fulfillment is under way",
         ));
     }
-    let payload = with_tracking_number(&record.shopify_json, tracking_number)?;
-    read::<Fulfillment>(&payload)?;
-    record.shopify_json.clone_from(&payload);
-    let report = match record.tts_order_json.clone() {
-        Some(order) => Some(
-            preview(state, shop, &record, &order, history_of(&record)?.as_ref())
-                .await?
-                .to_json(),
-        ),
+    let history = history_of(&record)?;
+    let source = match record.tts_order_json {
+        Some(_) => Some(ValidatorSource::of_shop(state, shop).await?),
         None => None,
     };
+    let (stored, order, number) = (
+        std::mem::take(&mut record.shopify_json),
+        record.tts_order_json.clone(),
+        tracking_number.to_owned(),
+    );
+    let clock = state.clock.clone();
+    let (payload, report) = state
+        .engine
+        .run(move || -> Result<_, ApiError> {
+            let payload = with_tracking_number(&stored, &number)?;
+            let fulfillment = read::<Fulfillment>(&payload)?;
+            let report = match (source, order) {
+                (Some(source), Some(order)) => {
+                    let now = Timestamp::from_unix_millis(clock.now_millis());
+                    Some(checked(source.validator()?, fulfillment, &order, history, now)?.json)
+                }
+                _ => None,
+            };
+            Ok((payload, report))
+        })
+        .await??;
     let patch = FulfillmentPatch {
         shopify_json: Some(payload),
         report_json: report,
@@ -323,38 +344,77 @@ async fn fetch_order(
         .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "tts.error", e.to_string()))
 }
 
-/// The engine's report on the stored fulfillment, the given order and history, with the shop's
-/// settings, now.
-async fn preview(
-    state: &Arc<AppState>,
-    shop: &str,
-    record: &FulfillmentRecord,
-    order_json: &str,
-    history: Option<&History>,
-) -> Result<Report, ApiError> {
-    let validator = shop_validator(state, shop).await?;
-    report_of(state, &validator, record, order_json, history)
+/// The validator a check runs with: one built already, or the shop's settings as stored, to build
+/// it from on the engine pool.
+enum ValidatorSource {
+    Built(Validator),
+    Settings(Option<String>),
 }
 
-/// The validator of the shop's settings.
-async fn shop_validator(state: &Arc<AppState>, shop: &str) -> Result<Validator, ApiError> {
-    Ok(Validator::new(shop_settings(state, shop).await?)?)
+impl ValidatorSource {
+    /// The shop's settings as stored.
+    async fn of_shop(state: &AppState, shop: &str) -> Result<Self, ApiError> {
+        Ok(Self::Settings(settings_text(state, shop).await?))
+    }
+
+    /// The validator. Engine work: run it on the engine pool.
+    fn validator(self) -> Result<Validator, ApiError> {
+        match self {
+            Self::Built(validator) => Ok(validator),
+            Self::Settings(text) => Ok(Validator::new(settings_of(text.as_deref())?)?),
+        }
+    }
 }
 
-/// The report of `validator` on the stored fulfillment, the given order and history, now.
-fn report_of(
+/// What the engine made of a fulfillment: the validator it ran with, the report and its JSON.
+struct Checked {
+    validator: Validator,
+    report: Report,
+    json: String,
+}
+
+/// The engine's report on the stored fulfillment, the given order and history, now: the payloads
+/// read, validated and the report written on the engine pool.
+async fn check(
     state: &AppState,
-    validator: &Validator,
+    source: ValidatorSource,
     record: &FulfillmentRecord,
     order_json: &str,
-    history: Option<&History>,
-) -> Result<Report, ApiError> {
+    history: Option<History>,
+) -> Result<Checked, ApiError> {
+    let (fulfillment, order) = (record.shopify_json.clone(), order_json.to_owned());
+    let clock = state.clock.clone();
+    state
+        .engine
+        .run(move || {
+            let fulfillment = read::<Fulfillment>(&fulfillment)?;
+            let now = Timestamp::from_unix_millis(clock.now_millis());
+            checked(source.validator()?, fulfillment, &order, history, now)
+        })
+        .await?
+}
+
+/// The report of `validator` on a fulfillment, the order's JSON and history, at `now`. Engine work:
+/// run it on the engine pool.
+fn checked(
+    validator: Validator,
+    fulfillment: Fulfillment,
+    order_json: &str,
+    history: Option<History>,
+    now: Timestamp,
+) -> Result<Checked, ApiError> {
     let input = Input {
-        fulfillment: read::<Fulfillment>(&record.shopify_json)?,
+        fulfillment,
         order: read::<TtsOrder>(order_json)?,
-        history: history.cloned(),
+        history,
     };
-    Ok(validator.validate(&input, state.now()))
+    let report = validator.validate(&input, now);
+    let json = report.to_json();
+    Ok(Checked {
+        validator,
+        report,
+        json,
+    })
 }
 
 /// Syncs one fulfillment: see the module's documentation.
@@ -369,7 +429,7 @@ pub async fn sync(
     idempotency: &Idempotency<'_>,
 ) -> Result<Synced, ApiError> {
     let record = load(state, shop, fulfillment_id).await?;
-    let order_id = order_id_of(&record)?;
+    let order_id = order_id_of(state, &record).await?;
 
     let store = state.store.clone();
     let (s, id) = (shop.to_owned(), fulfillment_id.to_owned());
@@ -422,10 +482,12 @@ pub async fn sync(
         )
         .await?;
         let history = history_of(&record)?;
+        let source = ValidatorSource::of_shop(state, shop).await?;
+        let validator = state.engine.run(move || source.validator()).await??;
         let sending = Sending {
             record: &record,
             order_id: &order_id,
-            validator: shop_validator(state, shop).await?,
+            validator,
             push,
             plan,
             history,
@@ -436,11 +498,15 @@ pub async fn sync(
     // Re-validate with TikTok Shop's order as it is now, never the browser's verdict.
     let order = fetch_order(state, shop, &order_id).await?;
     let history = history_of(&record)?;
-    let validator = shop_validator(state, shop).await?;
-    let report = report_of(state, &validator, &record, &order, history.as_ref())?;
+    let source = ValidatorSource::of_shop(state, shop).await?;
+    let Checked {
+        validator,
+        report,
+        json: report_json,
+    } = check(state, source, &record, &order, history.clone()).await?;
     let mut patch = FulfillmentPatch {
         tts_order_json: Some(order),
-        report_json: Some(report.to_json()),
+        report_json: Some(report_json.clone()),
         ..FulfillmentPatch::default()
     };
     match report.verdict {
@@ -455,7 +521,7 @@ pub async fn sync(
                             "code": "sync.blocked",
                             "message": first.map_or("the push would fail", |d| d.reason),
                         },
-                        "report": serde_json::from_str::<Value>(&report.to_json()).unwrap_or(Value::Null),
+                        "report": serde_json::from_str::<Value>(&report_json).unwrap_or(Value::Null),
                     }),
                 ),
                 false,
@@ -559,11 +625,19 @@ async fn send(
             // order read before the push no longer says what the package holds. When it cannot be
             // read, the next sync reads it anyway.
             let order = fetch_order(state, shop, order_id).await.ok();
-            let report = order.as_deref().and_then(|order| {
-                report_of(state, &validator, record, order, Some(&history))
-                    .ok()
-                    .map(|r| r.to_json())
-            });
+            let report = match order.as_deref() {
+                Some(order) => check(
+                    state,
+                    ValidatorSource::Built(validator),
+                    record,
+                    order,
+                    Some(history.clone()),
+                )
+                .await
+                .ok()
+                .map(|checked| checked.json),
+                None => None,
+            };
             let sent = PushTransition {
                 history_json: Some(history_json(&history)),
                 tts_order_json: order,
