@@ -1,4 +1,5 @@
-//! Throughput of the engine on one core: a typical fulfillment, and a batch of 10,000 mixed ones.
+//! Throughput of the engine on one core: a typical fulfillment, a batch of 10,000 mixed ones, and the
+//! largest line-item shapes at n and 2n lines (matching is linear: 2n takes about twice as long).
 //!
 //! Run with `cargo xtask bench`. Inputs are parsed once, outside the timed loops; the figures are
 //! validations per second of the typed call, and of the JSON call (parse + validate + serialize).
@@ -9,6 +10,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use preflight::{error, Input, Timestamp, Validator};
+
+#[path = "../tests/common/shapes.rs"]
+mod shapes;
 
 const SETTINGS: &str = r#"{"region": "US", "carrierMappings": [
     {"from": "Acme Freight", "to": "UPS"}, {"from": "Other", "to": "UniUni"}]}"#;
@@ -173,5 +177,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         per_second(per, batch.len()),
         per.as_nanos() as f64 / batch.len() as f64
     );
+
+    let n = 50_000;
+    for shape in shapes::Shape::ALL {
+        let [small, large] = [n, 2 * n].map(|lines| -> Result<Duration, error::InputError> {
+            let input: Input = error::from_json(&shape.input(lines).to_string())?;
+            Ok(measure(budget, || {
+                black_box(validator.validate(black_box(&input), now));
+            }))
+        });
+        let (small, large) = (small?, large?);
+        println!(
+            "line items, {:<32} n = {n}: {:>7.2} ms   2n: {:>7.2} ms   (2n / n = {:.2})",
+            shape.name(),
+            small.as_secs_f64() * 1e3,
+            large.as_secs_f64() * 1e3,
+            large.as_secs_f64() / small.as_secs_f64()
+        );
+    }
     Ok(())
 }

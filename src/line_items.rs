@@ -5,16 +5,12 @@
 //! surrounding spaces), falling back to the variant id against `sku_id` or `seller_sku`.
 
 use std::collections::HashMap;
-use std::ops::Range;
 
 use crate::model::{
     Fulfillment, FulfillmentLineItem, FulfillmentStatus, History, OrderStatus, PackageStatus,
     TtsLineItem, TtsOrder,
 };
 use crate::report::{Code, Data, Diagnostic, PackageRef};
-
-/// Above this many item × unit comparisons, units are indexed by key instead of scanned.
-const SCAN_LIMIT: usize = 4096;
 
 /// What the fulfillment's items map to in the order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -26,138 +22,172 @@ pub struct Allocation<'a> {
     pub package: Option<&'a str>,
 }
 
-/// Whether a Shopify item and a TikTok Shop unit are the same product.
-fn matches(item: &FulfillmentLineItem, unit: &TtsLineItem) -> bool {
-    let same = |a: Option<&str>, b: Option<&str>| match (a, b) {
-        (Some(a), Some(b)) => a.trim_ascii().eq_ignore_ascii_case(b.trim_ascii()),
-        _ => false,
-    };
-    let sku = item.sku.as_deref().filter(|s| !s.trim_ascii().is_empty());
-    let variant = item.variant_id.as_deref();
-    same(sku, unit.seller_sku.as_deref())
-        || same(variant, unit.sku_id.as_deref())
-        || same(variant, unit.seller_sku.as_deref())
+/// The field of a unit a key list indexes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Field {
+    SellerSku,
+    SkuId,
 }
 
-/// The keys a unit can be found by, normalized for the index.
-fn unit_keys(unit: &TtsLineItem) -> impl Iterator<Item = String> + '_ {
-    [unit.seller_sku.as_deref(), unit.sku_id.as_deref()]
-        .into_iter()
-        .flatten()
-        .map(|k| k.trim_ascii().to_ascii_lowercase())
+/// A key as matched: without surrounding ASCII spaces, ASCII lowercase.
+fn normalize(key: &str) -> String {
+    key.trim_ascii().to_ascii_lowercase()
 }
 
-/// The candidate units of each item, as shared lists: items with the same SKU and variant share one, so
-/// that a large fulfillment against a large order stays linear.
+/// The units of each key, and the key lists of each item.
+///
+/// An item matches a unit when its SKU is the unit's `seller_sku`, or its variant id the unit's `sku_id`
+/// or `seller_sku`: its candidates are the union of at most three lists, each in unit order. Building
+/// takes time and memory linear in units plus items, whatever the keys repeat.
 struct Candidates {
-    /// The lists' unit indexes, one list after another, each in order.
-    flat: Vec<usize>,
-    /// Each list's span of `flat`.
-    spans: Vec<Range<usize>>,
-    /// For each item, its list.
-    of_item: Vec<usize>,
+    /// Unit indexes of each key, ascending.
+    lists: Vec<Vec<usize>>,
+    /// For each item, its lists (at most three, distinct).
+    of_item: Vec<ItemLists>,
+}
+
+/// The lists of one item, without repeats.
+#[derive(Clone, Copy, Default)]
+struct ItemLists {
+    ids: [usize; 3],
+    len: usize,
+}
+
+impl ItemLists {
+    fn push(&mut self, id: usize) {
+        let known = self
+            .ids
+            .get(..self.len)
+            .is_some_and(|ids| ids.contains(&id));
+        if let (false, Some(slot)) = (known, self.ids.get_mut(self.len)) {
+            *slot = id;
+            self.len += 1;
+        }
+    }
+
+    fn ids(&self) -> &[usize] {
+        self.ids.get(..self.len).unwrap_or(&[])
+    }
 }
 
 impl Candidates {
     fn new(units: &[TtsLineItem], items: &[&FulfillmentLineItem]) -> Self {
-        let mut flat = Vec::new();
-        let mut spans = Vec::new();
-        if units.len().saturating_mul(items.len()) <= SCAN_LIMIT {
-            for item in items {
-                let start = flat.len();
-                flat.extend(
-                    units
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, u)| matches(item, u))
-                        .map(|(i, _)| i),
-                );
-                spans.push(start..flat.len());
-            }
-            let of_item = (0..spans.len()).collect();
-            return Self {
-                flat,
-                spans,
-                of_item,
-            };
-        }
-        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_key: HashMap<(Field, String), usize> = HashMap::new();
+        let mut lists: Vec<Vec<usize>> = Vec::new();
         for (i, unit) in units.iter().enumerate() {
-            for key in unit_keys(unit) {
-                let slot = index.entry(key).or_default();
-                if slot.last() != Some(&i) {
-                    slot.push(i);
+            let keys = [
+                (Field::SellerSku, unit.seller_sku.as_deref()),
+                (Field::SkuId, unit.sku_id.as_deref()),
+            ];
+            for (field, key) in keys {
+                let Some(key) = key else { continue };
+                let id = *by_key.entry((field, normalize(key))).or_insert_with(|| {
+                    lists.push(Vec::new());
+                    lists.len() - 1
+                });
+                if let Some(list) = lists.get_mut(id) {
+                    list.push(i);
                 }
             }
         }
-        let norm = |k: Option<&str>| k.map(|k| k.trim_ascii().to_ascii_lowercase());
-        let mut seen: HashMap<(Option<String>, Option<String>), usize> = HashMap::new();
-        let mut of_item = Vec::with_capacity(items.len());
-        for item in items {
-            let key = (norm(item.sku.as_deref()), norm(item.variant_id.as_deref()));
-            let list = *seen.entry(key).or_insert_with_key(|(sku, variant)| {
-                let list = |k: &Option<String>| {
-                    k.as_ref()
-                        .and_then(|k| index.get(k))
-                        .map_or(&[][..], Vec::as_slice)
-                };
-                let start = flat.len();
-                merge_ascending(list(sku), list(variant), &mut flat, |i| {
-                    units.get(i).is_some_and(|u| matches(item, u))
-                });
-                let end = flat.len();
-                spans.push(start..end);
-                spans.len() - 1
-            });
-            of_item.push(list);
-        }
-        Self {
-            flat,
-            spans,
-            of_item,
-        }
+        let of_item = items
+            .iter()
+            .map(|item| {
+                let sku = item.sku.as_deref().filter(|s| !s.trim_ascii().is_empty());
+                let variant = item.variant_id.as_deref();
+                let wanted = [
+                    sku.map(|k| (Field::SellerSku, k)),
+                    variant.map(|k| (Field::SkuId, k)),
+                    variant.map(|k| (Field::SellerSku, k)),
+                ];
+                let mut found = ItemLists::default();
+                for (field, key) in wanted.into_iter().flatten() {
+                    if let Some(&id) = by_key.get(&(field, normalize(key))) {
+                        found.push(id);
+                    }
+                }
+                found
+            })
+            .collect();
+        Self { lists, of_item }
     }
 
-    /// All candidate units, each list once.
-    fn all(&self) -> &[usize] {
-        &self.flat
+    /// The lists of item `n`.
+    fn of(&self, n: usize) -> &[usize] {
+        self.of_item.get(n).map_or(&[], ItemLists::ids)
     }
 
-    fn lists(&self) -> usize {
-        self.spans.len()
-    }
-
-    fn of(&self, item: usize) -> (usize, &[usize]) {
-        let list = self.of_item.get(item).copied().unwrap_or(usize::MAX);
-        let found = self
-            .spans
-            .get(list)
-            .and_then(|span| self.flat.get(span.clone()))
-            .unwrap_or(&[]);
-        (list, found)
+    /// The units of list `id`.
+    fn list(&self, id: usize) -> &[usize] {
+        self.lists.get(id).map_or(&[], Vec::as_slice)
     }
 }
 
-/// Appends the union of two ascending lists, each value once, keeping those `keep` accepts.
-fn merge_ascending(a: &[usize], b: &[usize], out: &mut Vec<usize>, keep: impl Fn(usize) -> bool) {
-    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
-    loop {
-        let next = match (a.peek(), b.peek()) {
-            (Some(&&x), Some(&&y)) if x < y => a.next(),
-            (Some(&&x), Some(&&y)) if y < x => b.next(),
-            (Some(_), Some(_)) => {
-                b.next();
-                a.next()
-            }
-            (Some(_), None) => a.next(),
-            (None, Some(_)) => b.next(),
-            (None, None) => None,
-        };
-        match next {
-            Some(&i) if keep(i) => out.push(i),
-            Some(_) => {}
-            None => break,
+/// Takes units for items in order, each item its lowest free candidates of a kind first.
+///
+/// Each list keeps one cursor per kind of unit, past which no unit of that kind is free: a unit once
+/// taken stays taken and its kind never changes, so cursors only move forward and taking is linear in
+/// the lists' total length, however many items share a list.
+struct Taker<'c> {
+    candidates: &'c Candidates,
+    taken: Vec<bool>,
+    cursors: Vec<[usize; KINDS]>,
+}
+
+/// The kinds of unit taken, in order: free, shipped, cancelled.
+const KINDS: usize = 3;
+
+impl<'c> Taker<'c> {
+    fn new(candidates: &'c Candidates, units: usize) -> Self {
+        Self {
+            candidates,
+            taken: vec![false; units],
+            cursors: vec![[0; KINDS]; candidates.lists.len()],
         }
+    }
+
+    /// Takes up to `need` units of `kind` (those `is_kind` accepts) among item `n`'s candidates, lowest
+    /// index first; answers their indexes and lowers `need`.
+    fn take(
+        &mut self,
+        n: usize,
+        kind: usize,
+        units: &[TtsLineItem],
+        is_kind: impl Fn(&TtsLineItem) -> bool,
+        need: &mut u32,
+    ) -> Vec<usize> {
+        let mut picked = Vec::new();
+        let lists = self.candidates.of(n);
+        while *need > 0 {
+            // The lowest free unit of this kind at the head of any of the item's lists.
+            let mut best: Option<(usize, usize)> = None;
+            for &id in lists {
+                let list = self.candidates.list(id);
+                let Some(cursor) = self.cursors.get_mut(id).and_then(|c| c.get_mut(kind)) else {
+                    continue;
+                };
+                while let Some(&i) = list.get(*cursor) {
+                    let free = !self.taken.get(i).copied().unwrap_or(true)
+                        && units.get(i).is_some_and(&is_kind);
+                    if free {
+                        break;
+                    }
+                    *cursor += 1;
+                }
+                if let Some(&i) = list.get(*cursor) {
+                    if best.is_none_or(|(lowest, _)| i < lowest) {
+                        best = Some((i, id));
+                    }
+                }
+            }
+            let Some((i, _)) = best else { break };
+            if let Some(slot) = self.taken.get_mut(i) {
+                *slot = true;
+            }
+            *need -= 1;
+            picked.push(i);
+        }
+        picked
     }
 }
 
@@ -201,9 +231,14 @@ pub fn allocate<'a>(
     let package = history.and_then(|h| h.package_id.as_deref()).or_else(|| {
         // Pushed before without a record: a shipped unit of ours carries this very number.
         let number = tracking_number?;
-        candidates
-            .all()
-            .iter()
+        let mut seen = vec![false; candidates.lists.len()];
+        (0..items.len())
+            .flat_map(|n| candidates.of(n))
+            .filter(|&&id| {
+                seen.get_mut(id)
+                    .is_some_and(|s| !std::mem::replace(s, true))
+            })
+            .flat_map(|&id| candidates.list(id))
             .filter_map(|&i| units.get(i))
             .find(|u| u.is_shipped() && same_number(u.tracking_number.as_deref(), number))
             .and_then(|u| u.package_id.as_deref())
@@ -218,20 +253,17 @@ pub fn allocate<'a>(
         };
     }
 
-    // Units are taken in order; each list keeps a cursor per kind of unit, past which no unit of that
-    // kind is free, so taking stays linear however many items share a list.
-    let mut taken = vec![false; units.len()];
-    let mut cursors = vec![[0usize; 3]; candidates.lists()];
+    let mut taker = Taker::new(&candidates, units.len());
     let mut to_ship = Vec::new();
     let mut elsewhere = PackageGroups::default();
+    let unit = |i: usize| units.get(i);
     for (n, item) in items.iter().enumerate() {
         let sku = item
             .sku
             .clone()
             .or_else(|| item.variant_id.clone())
             .unwrap_or_default();
-        let (list, found) = candidates.of(n);
-        if found.is_empty() {
+        if candidates.of(n).is_empty() {
             out.push(Diagnostic::new(
                 Code::LineItemsNotInOrder,
                 Some(field),
@@ -244,32 +276,15 @@ pub fn allocate<'a>(
             continue;
         }
         let mut need = item.quantity;
-        let mut take = |kind: usize, pred: &dyn Fn(&TtsLineItem) -> bool| {
-            let mut picked = Vec::new();
-            let Some(cursor) = cursors.get_mut(list).and_then(|c| c.get_mut(kind)) else {
-                return picked;
-            };
-            while need > 0 {
-                let Some(&i) = found.get(*cursor) else { break };
-                *cursor += 1;
-                let (Some(unit), Some(slot)) = (units.get(i), taken.get_mut(i)) else {
-                    continue;
-                };
-                if !*slot && pred(unit) {
-                    *slot = true;
-                    need -= 1;
-                    picked.push(unit);
-                }
-            }
-            picked
-        };
-        let available = take(0, &is_available);
+        let available = taker.take(n, 0, units, is_available, &mut need);
         let remaining = u32::try_from(available.len()).unwrap_or(u32::MAX);
-        to_ship.extend(available);
-        for unit in take(1, &TtsLineItem::is_shipped) {
-            elsewhere.add(unit);
+        to_ship.extend(available.into_iter().filter_map(unit));
+        for shipped in taker.take(n, 1, units, TtsLineItem::is_shipped, &mut need) {
+            if let Some(u) = unit(shipped) {
+                elsewhere.add(u);
+            }
         }
-        let cancelled = take(2, &TtsLineItem::is_cancelled);
+        let cancelled = taker.take(n, 2, units, TtsLineItem::is_cancelled, &mut need);
         if !cancelled.is_empty() {
             out.push(Diagnostic::new(
                 Code::LineItemsCancelled,
