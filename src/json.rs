@@ -1,9 +1,9 @@
 //! A small JSON parser: the one reader of every input, natively and in the browser.
 //!
 //! Numbers are kept exact: integers as `u64`/`i64`, or as their digits when wider; numbers with a
-//! fraction or an exponent as their text (the engine never computes with them). In JSON written by the
-//! browser boundary, an integer past 2^53 is a rounded JS number and a string `"\u0000js:bigint:…"` a
-//! `BigInt`; see [`Js`].
+//! fraction or an exponent as their text (the engine never computes with them). Only JSON written by
+//! the browser boundary ([`parse_from_js`]) carries what JSON cannot: an integer past 2^53 is a rounded
+//! JS number, and the boundary's marks are read back; see [`Js`]. [`parse`] knows none of this.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -56,18 +56,25 @@ pub enum Js {
     Other(Box<str>),
 }
 
-const MARK: &str = "\u{0}js:";
+/// The browser boundary's mark of a `BigInt`, followed by its digits (`src/wasm/boundary.js`).
+const BIGINT_MARK: &str = "\u{0}js:bigint:";
 
-impl Js {
-    fn from_mark(text: &str) -> Option<Self> {
-        let rest = text.strip_prefix(MARK)?;
-        let (kind, value) = rest.split_once(':').unwrap_or((rest, ""));
-        let value: Box<str> = value.into();
-        Some(match kind {
-            "bigint" => Self::BigInt(value),
-            _ => Self::Other(kind.into()),
-        })
+/// A string of JSON written by the browser boundary, which marks `BigInt`s and escapes the caller's
+/// strings that start with U+0000 by one more U+0000: a mark, or the caller's string unescaped.
+fn read_js_string(text: Cow<'_, str>) -> Value<'_> {
+    if let Some(digits) = text.strip_prefix(BIGINT_MARK) {
+        return Value::Js(Js::BigInt(digits.into()));
     }
+    if text.starts_with("\u{0}\u{0}") {
+        return Value::String(match text {
+            Cow::Borrowed(t) => Cow::Borrowed(t.get(1..).unwrap_or_default()),
+            Cow::Owned(mut t) => {
+                t.remove(0);
+                Cow::Owned(t)
+            }
+        });
+    }
+    Value::String(text)
 }
 
 impl fmt::Display for Value<'_> {
@@ -183,9 +190,10 @@ impl<'a> Parser<'a> {
             }
             Some(b'"') => {
                 let s = self.string()?;
-                Ok(match Js::from_mark(&s) {
-                    Some(js) => Value::Js(js),
-                    None => Value::String(s),
+                Ok(if self.from_js {
+                    read_js_string(s)
+                } else {
+                    Value::String(s)
                 })
             }
             Some(b't') => self.literal("true", Value::Bool(true)),
@@ -580,14 +588,25 @@ mod tests {
     }
 
     #[test]
-    fn reads_the_boundary_marks() {
+    fn reads_the_boundary_marks_only_from_the_boundary() {
+        let marked = r#""\u0000js:bigint:123""#;
         assert_eq!(
-            parse(r#""\u0000js:bigint:123""#).unwrap(),
+            parse_from_js(marked).unwrap(),
             Value::Js(Js::BigInt("123".into()))
         );
+        // Natively a mark is a string like any other.
         assert_eq!(
-            parse(r#""\u0000js:function""#).unwrap(),
-            Value::Js(Js::Other("function".into()))
+            parse(marked).unwrap(),
+            Value::String("\u{0}js:bigint:123".into())
+        );
+        // The boundary escapes the caller's strings that start with U+0000: they read back as given.
+        assert_eq!(
+            parse_from_js(r#""\u0000\u0000js:bigint:abc def""#).unwrap(),
+            Value::String("\u{0}js:bigint:abc def".into())
+        );
+        assert_eq!(
+            parse(r#""\u0000\u0000x""#).unwrap(),
+            Value::String("\u{0}\u{0}x".into())
         );
     }
 

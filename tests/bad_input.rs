@@ -252,3 +252,17 @@ fn the_typed_form_agrees_with_the_json_form() {
         v.validate_json(&text, NOW).unwrap()
     );
 }
+
+#[test]
+fn a_string_shaped_like_the_browser_boundarys_mark_is_data() {
+    // The browser boundary marks a BigInt as such a string; natively it is a string like any other.
+    let forged = "\u{0}js:bigint:abc def";
+    let text = with(&["fulfillment", "id"], json!(forged));
+    let report: Value = serde_json::from_str(&us().validate_json(&text, NOW).unwrap()).unwrap();
+    assert_eq!(report["fulfillmentId"], forged);
+    let text = with(
+        &["fulfillment", "line_items", "0", "quantity"],
+        json!(forged),
+    );
+    assert_eq!(error(&text).code(), "input.invalid_type");
+}

@@ -25,12 +25,45 @@ mod types;
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
+// Every import from JS is one of these, and none of them throws: each catches what the caller's value
+// throws and answers data. An exception crossing into the module would unwind past Rust frames that
+// never finish, leaving the `Validator` borrowed and the module's stack pointer moved for good. They
+// are declared `catch` all the same, so that even a broken promise cannot unwind.
 #[wasm_bindgen(module = "/src/wasm/boundary.js")]
 extern "C" {
-    /// `JSON.stringify`, with `BigInt`s marked; throws on a cycle, very deep nesting, or a throwing
-    /// `toJSON` or getter.
+    /// `JSON.stringify` with `BigInt`s marked and strings that could pass for a mark escaped: the
+    /// text, `undefined` when nothing is written, or a [`Failure`].
     #[wasm_bindgen(catch, js_name = "toJson")]
     fn to_json_text(value: &JsValue) -> Result<JsValue, JsValue>;
+
+    /// `now` as given: a string as it is, a `Date`'s milliseconds, the current time for nothing,
+    /// `null` for anything else.
+    #[wasm_bindgen(catch, js_name = "timeOf")]
+    fn time_of(value: &JsValue) -> Result<JsValue, JsValue>;
+
+    /// What was thrown, as one line: an `Error`'s message, a string as it is.
+    #[wasm_bindgen(catch, js_name = "describeThrown")]
+    fn describe_thrown_js(thrown: &JsValue) -> Result<String, JsValue>;
+
+    /// The document of a real HTML element (not a look-alike or a Proxy of one), or `null`.
+    #[cfg(feature = "widget")]
+    #[wasm_bindgen(catch, js_name = "documentOf")]
+    fn document_of_js(element: &JsValue) -> Result<JsValue, JsValue>;
+
+    /// A native promise of a value: a caller's promise or thenable followed, never called now.
+    #[cfg(feature = "widget")]
+    #[wasm_bindgen(catch, js_name = "settle")]
+    fn settle_js(value: &JsValue) -> Result<js_sys::Promise, JsValue>;
+
+    /// Why writing a value failed: `{failed: "too_deep" | "invalid", message, path}`, a plain object
+    /// of the boundary's own; `path` names the value that threw, or is empty.
+    type Failure;
+    #[wasm_bindgen(method, getter)]
+    fn failed(this: &Failure) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn message(this: &Failure) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn path(this: &Failure) -> String;
 }
 
 /// Reports the message of a panic to the console. A last resort: no input should reach a panic.
@@ -55,42 +88,68 @@ fn js_error(e: &InputError) -> JsValue {
     error.into()
 }
 
+/// What a caller's code threw (a rejected promise, a `getToken` that threw), as one line.
+#[cfg_attr(not(feature = "widget"), allow(dead_code))]
+pub(crate) fn describe_thrown(thrown: &JsValue) -> String {
+    describe_thrown_js(thrown).unwrap_or_else(|_| "a value was thrown".to_owned())
+}
+
+/// The document of `element` when it is a real HTML element.
+#[cfg(feature = "widget")]
+pub(crate) fn document_of(element: &JsValue) -> Option<web_sys::Document> {
+    document_of_js(element)
+        .ok()
+        .filter(|d| !d.is_null() && !d.is_undefined())
+        .map(JsCast::unchecked_into)
+}
+
+/// A native promise of `value` (a caller's promise, thenable or plain value), safe to await.
+#[cfg(feature = "widget")]
+pub(crate) fn settle(value: &JsValue) -> js_sys::Promise {
+    settle_js(value).unwrap_or_else(|thrown| js_sys::Promise::reject(&thrown))
+}
+
+/// The error of an import that threw, which the boundary's functions never do.
+fn thrown(path: &str) -> InputError {
+    InputError::new(
+        InputErrorKind::InvalidValue,
+        path,
+        "invalid value: reading it threw an exception",
+    )
+}
+
 /// Reads a `T` from a JS value: one `JSON.stringify` across the boundary, then the engine's own reader,
 /// the same as for JSON text. `JSON.stringify` writes `NaN` and `Infinity` as `null` and leaves out
 /// `undefined`, functions and symbols; the reader then names the field as missing or of the wrong type.
+/// Whatever the value throws while written (a getter, `toJSON`, a Proxy trap, a cycle) is an
+/// `input.invalid_value`, or `input.too_deep` for nesting deeper than JS's own stack.
 fn from_js<T: Read>(value: &JsValue) -> Result<T, InputError> {
-    let text = to_json_text(value).map_err(|thrown| {
-        // Anything may be thrown (a getter or `toJSON` of the caller's); only an Error has a name.
-        let (name, reason) = match thrown.dyn_ref::<js_sys::Error>() {
-            Some(error) => (String::from(error.name()), String::from(error.message())),
-            None => (
-                String::new(),
-                "a value was thrown while writing it".to_owned(),
-            ),
-        };
-        // JSON.stringify overflows its stack on very deep nesting, and throws a TypeError on a cycle.
-        if name == "RangeError" {
-            InputError::new(
-                InputErrorKind::TooDeep,
-                "",
-                format!("recursion limit exceeded: the value is nested too deeply ({reason})"),
-            )
-        } else {
-            InputError::new(
-                InputErrorKind::InvalidValue,
-                "",
-                format!("invalid value: it cannot be written as JSON ({reason})"),
-            )
-        }
-    })?;
-    match text.as_string() {
-        Some(text) => T::read(&crate::json::parse_from_js(&text)?, &Path::Root),
+    let written = to_json_text(value).map_err(|_| thrown(""))?;
+    if let Some(text) = written.as_string() {
+        return T::read(&crate::json::parse_from_js(&text)?, &Path::Root);
+    }
+    if written.is_undefined() {
         // `undefined`, a function or a symbol: JSON.stringify writes nothing.
-        None => T::read(
+        return T::read(
             &crate::json::Value::Js(crate::json::Js::Other("undefined".into())),
             &Path::Root,
-        ),
+        );
     }
+    let failure: Failure = written.unchecked_into();
+    let reason = failure.message();
+    Err(if failure.failed() == "too_deep" {
+        InputError::new(
+            InputErrorKind::TooDeep,
+            failure.path(),
+            format!("recursion limit exceeded: the value is nested too deeply ({reason})"),
+        )
+    } else {
+        InputError::new(
+            InputErrorKind::InvalidValue,
+            failure.path(),
+            format!("invalid value: reading it threw, or it holds itself ({reason})"),
+        )
+    })
 }
 
 /// A plain JS object of a value: written as JSON in the module, parsed once by the host.
@@ -101,14 +160,11 @@ fn to_js<T: ToJson + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
 /// `now` as given: an RFC 3339 string, a `Date`, or nothing for the current time.
 fn instant(now: Option<js_sys::Object>) -> Result<Timestamp, InputError> {
     // The parameter is typed `Object` only to be optional in TypeScript: it may hold any JS value.
-    let now = JsValue::from(now);
-    let millis = if now.is_undefined() || now.is_null() {
-        js_sys::Date::now()
-    } else if let Some(text) = now.as_string() {
+    let time = time_of(&JsValue::from(now)).map_err(|_| thrown("now"))?;
+    if let Some(text) = time.as_string() {
         return crate::parse_now(&text);
-    } else if let Some(date) = now.dyn_ref::<js_sys::Date>() {
-        date.get_time()
-    } else {
+    }
+    let Some(millis) = time.as_f64() else {
         return Err(InputError::new(
             InputErrorKind::InvalidType,
             "now",

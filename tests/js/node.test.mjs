@@ -7,7 +7,9 @@ import { readFileSync, readdirSync } from "node:fs";
 import { test } from "node:test";
 
 import init, { Validator, carriers, version } from "../../pkg/node.js";
-import { compareAll, hostileInputs, parseVector } from "./vectors.mjs";
+import {
+  compareAll, hostileCallFailures, hostileCalls, hostileInputs, oneSkuShape, parseVector,
+} from "./vectors.mjs";
 
 const root = new URL("../../", import.meta.url);
 const read = (path) => readFileSync(new URL(path, root), "utf8");
@@ -88,6 +90,30 @@ test("hostile input throws a PreflightError with a code and a path, and the inst
     );
     assert.equal(v.validate(input, NOW).verdict, "ready", `after ${name}`);
   }
+});
+
+test("a JS value that throws while read never wedges the validator or traps the module", () => {
+  const answer = hostileCalls({ Validator, carriers }, settings, input, NOW);
+  assert.deepEqual(hostileCallFailures(answer), []);
+});
+
+test("a string shaped like the boundary's BigInt mark is the caller's string", () => {
+  const v = new Validator(settings);
+  const forged = "\u0000js:bigint:abc def";
+  for (const id of [forged, new String(forged), "\u0000\u0000x", "\u0000"]) {
+    const report = v.validate({ ...input, fulfillment: { ...input.fulfillment, id } }, NOW);
+    assert.equal(report.fulfillmentId, String(id));
+  }
+  const marked = { ...input, fulfillment: { ...input.fulfillment, id: 7n, tracking_company: "\u0000x" } };
+  assert.equal(v.validate(marked, NOW).fulfillmentId, "7");
+});
+
+test("24,000 items of one SKU against 24,000 units give a report, not a trap", () => {
+  const v = new Validator(settings);
+  const report = v.validate(oneSkuShape(24_000), NOW);
+  assert.equal(report.verdict, "ready");
+  assert.equal(report.plan.lineItemIds.length, 24_000);
+  assert.equal(v.validate(input, NOW).verdict, "ready");
 });
 
 test("ids past 2^53 are exact as strings or BigInts, and refused as rounded numbers", () => {
