@@ -110,12 +110,10 @@ impl Api {
             .get_token
             .call0(&JsValue::NULL)
             .map_err(|e| ApiError::Token(describe(&e)))?;
-        let value = match value.dyn_into::<js_sys::Promise>() {
-            Ok(promise) => JsFuture::from(promise)
-                .await
-                .map_err(|e| ApiError::Token(describe(&e)))?,
-            Err(value) => value,
-        };
+        // A string, or a promise of one: the caller's promise is followed, never called here.
+        let value = JsFuture::from(crate::wasm::settle(&value))
+            .await
+            .map_err(|e| ApiError::Token(describe(&e)))?;
         value
             .as_string()
             .filter(|t| !t.is_empty())
@@ -185,10 +183,5 @@ fn error_of(text: &str) -> Option<(String, String)> {
 
 /// A thrown JS value as text.
 fn describe(value: &JsValue) -> String {
-    match value.dyn_ref::<js_sys::Error>() {
-        Some(error) => String::from(error.message()),
-        None => value
-            .as_string()
-            .unwrap_or_else(|| "a value was thrown".to_owned()),
-    }
+    crate::wasm::describe_thrown(value)
 }

@@ -6,7 +6,7 @@ use std::rc::{Rc, Weak};
 
 use gloo_events::EventListener;
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, HtmlElement};
+use web_sys::Element;
 
 use super::api::{Api, ApiError};
 use super::dom::{self, Dom};
@@ -45,8 +45,8 @@ pub enum MountError {
         "options.getToken: expected a function that returns a session token (or a promise of one)"
     )]
     GetToken,
-    /// The element is not in a document.
-    #[error("element: it is not in a document")]
+    /// The element is not an HTML element of a document.
+    #[error("element: expected an HTML element of a document")]
     NoDocument,
 }
 
@@ -85,21 +85,30 @@ export interface MountOptions {
 }
 "#;
 
-/// One option of `mount`, read by serde; `undefined` and `null` read as absent.
+/// One option of `mount`, read by serde; `undefined` and `null` read as absent. Only primitives reach
+/// serde: describing an object it refuses would read the object's properties, which may throw.
 fn option<T: serde::de::DeserializeOwned>(
     options: &JsValue,
     field: &'static str,
 ) -> Result<Option<T>, MountError> {
-    let value = js_sys::Reflect::get(options, &field.into()).unwrap_or(JsValue::UNDEFINED);
+    let invalid = |detail: String| MountError::Option { field, detail };
+    let value = js_sys::Reflect::get(options, &field.into()).map_err(|thrown| {
+        invalid(format!(
+            "reading it threw: {}",
+            crate::wasm::describe_thrown(&thrown)
+        ))
+    })?;
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
+    if value.is_object() || value.is_function() {
+        return Err(invalid(
+            "invalid type: an object, expected a string or a number".to_owned(),
+        ));
+    }
     serde_wasm_bindgen::from_value(value)
         .map(Some)
-        .map_err(|e| MountError::Option {
-            field,
-            detail: e.to_string(),
-        })
+        .map_err(|e| invalid(e.to_string()))
 }
 
 /// A mounted widget. `unmount()` (or `free()`) removes what it added to the element and detaches its
@@ -134,7 +143,7 @@ impl Widget {
 /// A `PreflightError` with code `widget.invalid_options` and the path of the bad option.
 #[wasm_bindgen]
 pub fn mount(
-    element: HtmlElement,
+    #[wasm_bindgen(unchecked_param_type = "HTMLElement")] element: JsValue,
     #[wasm_bindgen(unchecked_param_type = "MountOptions")] options: JsValue,
 ) -> Result<Widget, JsValue> {
     if !options.is_object() {
@@ -152,13 +161,14 @@ pub fn mount(
         }
         Some(ms) => ms,
     };
-    let get_token = js_sys::Reflect::get(&options, &"getToken".into())
+    let get_token: js_sys::Function = js_sys::Reflect::get(&options, &"getToken".into())
         .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .ok_or(MountError::GetToken)?;
-    let doc = element.owner_document().ok_or(MountError::NoDocument)?;
+        .filter(JsValue::is_function)
+        .ok_or(MountError::GetToken)?
+        .unchecked_into();
+    let doc = crate::wasm::document_of(&element).ok_or(MountError::NoDocument)?;
     let api = Api::new(&api_base, get_token, timeout_ms);
-    let app = App::new(element.into(), Dom::new(doc), api);
+    let app = App::new(element.unchecked_into(), Dom::new(doc), api);
     App::listen(&app);
     App::load(Rc::downgrade(&app));
     Ok(Widget { app: Some(app) })
@@ -821,12 +831,25 @@ fn encode(segment: &str) -> String {
     String::from(js_sys::encode_uri_component(segment))
 }
 
-/// A fresh idempotency key.
+/// A fresh idempotency key: a random UUID, or 128 random bits in hex where `crypto.randomUUID` is
+/// missing (pages not served over https have none, and calling it there would throw).
 fn new_key() -> String {
-    web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .map(|c| c.random_uuid())
-        .unwrap_or_else(|| format!("{}-{}", js_sys::Date::now(), js_sys::Math::random()))
+    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+    let uuid = crypto.as_ref().and_then(|c| {
+        let f = js_sys::Reflect::get(c, &"randomUUID".into())
+            .ok()
+            .filter(JsValue::is_function)?;
+        f.unchecked_into::<js_sys::Function>()
+            .call0(c)
+            .ok()?
+            .as_string()
+    });
+    uuid.or_else(|| {
+        let mut bytes = [0u8; 16];
+        crypto?.get_random_values_with_u8_array(&mut bytes).ok()?;
+        Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    })
+    .unwrap_or_else(|| format!("{}-{}", js_sys::Date::now(), js_sys::Math::random()))
 }
 
 fn performance() -> Option<web_sys::Performance> {

@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlDialogElement, HtmlInputElement, HtmlSelectElement};
 
 use super::app::App;
-use super::dom::{self, append, set, Dom};
+use super::dom::{self, append, set, Dom, Part};
 use super::model::{self, Row};
 use super::view;
 use crate::report::{Data, Rule, Severity};
@@ -50,10 +50,13 @@ impl Detail {
         let dialog: HtmlDialogElement = dom.el("dialog", "fp-dialog").unchecked_into();
         let title_id = format!("fp-dialog-title-{n}");
         set(&dialog, "aria-labelledby", &title_id);
-        let title = dom.text_el(
+        let title = dom.parts_el(
             "h2",
             "fp-dialog-title",
-            &format!("Order {}", row.map_or("", |r| r.name.as_str())),
+            &[
+                Part::Ours("Order "),
+                Part::Theirs(row.map_or("", |r| r.name.as_str())),
+            ],
         );
         set(&title, "id", &title_id);
         append(&dialog, &title);
@@ -247,10 +250,13 @@ impl Detail {
         if let Some(unreadable) = &row.unreadable {
             append(
                 &self.checks,
-                &dom.text_el(
+                &dom.parts_el(
                     "p",
                     "fp-error",
-                    &format!("This fulfillment cannot be checked: {unreadable}"),
+                    &[
+                        Part::Ours("This fulfillment cannot be checked: "),
+                        Part::Theirs(unreadable),
+                    ],
                 ),
             );
         }
@@ -351,10 +357,14 @@ impl Detail {
         dom::clear(&self.mapping);
         let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let select_id = format!("fp-provider-{n}");
-        let label = dom.text_el(
+        let label = dom.parts_el(
             "label",
             "fp-label",
-            &format!("Map the carrier “{carrier}” to a TikTok Shop provider"),
+            &[
+                Part::Ours("Map the carrier “"),
+                Part::Theirs(carrier),
+                Part::Ours("” to a TikTok Shop provider"),
+            ],
         );
         set(&label, "for", &select_id);
         append(&self.mapping, &label);
@@ -423,30 +433,31 @@ fn problem(dom: &Dom, parent: &Element, code: &str, reason: &str, solution: &str
 
 /// The specifics of a diagnostic, as a list of facts.
 fn specifics(dom: &Dom, data: &Data, now: Timestamp) -> Element {
+    use Part::{Ours, Theirs};
     let dl = dom.el("dl", "fp-specifics");
-    let fact = |term: &str, value: &str| {
+    let fact = |term: &str, value: &[Part<'_>]| {
         append(&dl, &dom.text_el("dt", "", term));
-        append(&dl, &dom.text_el("dd", "", value));
+        append(&dl, &dom.parts_el("dd", "", value));
     };
     match data {
         Data::Carrier {
             carrier,
             suggestions,
         } => {
-            fact("Carrier name", carrier);
+            fact("Carrier name", &[Theirs(carrier)]);
             if !suggestions.is_empty() {
                 let names: Vec<&str> = suggestions.iter().map(|p| p.name.as_str()).collect();
-                fact("Suggested providers", &names.join(", "));
+                fact("Suggested providers", &[Theirs(&names.join(", "))]);
             }
         }
-        Data::Provider { provider } => fact("Provider", &provider.name),
+        Data::Provider { provider } => fact("Provider", &[Theirs(&provider.name)]),
         Data::Tracking {
             tracking_number,
             carriers,
         } => {
-            fact("Tracking number", tracking_number);
+            fact("Tracking number", &[Theirs(tracking_number)]);
             if !carriers.is_empty() {
-                fact("Its format belongs to", &carriers.join(", "));
+                fact("Its format belongs to", &[Ours(&carriers.join(", "))]);
             }
         }
         Data::Window {
@@ -457,28 +468,33 @@ fn specifics(dom: &Dom, data: &Data, now: Timestamp) -> Element {
             current_tracking_number,
         } => {
             if let Some(shipped_at) = shipped_at {
-                fact("Shipped", &model::time(*shipped_at));
+                fact("Shipped", &[Ours(&model::time(*shipped_at))]);
             }
             if let Some(deadline) = deadline {
-                fact(
-                    "Update deadline",
-                    &format!("{} ({})", model::time(*deadline), relative(*deadline, now)),
-                );
+                let when = format!("{} ({})", model::time(*deadline), relative(*deadline, now));
+                fact("Update deadline", &[Ours(&when)]);
             }
-            fact("Updates used", &format!("{updates_used} of {max_updates}"));
+            fact(
+                "Updates used",
+                &[Ours(&format!("{updates_used} of {max_updates}"))],
+            );
             if let Some(current) = current_tracking_number {
-                fact("TikTok Shop holds", current);
+                fact("TikTok Shop holds", &[Theirs(current)]);
             }
         }
         Data::Packages { packages } => {
             for package in packages {
+                let number = package
+                    .tracking_number
+                    .as_deref()
+                    .map_or(Ours("none"), Theirs);
                 fact(
                     "Conflicting package",
-                    &format!(
-                        "{}, tracking number {}",
-                        package.package_id,
-                        package.tracking_number.as_deref().unwrap_or("none")
-                    ),
+                    &[
+                        Theirs(&package.package_id),
+                        Ours(", tracking number "),
+                        number,
+                    ],
                 );
             }
         }
@@ -488,9 +504,12 @@ fn specifics(dom: &Dom, data: &Data, now: Timestamp) -> Element {
             remaining,
         } => fact(
             "Item",
-            &format!("{sku}: {requested} asked, {remaining} left to ship"),
+            &[
+                Theirs(sku),
+                Ours(&format!(": {requested} asked, {remaining} left to ship")),
+            ],
         ),
-        Data::Status { status } => fact("Status", status),
+        Data::Status { status } => fact("Status", &[Theirs(status)]),
     }
     dl
 }

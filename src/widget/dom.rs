@@ -1,8 +1,18 @@
 //! Building elements. Text goes in only as text nodes or `textContent`: merchant text (carrier names,
-//! SKUs, titles) is never parsed as HTML.
+//! SKUs, titles) is never parsed as HTML, and each piece of it sits in its own `<bdi>`, so that its
+//! direction marks (U+202E, an unmatched U+202B, …) cannot reorder the widget's words around it.
 
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement};
+
+/// A piece of text: the widget's own words, or text from the merchant's data (isolated).
+#[derive(Clone, Copy, Debug)]
+pub enum Part<'a> {
+    /// The widget's words.
+    Ours(&'a str),
+    /// The merchant's text: a carrier name, a title, a SKU, a tracking number.
+    Theirs(&'a str),
+}
 
 /// Builds elements of one document.
 #[derive(Clone)]
@@ -33,6 +43,24 @@ impl Dom {
     pub fn text_el(&self, tag: &str, class: &str, text: &str) -> Element {
         let element = self.el(tag, class);
         element.set_text_content(Some(text));
+        element
+    }
+
+    /// Replaces `element`'s content with `parts`: ours as text, each of theirs in a `<bdi>`.
+    pub fn compose(&self, element: &Element, parts: &[Part<'_>]) {
+        clear(element);
+        for part in parts {
+            match *part {
+                Part::Ours(text) => self.append_text(element, text),
+                Part::Theirs(text) => append(element, &self.text_el("bdi", "", text)),
+            }
+        }
+    }
+
+    /// A `<tag class>` holding `parts`.
+    pub fn parts_el(&self, tag: &str, class: &str, parts: &[Part<'_>]) -> Element {
+        let element = self.el(tag, class);
+        self.compose(&element, parts);
         element
     }
 

@@ -4,7 +4,7 @@
 use web_sys::Element;
 
 use super::app::App;
-use super::dom::{self, append, set, Dom};
+use super::dom::{self, append, set, Dom, Part};
 use super::model::{self, Filter, Preview, Row, SyncStatus, Tone};
 
 /// The widget's fixed frame: what stays while rows come and go.
@@ -323,7 +323,7 @@ impl Frame {
             return tr;
         };
         if let Some(open) = th.first_element_child() {
-            open.set_text_content(Some(&row.name));
+            dom.compose(&open, &[Part::Theirs(&row.name)]);
             set(&open, "aria-label", &format!("{}: view details", row.name));
         }
         let mut cells = [(); 5].map(|()| None::<Element>);
@@ -337,33 +337,43 @@ impl Frame {
             return tr;
         };
 
-        let mut text = String::new();
-        for (i, item) in row.items.iter().enumerate() {
+        let quantities: Vec<String> = row
+            .items
+            .iter()
+            .map(|item| format!("{} × ", item.quantity))
+            .collect();
+        let mut parts = Vec::with_capacity(row.items.len() * 3);
+        for (i, (item, quantity)) in row.items.iter().zip(&quantities).enumerate() {
             if i > 0 {
-                text.push('\n');
+                parts.push(Part::Ours("\n"));
             }
-            text.push_str(&format!("{} × {}", item.quantity, item.title));
+            parts.extend([Part::Ours(quantity), Part::Theirs(&item.title)]);
         }
-        items.set_text_content(Some(&text));
+        dom.compose(&items, &parts);
 
-        let name = row.carrier.as_deref().unwrap_or("No carrier");
+        let name = row
+            .carrier
+            .as_deref()
+            .map_or(Part::Ours("No carrier"), Part::Theirs);
         match row.provider() {
-            Some(provider) => carrier.set_text_content(Some(&format!("{name} → {provider}"))),
+            Some(provider) => {
+                dom.compose(&carrier, &[name, Part::Ours(" → "), Part::Theirs(provider)]);
+            }
             None => {
-                carrier.set_text_content(Some(&format!("{name} → no TikTok Shop provider")));
+                dom.compose(&carrier, &[name, Part::Ours(" → no TikTok Shop provider")]);
                 carrier.set_class_name("fp-carrier fp-unresolved");
             }
         }
 
-        let number = row.tracking_number().unwrap_or("—");
+        let number = row.tracking_number().map_or(Part::Ours("—"), Part::Theirs);
         match &row.tracking_url {
             Some(url) => {
                 let a = dom::deep_clone(&t.link);
                 set(&a, "href", url);
-                a.set_text_content(Some(number));
+                dom.compose(&a, &[number]);
                 append(&tracking, &a);
             }
-            _ => tracking.set_text_content(Some(number)),
+            _ => dom.compose(&tracking, &[number]),
         }
 
         if let Some(busy) = app.busy.get(&row.id) {
@@ -388,7 +398,8 @@ impl Frame {
             append(&preview, &r);
         }
         if let Some(notice) = app.notices.get(&row.id) {
-            let n = dom.text_el("span", "fp-notice fp-error", &notice.text);
+            // A notice may quote the merchant's text back (the server's messages do).
+            let n = dom.parts_el("span", "fp-notice fp-error", &[Part::Theirs(&notice.text)]);
             set(&n, "data-code", &notice.code);
             append(&preview, &n);
         }

@@ -449,6 +449,44 @@ test("a carrier name that is markup is shown as text; only https: tracking pages
   assert.equal(await widget.locator("a").count(), 1, "links in the widget");
 });
 
+test("a carrier name with direction marks is isolated: the widget's own words keep their order", async (t) => {
+  const server = await ownServer(t);
+  const reversed = "\u202eSPU"; // RIGHT-TO-LEFT OVERRIDE, never closed
+  const list = (await server.api("/api/fulfillments?limit=250")).body.items;
+  const { fulfillment } = list.find((i) => i.id === WALK_MAPPING);
+  const later = new Date(Date.now() + 1000).toISOString();
+  const status = await server.webhook({ ...fulfillment, tracking_company: reversed, updated_at: later });
+  assert.equal(status, 200);
+  const { page } = await openWidget(t, server);
+  const cell = row(page, WALK_MAPPING).locator("td.fp-carrier");
+  await eventually(async () => (await cell.locator("bdi").count()) === 1);
+  const layout = await cell.evaluate((td) => {
+    const bdi = td.querySelector("bdi");
+    const words = [...td.childNodes].find((n) => n.nodeType === Node.TEXT_NODE);
+    const range = document.createRange();
+    range.selectNodeContents(words);
+    return {
+      name: bdi.textContent,
+      isolation: getComputedStyle(bdi).unicodeBidi,
+      words: words.textContent,
+      bdiRight: bdi.getBoundingClientRect().right,
+      wordsLeft: range.getBoundingClientRect().left,
+    };
+  });
+  assert.equal(layout.name, reversed);
+  assert.equal(layout.isolation, "isolate");
+  assert.equal(layout.words, " → no TikTok Shop provider");
+  // Left to right: the name, then the widget's words after it, not drawn reversed before it.
+  assert.ok(layout.bdiRight <= layout.wordsLeft + 1, JSON.stringify(layout));
+
+  await row(page, WALK_MAPPING).getByRole("button", { name: "Will fail: view reason", exact: true }).click();
+  const dialog = dialogOf(page, "#1053.1");
+  await dialog.waitFor();
+  const label = dialog.locator("label", { hasText: "to a TikTok Shop provider" });
+  assert.equal(await label.locator("bdi").textContent(), reversed);
+  await shot(page, "bidi.png");
+});
+
 test("keyboard only: Tab to a Will fail badge, Enter opens, focus stays in the dialog, Esc returns it", async (t) => {
   const { page } = await openWidget(t, shared);
   await page.locator("body").focus();
@@ -574,17 +612,26 @@ test("mount() answers bad options with a PreflightError naming the option, and k
       { getToken: token, timeoutMs: "soon" },
       { getToken: token, timeoutMs: 0 },
       { getToken: token, apiBase: 5 },
+      // Options whose reading throws, even the error's own name and message.
+      { get getToken() { throw new Error("no"); } },
+      { getToken: token, get apiBase() { const e = new Error("x"); Object.defineProperty(e, "message", { get() { throw e; } }); throw e; } },
+      { getToken: token, timeoutMs: new Proxy({}, { get() { throw new Error("trap"); } }) },
+      new Proxy({}, { get() { throw new Error("trap"); } }),
     ];
     const out = [];
-    for (const options of cases) {
+    const attempt = async (target, options) => {
       try {
-        const widget = await mount(element, options);
+        const widget = await mount(target, options);
         widget.unmount();
         out.push("mounted");
       } catch (e) {
         out.push({ name: e.name, code: e.code, path: e.path, isError: e instanceof Error });
       }
-    }
+    };
+    for (const options of cases) await attempt(element, options);
+    // Something that only looks like an element, or a Proxy of a real one.
+    await attempt({ ownerDocument: document }, { getToken: token });
+    await attempt(new Proxy(element, {}), { getToken: token });
     // The module still mounts a widget after every refusal, and unmounting empties the element.
     const widget = await mount(element, { getToken: token, apiBase: "" });
     const mounted = element.childElementCount > 0;
@@ -602,6 +649,12 @@ test("mount() answers bad options with a PreflightError naming the option, and k
     refused("options.timeoutMs"),
     refused("options.timeoutMs"),
     refused("options.apiBase"),
+    refused("options.getToken"),
+    refused("options.apiBase"),
+    refused("options.timeoutMs"),
+    refused("options.apiBase"),
+    refused("element"),
+    refused("element"),
     { mounted: true, emptied: true },
   ]);
 });
