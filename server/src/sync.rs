@@ -347,7 +347,7 @@ async fn fetch_order(
 /// The validator a check runs with: one built already, or the shop's settings as stored, to build
 /// it from on the engine pool.
 enum ValidatorSource {
-    Built(Validator),
+    Built(Box<Validator>),
     Settings(Option<String>),
 }
 
@@ -360,7 +360,7 @@ impl ValidatorSource {
     /// The validator. Engine work: run it on the engine pool.
     fn validator(self) -> Result<Validator, ApiError> {
         match self {
-            Self::Built(validator) => Ok(validator),
+            Self::Built(validator) => Ok(*validator),
             Self::Settings(text) => Ok(Validator::new(settings_of(text.as_deref())?)?),
         }
     }
@@ -628,7 +628,7 @@ async fn send(
             let report = match order.as_deref() {
                 Some(order) => check(
                     state,
-                    ValidatorSource::Built(validator),
+                    ValidatorSource::Built(Box::new(validator)),
                     record,
                     order,
                     Some(history.clone()),
