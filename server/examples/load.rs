@@ -100,7 +100,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, api::router(state)).await });
+    tokio::spawn(preflight_server::serve(
+        listener,
+        api::router(state),
+        preflight_server::ServeConfig::default(),
+        std::future::pending(),
+    ));
 
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?

@@ -6,6 +6,9 @@ pub mod auth;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod serve;
 pub mod store;
 pub mod sync;
 pub mod tts;
+
+pub use serve::{serve, ServeConfig};

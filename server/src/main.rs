@@ -11,6 +11,7 @@ use preflight_server::api::{self, AppState};
 use preflight_server::auth::AppCredentials;
 use preflight_server::demo;
 use preflight_server::engine::EnginePool;
+use preflight_server::serve::{self, ServeConfig};
 use preflight_server::store::{FulfillmentQuery, SqliteStore, Store};
 use preflight_server::tts::client::{ClientConfig, TtsClient};
 use preflight_server::tts::simulator::Simulator;
@@ -107,6 +108,23 @@ struct Config {
     /// blocking thread [default: the CPUs available].
     #[arg(long, env = "PREFLIGHT_ENGINE_THREADS")]
     engine_threads: Option<NonZeroUsize>,
+    /// Seconds a client may take to send a request's headers; an idle keep-alive connection is
+    /// closed after as long.
+    #[arg(
+        long,
+        env = "PREFLIGHT_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = serve::DEFAULT_HEADER_READ_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    header_read_timeout_secs: u64,
+    /// Connections open at most; past it, new ones wait until one closes.
+    #[arg(
+        long,
+        env = "PREFLIGHT_MAX_CONNECTIONS",
+        default_value_t = serve::DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    max_connections: usize,
 }
 
 fn main() -> ExitCode {
@@ -215,11 +233,21 @@ fn run(config: Config) -> Result<(), String> {
         if let (true, Some(sim)) = (config.demo, simulator) {
             seed_demo(store, &sim, &config.demo_shop).await?;
         }
-        tracing::info!(address = %config.listen, database = %config.database.display(), "listening");
-        axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+        let limits = ServeConfig {
+            header_read_timeout: std::time::Duration::from_secs(config.header_read_timeout_secs),
+            max_connections: config.max_connections,
+        };
+        tracing::info!(
+            address = %config.listen,
+            database = %config.database.display(),
+            header_read_timeout_secs = config.header_read_timeout_secs,
+            max_connections = limits.max_connections,
+            "listening"
+        );
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        preflight_server::serve(listener, api::router(state), limits, shutdown)
             .await
             .map_err(|e| format!("server stopped: {e}"))
     })

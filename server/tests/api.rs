@@ -48,7 +48,12 @@ impl Server {
         ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, api::router(state)).await });
+        tokio::spawn(preflight_server::serve(
+            listener,
+            api::router(state),
+            preflight_server::ServeConfig::default(),
+            std::future::pending(),
+        ));
         Self {
             url,
             store,
@@ -661,7 +666,12 @@ async fn pages_are_framed_only_by_the_verified_shop_and_run_no_inline_script() {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, api::router(state)).await });
+    tokio::spawn(preflight_server::serve(
+        listener,
+        api::router(state),
+        preflight_server::ServeConfig::default(),
+        std::future::pending(),
+    ));
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
 
     let signed = auth::sign_app_query(

@@ -46,7 +46,12 @@ impl Demo {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, api::router(state)).await });
+        tokio::spawn(preflight_server::serve(
+            listener,
+            api::router(state),
+            preflight_server::ServeConfig::default(),
+            std::future::pending(),
+        ));
         Self {
             url,
             sim,

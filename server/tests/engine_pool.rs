@@ -19,6 +19,7 @@ use preflight_server::auth::{self, AppCredentials};
 use preflight_server::engine::EnginePool;
 use preflight_server::store::SqliteStore;
 use preflight_server::tts::simulator::Simulator;
+use preflight_server::ServeConfig;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
@@ -59,7 +60,12 @@ impl Server {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, api::router(state)).await });
+        tokio::spawn(preflight_server::serve(
+            listener,
+            api::router(state),
+            ServeConfig::default(),
+            std::future::pending(),
+        ));
         Self {
             url,
             app,

@@ -15,6 +15,7 @@ use preflight_server::api::{self, ApiError, AppState};
 use preflight_server::auth::{self, AppCredentials};
 use preflight_server::store::{PushState, SqliteStore, StoreError};
 use preflight_server::tts::simulator::Simulator;
+use preflight_server::ServeConfig;
 use serde_json::Value;
 
 const SHOP: &str = "acme.myshopify.com";
@@ -48,7 +49,12 @@ impl Server {
         )));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, api::router(state)).await });
+        tokio::spawn(preflight_server::serve(
+            listener,
+            api::router(state),
+            ServeConfig::default(),
+            std::future::pending(),
+        ));
         Self {
             url,
             app,
@@ -175,7 +181,11 @@ fn every_store_error_has_its_code_and_status() {
     ];
     for (error, code, status) in cases {
         assert_eq!(error.code(), code);
-        assert_eq!(preflight_server::error::store_status(&error), status, "{code}");
+        assert_eq!(
+            preflight_server::error::store_status(&error),
+            status,
+            "{code}"
+        );
         let answer = ApiError::from(error);
         assert_eq!((answer.code(), answer.status()), (code, status));
         assert_eq!(
