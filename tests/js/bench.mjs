@@ -7,6 +7,8 @@
 //    and out, in Node and in headless Chromium;
 // 4. the same batch natively (`examples/native_batch.rs`) and the wasm/native ratios;
 // 5. the targets, pass or fail;
+// 6. the largest line-item shapes (`examples/line_item_shapes.rs`) at n and 2n lines in Node, ms per
+//    validate: matching is linear, so 2n takes about twice n (benches/validate.rs times them natively);
 // and where the batch time goes: reading the JS inputs alone, building JS values alone, and the JS halves
 // of a JSON-string boundary on the same data.
 //
@@ -100,6 +102,26 @@ for (let i = 0; i < COLD_RUNS; i++) {
 progress("Node throughput");
 await init();
 const nodeRun = throughput({ Validator, carriers }, { log: (w) => progress(`  Node: ${w}`) });
+
+// 6. The largest line-item shapes, n and 2n lines, in Node.
+const SHAPE_LINES = 50_000;
+progress(`line-item shapes at ${SHAPE_LINES} and ${2 * SHAPE_LINES} lines (cargo run --release --example line_item_shapes)`);
+execFileSync(
+  "cargo",
+  ["run", "--release", "--quiet", "--example", "line_item_shapes", "--", "target/bench/shapes.json", String(SHAPE_LINES)],
+  { cwd: root, timeout: 300_000, stdio: ["ignore", "ignore", "inherit"] },
+);
+const shapeValidator = new Validator(SETTINGS);
+const shapes = JSON.parse(readFileSync(`${root}target/bench/shapes.json`, "utf8")).map(({ shape, lines, input }) => {
+  shapeValidator.validate(input, NOW);
+  const ms = [];
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now();
+    shapeValidator.validate(input, NOW);
+    ms.push(performance.now() - start);
+  }
+  return { shape, lines, ms: stats(ms) };
+});
 
 // 2 and 3 in Chromium.
 const { launch, runPage, serve } = await import("./serve.mjs");
@@ -257,6 +279,13 @@ out.push(row("JS side: stringify + encodeInto + decode + parse", n1(split.node.j
 out.push(row("+ native JSON form = floor of a JSON-string boundary", n1(split.node.jsonLowerBound), n1(split.chromium.jsonLowerBound), ""));
 out.push(row("  against today's validateBatch", n1(split.node.total), n1(split.chromium.total), ""));
 out.push("");
+out.push(row(`Line items, largest shapes: validate in Node, ms (best)`, `n = ${int(SHAPE_LINES)}`, `2n`, "2n ÷ n"));
+for (let i = 0; i + 1 < shapes.length; i += 2) {
+  const [a, b] = [shapes[i], shapes[i + 1]];
+  out.push(row(a.shape, n1(a.ms.best), n1(b.ms.best), (b.ms.best / a.ms.best).toFixed(2)));
+}
+out.push("  JS objects in and a report out, as an app calls it; the same inputs natively: cargo bench --bench validate.");
+out.push("");
 console.log(out.join("\n"));
 
 console.log(JSON.stringify({
@@ -275,4 +304,5 @@ console.log(JSON.stringify({
   runs: { node: nodeRun, chromium: chromeRun },
   targets: TARGETS,
   checks,
+  lineItemShapes: shapes,
 }));
