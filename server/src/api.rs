@@ -821,17 +821,39 @@ pub async fn sync_request(
     })
 }
 
+/// The system clock in Unix seconds, as session tokens are checked against it.
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// `GET /demo/token` (demo mode only): a session token of the demo shop, valid one minute, as App
-/// Bridge's `shopify.idToken()` gives one in the Shopify admin.
-async fn demo_token(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+/// Bridge's `shopify.idToken()` gives one in the Shopify admin. Only to a request whose `Host` is a
+/// loopback one (see [`auth::is_loopback_host`]): a page of another site that rebinds its name to
+/// 127.0.0.1 sends its own name, and gets 403 `demo.host_not_loopback`.
+async fn demo_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let shop = state
         .demo_shop
         .as_deref()
         .ok_or_else(|| ApiError::not_found("route"))?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let token = auth::issue_session_token(&state.shopify, shop, "demo", now, 60)?;
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    if !host.is_some_and(auth::is_loopback_host) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "demo.host_not_loopback",
+            format!(
+                "demo session tokens are served to a loopback host only, not `{}`",
+                host.unwrap_or_default()
+            ),
+        ));
+    }
+    let token = auth::issue_session_token(&state.shopify, shop, "demo", unix_seconds(), 60)?;
     Ok(Json(json!({ "token": token, "shop": shop })))
 }
 
@@ -842,11 +864,13 @@ async fn page_headers(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let now = unix_seconds();
     let shop = request.uri().query().and_then(|query| {
         auth::verify_app_query(
             query,
             &state.shopify.secret,
             state.shopify.previous_secret.as_deref(),
+            now,
         )
         .ok()
     });

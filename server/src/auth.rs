@@ -15,6 +15,11 @@ use sha2::Sha256;
 /// Seconds of clock skew allowed on `exp` and `nbf`.
 pub const LEEWAY_SECONDS: u64 = 10;
 
+/// How far, in seconds, the `timestamp` of a signed app query may lie from now, either way: Shopify's
+/// own `HMAC_TIMESTAMP_PERMITTED_CLOCK_TOLERANCE_SEC` (90, in `lib/utils/hmac-validator.ts` of
+/// Shopify/shopify-api-js).
+pub const APP_QUERY_TOLERANCE_SECONDS: u64 = 90;
+
 /// Why a request was not authenticated. Each answers 401 with its code.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -37,6 +42,10 @@ pub enum AuthError {
     /// A webhook whose HMAC does not verify.
     #[error("invalid webhook hmac")]
     InvalidHmac,
+    /// A signed app query without `timestamp`, or one more than [`APP_QUERY_TOLERANCE_SECONDS`] from
+    /// now.
+    #[error("signed query is stale or has no timestamp")]
+    StaleQuery,
 }
 
 impl AuthError {
@@ -50,6 +59,7 @@ impl AuthError {
             Self::WrongAudience => "auth.wrong_audience",
             Self::InvalidShop => "auth.invalid_shop",
             Self::InvalidHmac => "auth.invalid_hmac",
+            Self::StaleQuery => "auth.stale_query",
         }
     }
 }
@@ -303,15 +313,22 @@ fn signed_message(pairs: &mut [(String, String)]) -> String {
 
 /// Verifies the query Shopify signs when it loads an app page (`shop`, `host`, `timestamp`, …, `hmac`):
 /// the hex HMAC-SHA256, keyed with the app secret (or the previous one), of the other parameters sorted
-/// by name and joined as `name=value&…`. Answers the shop it names.
+/// by name and joined as `name=value&…`, and its `timestamp` (Unix seconds) within
+/// [`APP_QUERY_TOLERANCE_SECONDS`] of `now` (Unix seconds), either way, as Shopify's own
+/// `validateHmac` checks it (Shopify/shopify-api-js, `lib/utils/hmac-validator.ts`,
+/// `validateHmacTimestamp`). Unlike that library, which lets a query without `timestamp` through, a
+/// query must carry one: without it, a signed query would be good for ever. Answers the shop it
+/// names.
 ///
 /// # Errors
-/// `AuthError::InvalidHmac` when the signature is missing or wrong; `AuthError::InvalidShop` when the
-/// signed `shop` is no shop's host.
+/// `AuthError::InvalidHmac` when the signature is missing or wrong; `AuthError::StaleQuery` when
+/// `timestamp` is missing, not a whole number, or too far from `now`; `AuthError::InvalidShop` when
+/// the signed `shop` is no shop's host.
 pub fn verify_app_query(
     query: &str,
     secret: &str,
     previous_secret: Option<&str>,
+    now: u64,
 ) -> Result<String, AuthError> {
     let (mut pairs, signature) = query_pairs(query);
     let signature = signature
@@ -327,12 +344,52 @@ pub fn verify_app_query(
     if !(matches(secret) || previous_secret.is_some_and(matches)) {
         return Err(AuthError::InvalidHmac);
     }
+    let timestamp = pairs
+        .iter()
+        .find(|(k, _)| k == "timestamp")
+        .and_then(|(_, v)| v.parse::<u64>().ok())
+        .ok_or(AuthError::StaleQuery)?;
+    if timestamp.abs_diff(now) > APP_QUERY_TOLERANCE_SECONDS {
+        return Err(AuthError::StaleQuery);
+    }
     pairs
         .into_iter()
         .find(|(k, _)| k == "shop")
         .map(|(_, v)| v.to_ascii_lowercase())
         .filter(|shop| is_shop_host(shop))
         .ok_or(AuthError::InvalidShop)
+}
+
+/// Whether a `Host` header names this machine: `localhost`, an address of `127.0.0.0/8` or `[::1]`,
+/// with or without a port. A name that merely resolves to one (a DNS-rebinding page's) is not.
+#[must_use]
+pub fn is_loopback_host(host: &str) -> bool {
+    let Ok(authority) = host.parse::<axum::http::uri::Authority>() else {
+        return false;
+    };
+    let name = authority.host();
+    // Nothing but the host and, maybe, a port: no user info, no port that is not a number.
+    let port_ok = match authority.as_str().strip_prefix(name) {
+        Some("") => true,
+        Some(port) => port
+            .strip_prefix(':')
+            .is_some_and(|port| port.parse::<u16>().is_ok()),
+        None => false,
+    };
+    if !port_ok {
+        return false;
+    }
+    match name.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => {
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .parse::<std::net::Ipv4Addr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+    }
 }
 
 /// Signs an app page's query as Shopify does (for tests and the demo).
@@ -529,32 +586,33 @@ mod tests {
 
     #[test]
     fn app_queries_are_verified() {
+        let now = 1_795_000_000;
         let query = "host=YWRtaW4&shop=acme.myshopify.com&timestamp=1795000000";
         let signed = sign_app_query(query, "new-secret");
         assert_eq!(
-            verify_app_query(&signed, "new-secret", None).unwrap(),
+            verify_app_query(&signed, "new-secret", None, now).unwrap(),
             "acme.myshopify.com"
         );
         assert_eq!(
-            verify_app_query(&signed, "other", Some("new-secret")).unwrap(),
+            verify_app_query(&signed, "other", Some("new-secret"), now).unwrap(),
             "acme.myshopify.com"
         );
         assert_eq!(
-            verify_app_query(&signed, "other", None),
+            verify_app_query(&signed, "other", None, now),
             Err(AuthError::InvalidHmac)
         );
         let tampered = signed.replace("acme", "evil");
         assert_eq!(
-            verify_app_query(&tampered, "new-secret", None),
+            verify_app_query(&tampered, "new-secret", None, now),
             Err(AuthError::InvalidHmac)
         );
         assert_eq!(
-            verify_app_query(query, "new-secret", None),
+            verify_app_query(query, "new-secret", None, now),
             Err(AuthError::InvalidHmac)
         );
-        let not_a_shop = sign_app_query("shop=evil.example.com", "new-secret");
+        let not_a_shop = sign_app_query("shop=evil.example.com&timestamp=1795000000", "new-secret");
         assert_eq!(
-            verify_app_query(&not_a_shop, "new-secret", None),
+            verify_app_query(&not_a_shop, "new-secret", None, now),
             Err(AuthError::InvalidShop)
         );
     }

@@ -674,8 +674,12 @@ async fn pages_are_framed_only_by_the_verified_shop_and_run_no_inline_script() {
     ));
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
 
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let signed = auth::sign_app_query(
-        "host=YWRtaW4&shop=acme.myshopify.com&timestamp=1795000000",
+        &format!("host=YWRtaW4&shop=acme.myshopify.com&timestamp={now}"),
         "app-secret",
     );
     let page = http.get(format!("{url}/?{signed}")).send().await.unwrap();

@@ -195,3 +195,208 @@ fn every_store_error_has_its_code_and_status() {
         );
     }
 }
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn a_signed_app_query_is_good_for_ninety_seconds_either_way() {
+    let at = 1_795_000_000_u64;
+    let signed = auth::sign_app_query(
+        &format!("host=YWRtaW4&shop=acme.myshopify.com&timestamp={at}"),
+        "app-secret",
+    );
+    for now in [at - 90, at, at + 90] {
+        assert_eq!(
+            auth::verify_app_query(&signed, "app-secret", None, now).as_deref(),
+            Ok(SHOP),
+            "{now}"
+        );
+    }
+    for now in [at - 91, at + 91, at + 86_400] {
+        assert_eq!(
+            auth::verify_app_query(&signed, "app-secret", None, now),
+            Err(auth::AuthError::StaleQuery),
+            "{now}"
+        );
+    }
+    for query in [
+        "host=YWRtaW4&shop=acme.myshopify.com",
+        "host=YWRtaW4&shop=acme.myshopify.com&timestamp=1",
+        "host=YWRtaW4&shop=acme.myshopify.com&timestamp=soon",
+        "host=YWRtaW4&shop=acme.myshopify.com&timestamp=-1795000000",
+    ] {
+        let signed = auth::sign_app_query(query, "app-secret");
+        assert_eq!(
+            auth::verify_app_query(&signed, "app-secret", None, at),
+            Err(auth::AuthError::StaleQuery),
+            "{query}"
+        );
+    }
+    assert_eq!(auth::AuthError::StaleQuery.code(), "auth.stale_query");
+}
+
+/// A folder of pages, with links out of it, and the server serving it.
+struct Pages {
+    server: Server,
+    _root: tempfile::TempDir,
+    _outside: tempfile::TempDir,
+}
+
+impl Pages {
+    async fn start() -> Self {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "outside").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let www = root.path().join("www");
+        let pkg = root.path().join("pkg");
+        std::fs::create_dir_all(www.join("docs")).unwrap();
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::write(www.join("index.html"), "<!doctype html><title>p</title>").unwrap();
+        std::fs::write(www.join("docs").join("ok.txt"), "inside").unwrap();
+        std::fs::write(pkg.join("preflight.js"), "export {};").unwrap();
+        let link = |target: &std::path::Path, at: std::path::PathBuf| {
+            std::os::unix::fs::symlink(target, at).unwrap();
+        };
+        link(&outside.path().join("secret.txt"), www.join("leak.txt"));
+        link(outside.path(), www.join("elsewhere"));
+        link(&outside.path().join("secret.txt"), pkg.join("leak.js"));
+        link(&www.join("docs").join("ok.txt"), www.join("alias.txt"));
+        let server = Server::start_with(move |state| {
+            state.with_pages(api::Pages {
+                www,
+                pkg: Some(pkg),
+            })
+        })
+        .await;
+        Self {
+            server,
+            _root: root,
+            _outside: outside,
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .server
+            .http
+            .get(format!("{}{path}", self.server.url))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn a_page_signed_long_ago_or_without_a_timestamp_is_framed_by_no_one() {
+    let pages = Pages::start().await;
+    let ancestors = |query: String| {
+        let pages = &pages;
+        async move {
+            let response = pages
+                .server
+                .http
+                .get(format!("{}/?{query}", pages.server.url))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            let csp = response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            csp.split("frame-ancestors ").nth(1).unwrap().to_owned()
+        }
+    };
+    let fresh = format!("host=YWRtaW4&shop={SHOP}&timestamp={}", unix_now());
+    assert_eq!(
+        ancestors(auth::sign_app_query(&fresh, "app-secret")).await,
+        format!("https://{SHOP} https://admin.shopify.com")
+    );
+    for query in [
+        format!("host=YWRtaW4&shop={SHOP}&timestamp=1"),
+        format!("host=YWRtaW4&shop={SHOP}"),
+        format!("host=YWRtaW4&shop={SHOP}&timestamp={}", unix_now() - 600),
+    ] {
+        assert_eq!(
+            ancestors(auth::sign_app_query(&query, "app-secret")).await,
+            "'none'",
+            "{query}"
+        );
+    }
+}
+
+#[test]
+fn loopback_hosts() {
+    for host in [
+        "localhost",
+        "LocalHost:8787",
+        "127.0.0.1",
+        "127.0.0.1:8787",
+        "127.1.2.3:80",
+        "[::1]",
+        "[::1]:8787",
+    ] {
+        assert!(auth::is_loopback_host(host), "{host}");
+    }
+    for host in [
+        "evil.example:8787",
+        "localhost.evil.example",
+        "127.0.0.1.evil.example:8787",
+        "evil@127.0.0.1",
+        "0.0.0.0:8787",
+        "192.168.1.2",
+        "[::2]:8787",
+        "127.0.0.1:port",
+        "",
+    ] {
+        assert!(!auth::is_loopback_host(host), "{host}");
+    }
+}
+
+#[tokio::test]
+async fn demo_tokens_are_served_to_a_loopback_host_only() {
+    let s = Server::start_with(|state| state.with_demo_shop("preflight-demo.myshopify.com")).await;
+    let token = |host: &'static str| {
+        let request = s
+            .http
+            .get(format!("{}/demo/token", s.url))
+            .header("host", host);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    for host in [
+        "evil.example:8787",
+        "evil.example",
+        "localhost.evil.example:8787",
+    ] {
+        let (status, body) = token(host).await;
+        assert_eq!(status, 403, "{host}: {body}");
+        assert_eq!(body["error"]["code"], "demo.host_not_loopback", "{body}");
+        assert!(body.get("token").is_none());
+    }
+    for host in ["localhost:8787", "127.0.0.1:8787", "[::1]:8787"] {
+        let (status, body) = token(host).await;
+        assert_eq!(status, 200, "{host}: {body}");
+        assert!(body["token"].is_string(), "{body}");
+    }
+    // reqwest's own Host: the server's loopback address.
+    let response = s
+        .http
+        .get(format!("{}/demo/token", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+}
