@@ -17,6 +17,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::{self, AppCredentials, Session};
@@ -172,7 +173,9 @@ impl FromRequestParts<Arc<AppState>> for ShopSession {
     }
 }
 
-/// The API's routes, with body cap, timeout and CORS allow-list.
+/// The API's routes, with body cap, timeout and CORS allow-list. Every answer under `/api/` carries
+/// `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`, errors included; served folders
+/// serve only what lies inside them.
 pub fn router(state: Arc<AppState>) -> Router {
     let origins: Vec<HeaderValue> = state
         .allowed_origins
@@ -187,29 +190,40 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderName::from_static("idempotency-key"),
         ]);
-    let demo = state.demo_shop.is_some();
-    let router = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/webhooks/shopify/fulfillments", post(fulfillment_webhook))
-        .route("/api/validate", post(validate))
-        .route("/api/carriers", get(carriers))
-        .route("/api/settings", get(get_settings))
+    let api = Router::new()
+        .route("/validate", post(validate))
+        .route("/carriers", get(carriers))
+        .route("/settings", get(get_settings))
         .route(
-            "/api/settings/carrier-mappings",
+            "/settings/carrier-mappings",
             get(get_mappings).put(put_mappings),
         )
-        .route("/api/fulfillments", get(list_fulfillments))
-        .route("/api/fulfillments/{id}", get(get_fulfillment))
+        .route("/fulfillments", get(list_fulfillments))
+        .route("/fulfillments/{id}", get(get_fulfillment))
         .route(
-            "/api/fulfillments/{id}/tts-order",
+            "/fulfillments/{id}/tts-order",
             axum::routing::put(link_order),
         )
         .route(
-            "/api/fulfillments/{id}/tracking",
+            "/fulfillments/{id}/tracking",
             axum::routing::put(put_tracking),
         )
-        .route("/api/fulfillments/{id}/sync", post(sync_fulfillment));
-    let router = if demo {
+        .route("/fulfillments/{id}/sync", post(sync_fulfillment))
+        .fallback(api_not_found)
+        .layer(timeout())
+        // Outside the timeout, so that every answer under `/api/` has them, a 408 too.
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ));
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/webhooks/shopify/fulfillments", post(fulfillment_webhook));
+    let router = if state.demo_shop.is_some() {
         router.route("/demo/token", get(demo_token))
     } else {
         router
@@ -218,10 +232,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         Some(pages) => {
             let mut served = Router::new();
             if let Some(pkg) = pages.pkg {
-                served = served.nest_service("/pkg", tower_http::services::ServeDir::new(pkg));
+                served = served.nest_service("/pkg", files(pkg));
             }
             let served = served
-                .fallback_service(tower_http::services::ServeDir::new(pages.www))
+                .fallback_service(files(pages.www))
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     page_headers,
@@ -232,13 +246,86 @@ pub fn router(state: Arc<AppState>) -> Router {
         None => router,
     };
     router
+        .layer(timeout())
+        .nest("/api", api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
         .layer(cors)
         .with_state(state)
+}
+
+/// The timeout of every request: 408 past [`REQUEST_TIMEOUT`].
+fn timeout() -> TimeoutLayer {
+    TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT)
+}
+
+/// Any other path under `/api/`: 404 `not_found`.
+async fn api_not_found() -> ApiError {
+    ApiError::not_found("route")
+}
+
+/// A folder served as files, only what lies inside it once symlinks are resolved: a link to a file
+/// outside answers 404.
+fn files(root: std::path::PathBuf) -> Router {
+    Router::new()
+        .fallback_service(tower_http::services::ServeDir::new(&root))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(root),
+            only_inside,
+        ))
+}
+
+/// Lets a request for a file through only when the file resolves inside the folder (see
+/// [`resolves_inside`]); 404 otherwise.
+async fn only_inside(
+    State(root): State<Arc<std::path::PathBuf>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let requested = request.uri().path().to_owned();
+    let inside = tokio::task::spawn_blocking(move || resolves_inside(&root, &requested))
+        .await
+        .unwrap_or(false);
+    if inside {
+        next.run(request).await
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+/// Whether the file `ServeDir` serves for the URI path `requested` under `root` (the folder's
+/// `index.html` for the folder) lies inside `root` once both are canonicalized. A path `ServeDir`
+/// refuses or does not find passes: it answers 404 itself.
+fn resolves_inside(root: &std::path::Path, requested: &str) -> bool {
+    use std::path::Component;
+    let Ok(root) = root.canonicalize() else {
+        return false;
+    };
+    let Ok(decoded) =
+        percent_encoding::percent_decode_str(requested.trim_start_matches('/')).decode_utf8()
+    else {
+        return true;
+    };
+    let mut path = root.clone();
+    for component in std::path::Path::new(&*decoded).components() {
+        match component {
+            Component::Normal(part) => path.push(part),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return true,
+        }
+    }
+    let Ok(real) = path.canonicalize() else {
+        return true;
+    };
+    if !real.starts_with(&root) {
+        return false;
+    }
+    if real.is_dir() {
+        return real
+            .join("index.html")
+            .canonicalize()
+            .map_or(true, |index| index.starts_with(&root));
+    }
+    true
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
@@ -703,7 +790,7 @@ async fn sync_fulfillment(
     ShopSession(session): ShopSession,
     Path(id): Path<String>,
     headers: HeaderMap,
-    uri: axum::http::Uri,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let key = headers

@@ -400,3 +400,71 @@ async fn demo_tokens_are_served_to_a_loopback_host_only() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn every_api_answer_is_not_stored_and_not_sniffed() {
+    let s = Server::start().await;
+    let check = |response: &reqwest::Response, what: &str| {
+        let headers = response.headers();
+        assert_eq!(headers["cache-control"], "no-store", "{what}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
+    };
+    let ok = s
+        .http
+        .get(format!("{}/api/fulfillments", s.url))
+        .bearer_auth(s.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    check(&ok, "200");
+    let unauthorized = s
+        .http
+        .get(format!("{}/api/fulfillments", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status().as_u16(), 401);
+    check(&unauthorized, "401");
+    let missing = s
+        .http
+        .get(format!("{}/api/nowhere", s.url))
+        .bearer_auth(s.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    check(&missing, "404");
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    let too_large = s
+        .http
+        .post(format!("{}/api/validate", s.url))
+        .bearer_auth(s.token())
+        .body(vec![b' '; api::MAX_BODY_BYTES + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_large.status().as_u16(), 413);
+    check(&too_large, "413");
+}
+
+#[tokio::test]
+async fn served_folders_serve_nothing_that_resolves_outside_them() {
+    let pages = Pages::start().await;
+    assert_eq!(pages.get("/docs/ok.txt").await, (200, "inside".to_owned()));
+    assert_eq!(pages.get("/alias.txt").await, (200, "inside".to_owned()));
+    assert_eq!(pages.get("/pkg/preflight.js").await.0, 200);
+    assert_eq!(pages.get("/").await.0, 200);
+    for path in [
+        "/leak.txt",
+        "/elsewhere/secret.txt",
+        "/%6Ceak.txt",
+        "/pkg/leak.js",
+        "/docs/../leak.txt",
+    ] {
+        let (status, body) = pages.get(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(!body.contains("outside"), "{path}");
+    }
+}
