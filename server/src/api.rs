@@ -528,8 +528,12 @@ pub(crate) fn settings_json(settings: &Settings) -> String {
     .to_string()
 }
 
+/// The `X-Shopify-Topic`s the fulfillment webhook takes.
+const FULFILLMENT_TOPICS: [&str; 2] = ["fulfillments/create", "fulfillments/update"];
+
 /// `POST /webhooks/shopify/fulfillments`: `fulfillments/create|update`, verified by HMAC,
-/// deduplicated on `X-Shopify-Event-Id`, idempotent per fulfillment id and `updated_at`.
+/// deduplicated on `X-Shopify-Event-Id`, idempotent per fulfillment id and `updated_at`. Another
+/// topic, or none, answers 400 `webhook.unexpected_topic` and stores nothing.
 async fn fulfillment_webhook(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -542,6 +546,17 @@ async fn fulfillment_webhook(
         &state.shopify.secret,
         state.shopify.previous_secret.as_deref(),
     )?;
+    let topic = header("x-shopify-topic");
+    if !topic.is_some_and(|t| FULFILLMENT_TOPICS.contains(&t)) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "webhook.unexpected_topic",
+            format!(
+                "expected topic `fulfillments/create` or `fulfillments/update`, got `{}`",
+                topic.unwrap_or_default()
+            ),
+        ));
+    }
     let shop = header("x-shopify-shop-domain")
         .map(str::to_ascii_lowercase)
         .filter(|s| auth::is_shop_host(s))

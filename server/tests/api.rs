@@ -103,6 +103,7 @@ impl Server {
                 auth::webhook_hmac(secret, body.as_bytes()),
             )
             .header("x-shopify-shop-domain", SHOP)
+            .header("x-shopify-topic", "fulfillments/update")
             .header("x-shopify-event-id", event)
             .body(body.to_owned())
             .send()

@@ -123,6 +123,7 @@ async fn a_push_interrupted_by_sigkill_is_settled_after_restart_without_a_second
             auth::webhook_hmac("app-secret", body.as_bytes()),
         )
         .header("x-shopify-shop-domain", SHOP)
+        .header("x-shopify-topic", "fulfillments/create")
         .body(body)
         .send()
         .await

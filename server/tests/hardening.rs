@@ -468,3 +468,52 @@ async fn served_folders_serve_nothing_that_resolves_outside_them() {
         assert!(!body.contains("outside"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_fulfillment_webhook_takes_fulfillment_topics_only() {
+    let s = Server::start().await;
+    let body = serde_json::json!({"id": 4711, "updated_at": "2026-11-20T10:00:00Z",
+        "status": "success", "tracking_company": "UPS", "tracking_number": "1Z999AA10123456784",
+        "line_items": [{"id": 1, "sku": "TEE", "quantity": 1}]})
+    .to_string();
+    let send = |topic: Option<&'static str>| {
+        let mut request = s
+            .http
+            .post(format!("{}/webhooks/shopify/fulfillments", s.url))
+            .header(
+                "x-shopify-hmac-sha256",
+                auth::webhook_hmac("app-secret", body.as_bytes()),
+            )
+            .header("x-shopify-shop-domain", SHOP)
+            .body(body.clone());
+        if let Some(topic) = topic {
+            request = request.header("x-shopify-topic", topic);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    for topic in [Some("orders/create"), Some("fulfillments/delete"), None] {
+        let (status, answer) = send(topic).await;
+        assert_eq!(status, 400, "{topic:?}: {answer}");
+        assert_eq!(answer["error"]["code"], "webhook.unexpected_topic");
+    }
+    let (_, list) = s.get("/api/fulfillments").await;
+    assert_eq!(list["items"], serde_json::json!([]), "nothing is stored");
+
+    let (status, answer) = send(Some("fulfillments/create")).await;
+    assert_eq!(
+        (status, &answer["outcome"]),
+        (200, &serde_json::json!("inserted"))
+    );
+    let (status, answer) = send(Some("fulfillments/update")).await;
+    assert_eq!(
+        (status, &answer["outcome"]),
+        (200, &serde_json::json!("unchanged"))
+    );
+}
