@@ -320,6 +320,10 @@ codes! {
     TrackingWhitespace = "tracking.whitespace_removed", Info, Tracking, &[],
         "The tracking number contained spaces, which were removed before the push.",
         "Nothing to do.";
+    /// Longer than any tracking number a carrier issues.
+    TrackingTooLong = "tracking.too_long", Error, Tracking, &[],
+        "The tracking number is longer than any carrier's tracking number: it is likely not one.",
+        "Correct the tracking number in Shopify: enter the number the carrier gave for this shipment.";
     /// Characters other than letters and digits.
     TrackingInvalidCharacters = "tracking.invalid_characters", Warning, Tracking, &["21004012"],
         "The tracking number contains characters other than letters and digits, which TikTok Shop may reject.",

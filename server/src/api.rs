@@ -36,8 +36,9 @@ use preflight::{
 /// The largest request body taken; larger ones answer 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The longest tracking number `PUT /api/fulfillments/{id}/tracking` takes, in characters.
-pub const MAX_TRACKING_NUMBER_CHARS: usize = 64;
+/// The longest tracking number `PUT /api/fulfillments/{id}/tracking` takes, in characters: the engine's
+/// one bound, which also blocks a longer number that comes from a webhook.
+pub use preflight::carrier::MAX_TRACKING_NUMBER_CHARS;
 
 /// How long a request may take before it answers 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);

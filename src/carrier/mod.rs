@@ -456,7 +456,17 @@ pub struct TrackingNumber {
     pub recognition: Recognition,
 }
 
-/// Checks the tracking number's characters: removes pasted whitespace (info) and warns of others.
+/// The longest tracking number pushed, in characters (Unicode scalar values), on every path: a webhook's
+/// fulfillment, the merchant's edit, the JS API.
+///
+/// TikTok Shop's partner docs give `tracking_number` no length (Mark Package As Shipped, Ship Package,
+/// Update Package Shipping Info: a required string; archived API reference, 2025-12). The longest number
+/// of any format the engine knows is a USPS IMpb with its ZIP routing code, 34 characters; 64 leaves room
+/// for formats it does not know while refusing what cannot be a tracking number at all.
+pub const MAX_TRACKING_NUMBER_CHARS: usize = 64;
+
+/// Checks the tracking number's characters: removes pasted whitespace (info), refuses a number longer
+/// than [`MAX_TRACKING_NUMBER_CHARS`] and warns of characters other than letters and digits.
 /// Returns `None` with `tracking.missing` when there is no number.
 pub fn clean_tracking_number(
     raw: Option<&str>,
@@ -476,6 +486,10 @@ pub fn clean_tracking_number(
     if number.len() != raw.len() {
         out.push(Diagnostic::new(Code::TrackingWhitespace, Some(field), None));
     }
+    let too_long = number.chars().nth(MAX_TRACKING_NUMBER_CHARS).is_some();
+    if too_long {
+        out.push(Diagnostic::new(Code::TrackingTooLong, Some(field), None));
+    }
     if !number.bytes().all(|b| b.is_ascii_alphanumeric()) {
         out.push(Diagnostic::new(
             Code::TrackingInvalidCharacters,
@@ -483,7 +497,12 @@ pub fn clean_tracking_number(
             None,
         ));
     }
-    let recognition = tracking::recognize(&number);
+    // No carrier's format is that long.
+    let recognition = if too_long {
+        Recognition::default()
+    } else {
+        tracking::recognize(&number)
+    };
     Some(TrackingNumber {
         number,
         recognition,
