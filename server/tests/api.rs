@@ -910,3 +910,71 @@ async fn a_graphql_fulfillment_takes_the_number_in_its_tracking_info() {
         json!({"id": 1, "tracking_company": "UPS", "tracking_number": "1Z2", "tracking_numbers": ["1Z2"]})
     );
 }
+
+/// One bound for every path: a tracking number a webhook brings is held to the one the merchant's edit is.
+#[tokio::test]
+async fn a_tracking_number_too_long_from_a_webhook_is_blocked_and_never_pushed() {
+    let s = Server::start().await;
+    let long = "9".repeat(500_000);
+    s.seed(4712, "576461413038785753", "UPS", &long).await;
+    let (_, seen) = s
+        .call(
+            reqwest::Method::GET,
+            "/api/fulfillments/4712",
+            Some(SHOP),
+            None,
+        )
+        .await;
+    assert_eq!(seen["report"]["verdict"], "blocked");
+    let codes: Vec<&str> = seen["report"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"tracking.too_long"), "{codes:?}");
+    let (status, body, _) = s.sync(4712, "k1").await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["code"], "sync.blocked");
+    assert_eq!(s.sim.push_count(), 0);
+
+    let edit =
+        json!({ "trackingNumber": "9".repeat(preflight::carrier::MAX_TRACKING_NUMBER_CHARS + 1) });
+    let (status, body) = s
+        .call(
+            reqwest::Method::PUT,
+            "/api/fulfillments/4712/tracking",
+            Some(SHOP),
+            Some(edit.to_string()),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["path"].as_str()),
+        (400, Some("trackingNumber"))
+    );
+}
+
+/// The browser boundary's BigInt mark means nothing to the server's reader: the id is the string sent.
+#[tokio::test]
+async fn a_string_shaped_like_the_browser_boundarys_mark_is_data_on_the_server() {
+    let s = Server::start().await;
+    let forged = "\u{0}js:bigint:abc def";
+    let input = json!({
+        "fulfillment": {"id": forged, "status": "success", "tracking_company": "UPS",
+            "tracking_number": "1Z999AA10123456784",
+            "line_items": [{"id": 1, "sku": "TEE", "quantity": 1}]},
+        "order": {"id": "576461413038785752", "status": "AWAITING_SHIPMENT",
+            "line_items": [{"id": "577086512123755101", "seller_sku": "TEE"}]},
+        "history": null
+    });
+    let (status, report) = s
+        .call(
+            reqwest::Method::POST,
+            "/api/validate",
+            Some(SHOP),
+            Some(input.to_string()),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["fulfillmentId"], forged);
+}
