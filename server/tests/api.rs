@@ -9,6 +9,11 @@
 )]
 
 use std::path::Path;
+
+// The line-item shapes of the engine's own tests; this file takes one of them.
+#[allow(dead_code)]
+#[path = "../../tests/common/shapes.rs"]
+mod shapes;
 use std::sync::Arc;
 
 use preflight_server::api::{self, AppState};
@@ -977,4 +982,37 @@ async fn a_string_shaped_like_the_browser_boundarys_mark_is_data_on_the_server()
         .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["fulfillmentId"], forged);
+}
+
+/// The shape that took 14.6 s and 1.2 GB here: thousands of items of one SKU, each with its own variant
+/// id, against as many units. Two at once, with a health check beside them: every answer comes, whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_large_bodies_of_one_sku_validate_beside_a_health_check() {
+    let s = Server::start().await;
+    let n = 12_000;
+    let body = shapes::Shape::OneSku.input(n).to_string();
+    assert!(body.len() < api::MAX_BODY_BYTES, "{} bytes", body.len());
+    let validate = || {
+        s.call(
+            reqwest::Method::POST,
+            "/api/validate?now=2026-11-24T12:00:00Z",
+            Some(SHOP),
+            Some(body.clone()),
+        )
+    };
+    let health = async {
+        let response = s
+            .http
+            .get(format!("{}/healthz", s.url))
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
+    };
+    let ((a, first), (b, second), healthz) = tokio::join!(validate(), validate(), health);
+    assert_eq!((a, b, healthz), (200, 200, 200));
+    for report in [first, second] {
+        assert_eq!(report["verdict"], "ready");
+        assert_eq!(report["plan"]["lineItemIds"].as_array().unwrap().len(), n);
+    }
 }
