@@ -19,6 +19,9 @@ pub enum InputErrorKind {
     /// Nested deeper than the parser allows.
     #[serde(rename = "input.too_deep")]
     TooDeep,
+    /// Larger than the browser boundary takes (its JSON text), or than JS can write at all.
+    #[serde(rename = "input.too_large")]
+    TooLarge,
     /// A value of the wrong type, like a string where a number belongs.
     #[serde(rename = "input.invalid_type")]
     InvalidType,
@@ -52,6 +55,7 @@ impl InputErrorKind {
         match self {
             Self::MalformedJson => "input.malformed_json",
             Self::TooDeep => "input.too_deep",
+            Self::TooLarge => "input.too_large",
             Self::InvalidType => "input.invalid_type",
             Self::InvalidValue => "input.invalid_value",
             Self::MissingField => "input.missing_field",

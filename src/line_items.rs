@@ -29,9 +29,51 @@ enum Field {
     SkuId,
 }
 
-/// A key as matched: without surrounding ASCII spaces, ASCII lowercase.
-fn normalize(key: &str) -> String {
-    key.trim_ascii().to_ascii_lowercase()
+/// Up to this many units, keys are found by a scan that allocates nothing; past it, by hashing.
+const FEW_UNITS: usize = 32;
+
+/// Each key's list: keys compared without surrounding ASCII spaces or ASCII case.
+enum Keys<'u> {
+    /// A typical order: its few keys, as they are in the units, scanned.
+    Few(Vec<(Field, &'u str, usize)>),
+    /// A large order: keys trimmed and lowercased, hashed.
+    Many(HashMap<(Field, String), usize>),
+}
+
+impl<'u> Keys<'u> {
+    fn for_units(units: usize) -> Self {
+        if units <= FEW_UNITS {
+            Self::Few(Vec::with_capacity(2 * units))
+        } else {
+            Self::Many(HashMap::with_capacity(2 * units))
+        }
+    }
+
+    fn get(&self, field: Field, key: &str) -> Option<usize> {
+        let key = key.trim_ascii();
+        match self {
+            Self::Few(keys) => keys
+                .iter()
+                .find(|(f, k, _)| *f == field && k.eq_ignore_ascii_case(key))
+                .map(|&(_, _, id)| id),
+            Self::Many(keys) => keys.get(&(field, key.to_ascii_lowercase())).copied(),
+        }
+    }
+
+    /// The list of `key`, a new one (`next`) when it has none yet.
+    fn get_or_insert(&mut self, field: Field, key: &'u str, next: usize) -> usize {
+        if let Some(id) = self.get(field, key) {
+            return id;
+        }
+        let key = key.trim_ascii();
+        match self {
+            Self::Few(keys) => keys.push((field, key, next)),
+            Self::Many(keys) => {
+                keys.insert((field, key.to_ascii_lowercase()), next);
+            }
+        }
+        next
+    }
 }
 
 /// The units of each key, and the key lists of each item.
@@ -72,19 +114,19 @@ impl ItemLists {
 
 impl Candidates {
     fn new(units: &[TtsLineItem], items: &[&FulfillmentLineItem]) -> Self {
-        let mut by_key: HashMap<(Field, String), usize> = HashMap::new();
+        let mut keys = Keys::for_units(units.len());
         let mut lists: Vec<Vec<usize>> = Vec::new();
         for (i, unit) in units.iter().enumerate() {
-            let keys = [
+            let fields = [
                 (Field::SellerSku, unit.seller_sku.as_deref()),
                 (Field::SkuId, unit.sku_id.as_deref()),
             ];
-            for (field, key) in keys {
+            for (field, key) in fields {
                 let Some(key) = key else { continue };
-                let id = *by_key.entry((field, normalize(key))).or_insert_with(|| {
+                let id = keys.get_or_insert(field, key, lists.len());
+                if id == lists.len() {
                     lists.push(Vec::new());
-                    lists.len() - 1
-                });
+                }
                 if let Some(list) = lists.get_mut(id) {
                     list.push(i);
                 }
@@ -102,7 +144,7 @@ impl Candidates {
                 ];
                 let mut found = ItemLists::default();
                 for (field, key) in wanted.into_iter().flatten() {
-                    if let Some(&id) = by_key.get(&(field, normalize(key))) {
+                    if let Some(id) = keys.get(field, key) {
                         found.push(id);
                     }
                 }

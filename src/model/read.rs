@@ -355,6 +355,9 @@ pub fn timestamp(value: &Value<'_>, path: &Path<'_>) -> Result<Option<Timestamp>
     }
 }
 
+/// The most elements a list reserves room for before reading them; it grows past that as they read.
+const PREALLOCATE: usize = 4096;
+
 /// A list whose elements `item` reads.
 ///
 /// # Errors
@@ -366,8 +369,10 @@ pub fn list<T>(
 ) -> Result<Option<Vec<T>>, InputError> {
     match value {
         Value::Array(items) => {
-            // A plain loop: collecting into a Result costs a copy of the iterator code per type.
-            let mut out = Vec::with_capacity(items.len());
+            // A plain loop: collecting into a Result costs a copy of the iterator code per type. The
+            // reservation is capped: millions of elements that are not a `T` must not reserve room for
+            // millions of `T`s (past `isize::MAX` bytes on wasm32, a panic) before the first is refused.
+            let mut out = Vec::with_capacity(items.len().min(PREALLOCATE));
             for (i, v) in items.iter().enumerate() {
                 out.push(item(v, &path.index(i))?);
             }

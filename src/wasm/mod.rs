@@ -25,10 +25,12 @@ mod types;
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-// Every import from JS is one of these, and none of them throws: each catches what the caller's value
-// throws and answers data. An exception crossing into the module would unwind past Rust frames that
-// never finish, leaving the `Validator` borrowed and the module's stack pointer moved for good. They
-// are declared `catch` all the same, so that even a broken promise cannot unwind.
+// What the module asks of JS: functions that catch whatever the caller's values throw and answer data.
+// An exception crossing into the module would unwind past Rust frames that never finish, leaving the
+// `Validator` borrowed and the module's stack pointer moved for good. They are declared `catch` all the
+// same, so that what they cannot catch themselves (the JS stack running out inside them) cannot unwind
+// either. The module's other imports (wasm-bindgen's typeof checks and string copies, the getters of a
+// `Failure`) cannot throw; `tests/js/node.test.mjs` lists them all.
 #[wasm_bindgen(module = "/src/wasm/boundary.js")]
 extern "C" {
     /// `JSON.stringify` with `BigInt`s marked and strings that could pass for a mark escaped: the
@@ -40,6 +42,19 @@ extern "C" {
     /// `null` for anything else.
     #[wasm_bindgen(catch, js_name = "timeOf")]
     fn time_of(value: &JsValue) -> Result<JsValue, JsValue>;
+
+    /// A `PreflightError`: an `Error` with its own `name`, `code`, `path` and `detail`.
+    #[wasm_bindgen(catch, js_name = "preflightError")]
+    fn preflight_error_js(
+        message: &str,
+        code: &str,
+        path: &str,
+        detail: &str,
+    ) -> Result<JsValue, JsValue>;
+
+    /// JSON text the module wrote, as JS values (`JSON.parse` as it was when the module loaded).
+    #[wasm_bindgen(catch, js_name = "fromJson")]
+    fn from_json_text(text: &str) -> Result<JsValue, JsValue>;
 
     /// What was thrown, as one line: an `Error`'s message, a string as it is.
     #[wasm_bindgen(catch, js_name = "describeThrown")]
@@ -55,8 +70,8 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = "settle")]
     fn settle_js(value: &JsValue) -> Result<js_sys::Promise, JsValue>;
 
-    /// Why writing a value failed: `{failed: "too_deep" | "invalid", message, path}`, a plain object
-    /// of the boundary's own; `path` names the value that threw, or is empty.
+    /// Why writing a value failed: `{failed: "too_deep" | "too_large" | "invalid", message, path}`, a
+    /// plain object of the boundary's own; `path` names the value that threw, or is empty.
     type Failure;
     #[wasm_bindgen(method, getter)]
     fn failed(this: &Failure) -> String;
@@ -76,16 +91,15 @@ fn start() {
     }));
 }
 
-/// An [`InputError`] as a thrown JS `Error` named `PreflightError`, with `code` and `path`.
+/// An [`InputError`] as a thrown JS `Error` named `PreflightError`, with `code`, `path` and `detail`.
 fn js_error(e: &InputError) -> JsValue {
-    let error = js_sys::Error::new(&e.to_string());
-    error.set_name("PreflightError");
-    let object: &JsValue = error.as_ref();
-    // Setting a property on a fresh Error cannot fail.
-    let _ = js_sys::Reflect::set(object, &"code".into(), &e.code().into());
-    let _ = js_sys::Reflect::set(object, &"path".into(), &e.path.as_str().into());
-    let _ = js_sys::Reflect::set(object, &"detail".into(), &e.message.as_str().into());
-    error.into()
+    preflight_error(&e.to_string(), e.code(), &e.path, &e.message)
+}
+
+/// A JS `Error` named `PreflightError` with its own `code`, `path` and `detail` (the message alone, as
+/// a string, in the one case the boundary could not build it: the JS stack run out).
+pub(crate) fn preflight_error(message: &str, code: &str, path: &str, detail: &str) -> JsValue {
+    preflight_error_js(message, code, path, detail).unwrap_or_else(|_| JsValue::from_str(message))
 }
 
 /// What a caller's code threw (a rejected promise, a `getToken` that threw), as one line.
@@ -122,7 +136,8 @@ fn thrown(path: &str) -> InputError {
 /// the same as for JSON text. `JSON.stringify` writes `NaN` and `Infinity` as `null` and leaves out
 /// `undefined`, functions and symbols; the reader then names the field as missing or of the wrong type.
 /// Whatever the value throws while written (a getter, `toJSON`, a Proxy trap, a cycle) is an
-/// `input.invalid_value`, or `input.too_deep` for nesting deeper than JS's own stack.
+/// `input.invalid_value` naming it; nesting past the engine's depth is `input.too_deep`, and JSON text
+/// past 16 Mi characters `input.too_large`.
 fn from_js<T: Read>(value: &JsValue) -> Result<T, InputError> {
     let written = to_json_text(value).map_err(|_| thrown(""))?;
     if let Some(text) = written.as_string() {
@@ -137,24 +152,28 @@ fn from_js<T: Read>(value: &JsValue) -> Result<T, InputError> {
     }
     let failure: Failure = written.unchecked_into();
     let reason = failure.message();
-    Err(if failure.failed() == "too_deep" {
-        InputError::new(
+    Err(match failure.failed().as_str() {
+        "too_deep" => InputError::new(
             InputErrorKind::TooDeep,
             failure.path(),
             format!("recursion limit exceeded: the value is nested too deeply ({reason})"),
-        )
-    } else {
-        InputError::new(
+        ),
+        "too_large" => InputError::new(
+            InputErrorKind::TooLarge,
+            failure.path(),
+            format!("too large: {reason}"),
+        ),
+        _ => InputError::new(
             InputErrorKind::InvalidValue,
             failure.path(),
             format!("invalid value: reading it threw, or it holds itself ({reason})"),
-        )
+        ),
     })
 }
 
 /// A plain JS object of a value: written as JSON in the module, parsed once by the host.
 fn to_js<T: ToJson + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    js_sys::JSON::parse(&value.to_json())
+    from_json_text(&value.to_json())
 }
 
 /// `now` as given: an RFC 3339 string, a `Date`, or nothing for the current time.

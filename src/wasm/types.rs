@@ -162,7 +162,7 @@ export interface Report {
 export interface Carrier { id: string; name: string; aliases: string[]; }
 
 export type InputErrorCode =
-  | "input.malformed_json" | "input.too_deep" | "input.invalid_type" | "input.invalid_value"
+  | "input.malformed_json" | "input.too_deep" | "input.too_large" | "input.invalid_type" | "input.invalid_value"
   | "input.missing_field" | "input.unknown_field" | "input.invalid_timestamp" | "input.unknown_region"
   | "input.unknown_provider" | "input.imprecise_id";
 

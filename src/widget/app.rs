@@ -63,12 +63,8 @@ impl MountError {
 
 impl From<MountError> for JsValue {
     fn from(e: MountError) -> Self {
-        let error = js_sys::Error::new(&e.to_string());
-        error.set_name("PreflightError");
-        let object: &JsValue = error.as_ref();
-        let _ = js_sys::Reflect::set(object, &"code".into(), &"widget.invalid_options".into());
-        let _ = js_sys::Reflect::set(object, &"path".into(), &e.path().into());
-        error.into()
+        let message = e.to_string();
+        crate::wasm::preflight_error(&message, "widget.invalid_options", &e.path(), &message)
     }
 }
 

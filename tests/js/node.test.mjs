@@ -108,6 +108,22 @@ test("a string shaped like the boundary's BigInt mark is the caller's string", (
   assert.equal(v.validate(marked, NOW).fulfillmentId, "7");
 });
 
+test("a String wrapper reads as its toString, whatever else the input holds", () => {
+  const v = new Validator(settings);
+  class Lying extends String { toString() { return "LIE"; } }
+  for (const carrier of ["UPS", "\u0000x"]) {
+    const lying = { ...input, fulfillment: { ...input.fulfillment, id: new Lying("X"), tracking_company: carrier } };
+    assert.equal(v.validate(lying, NOW).fulfillmentId, "LIE", carrier);
+  }
+});
+
+test("JSON past 16 Mi characters is input.too_large, never a trap: a batch of 10 million", () => {
+  const v = new Validator(settings);
+  assert.throws(() => v.validateBatch(new Array(10_000_000), NOW), (e) => e.code === "input.too_large" && e.path === "inputs");
+  assert.equal(v.validate(input, NOW).verdict, "ready");
+  v.free();
+});
+
 test("24,000 items of one SKU against 24,000 units give a report, not a trap", () => {
   const v = new Validator(settings);
   const report = v.validate(oneSkuShape(24_000), NOW);
@@ -129,8 +145,8 @@ const UNCAUGHT = {
     "__wbg___wbindgen_throw",
     // console.error from the panic hook (the module aborts then anyway)
     "__wbg_error",
-    // a fresh Error for PreflightError, and the fields of the boundary's own failure object
-    "__wbg_new", "__wbg_set_name", "__wbg_failed", "__wbg_message", "__wbg_path",
+    // the fields of the boundary's own failure object
+    "__wbg_failed", "__wbg_message", "__wbg_path",
   ],
 };
 UNCAUGHT.widget = [
@@ -138,7 +154,7 @@ UNCAUGHT.widget = [
   // typeof checks, conversions of primitives (serde-wasm-bindgen reads only primitives of the caller's)
   "__wbg___wbindgen_boolean_get", "__wbg___wbindgen_debug_string", "__wbg___wbindgen_is_function",
   "__wbg___wbindgen_is_null", "__wbg___wbindgen_is_object", "__wbg___wbindgen_jsval_loose_eq",
-  "__wbg_Error", "__wbg_Number", "__wbg_String", "__wbg_isSafeInteger", "__wbg_toString",
+  "__wbg_Error", "__wbg_Number", "__wbg_String", "__wbg_isSafeInteger", "__wbg_toString", "__wbg_new",
   "__wbg_encodeURIComponent", "__wbg_prototypesetcall", "__wbg_random", "__wbg_now",
   // wasm-bindgen's instanceof checks, which catch (a throwing Proxy trap reads as "not an instance")
   "__wbg_instanceof_ArrayBuffer", "__wbg_instanceof_Element", "__wbg_instanceof_Error",
@@ -162,13 +178,16 @@ UNCAUGHT.widget = [
 ];
 
 test("every import that could throw on a caller's value is caught", () => {
+  const seen = [];
   for (const [name, file] of [["engine", "pkg/preflight.js"], ["widget", "pkg/widget/preflight_widget.js"]]) {
     const glue = read(file);
     const imports = [...glue.matchAll(/^\s+(__wbg\w+|__wbindgen\w+): function\([^)]*\) \{( return handleError\()?/gm)];
     assert.ok(imports.length > 10, `${file}: no imports found (has the glue's shape changed?)`);
     const uncaught = new Set(imports.filter((m) => !m[2]).map((m) => m[1].replace(/_[0-9a-f]{16}$/, "")));
     assert.deepEqual([...uncaught].filter((i) => !UNCAUGHT[name].includes(i)).sort(), [], `${name}: uncaught imports`);
+    seen.push(...uncaught);
   }
+  assert.deepEqual(UNCAUGHT.widget.filter((i) => !seen.includes(i)), [], "listed imports no module has");
 });
 
 test("ids past 2^53 are exact as strings or BigInts, and refused as rounded numbers", () => {

@@ -103,6 +103,11 @@ export function hostileInputs(base) {
     { name: "a getter that throws", input: withField(["order"], { get id() { throw "no"; } }), code: "input.invalid_value", path: "order.id" },
     { name: "a toJSON that throws", input: withField(["fulfillment", "line_items", 0, "sku"], { toJSON() { throw new Error("no"); } }), code: "input.invalid_value", path: "fulfillment.line_items[0].sku" },
     { name: "undefined for the order", input: withField(["order"], undefined), code: "input.missing_field", path: "order" },
+    { name: "a Number wrapper whose valueOf throws", input: withField(["fulfillment", "line_items", 0, "quantity"], Object.assign(new Number(1), { valueOf() { throw new Error("no"); } })), code: "input.invalid_value", path: "fulfillment.line_items[0].quantity" },
+    { name: "a String wrapper whose toString throws", input: withField(["order", "id"], Object.assign(new String("1"), { toString() { throw new TypeError("no"); } })), code: "input.invalid_value", path: "order.id" },
+    { name: "a getter throwing a RangeError", input: withField(["order"], { get id() { throw new RangeError("no"); } }), code: "input.invalid_value", path: "order.id" },
+    { name: "a getter throwing an error named RangeError", input: withField(["order"], { get id() { const e = new Error("no"); e.name = "RangeError"; throw e; } }), code: "input.invalid_value", path: "order.id" },
+    { name: "a revoked Proxy in a list", input: withField(["order", "line_items", 0], (() => { const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); return proxy; })()), code: "input.invalid_value", path: "order.line_items[0]" },
     { name: "a timestamp without offset", input: withField(["fulfillment", "created_at"], "2026-11-20T10:00:00"), code: "input.invalid_timestamp", path: "fulfillment.created_at" },
     { name: "a misspelt history field", input: withField(["history"], { shipedAt: "2026-11-20T10:00:00Z" }), code: "input.unknown_field", path: "history.shipedAt" },
   ];
