@@ -29,62 +29,61 @@ enum Field {
     SkuId,
 }
 
-/// Up to this many units, keys are found by a scan that allocates nothing; past it, by hashing.
+/// Up to this many units, each item's candidates are found by scanning them; past it, through lists
+/// of units by key, built once.
 const FEW_UNITS: usize = 32;
 
-/// Each key's list: keys compared without surrounding ASCII spaces or ASCII case.
-enum Keys<'u> {
-    /// A typical order: its few keys, as they are in the units, scanned.
-    Few(Vec<(Field, &'u str, usize)>),
-    /// A large order: keys trimmed and lowercased, hashed.
-    Many(HashMap<(Field, String), usize>),
+/// A key as compared: without surrounding ASCII spaces, in ASCII lowercase.
+fn normalize(key: &str) -> String {
+    key.trim_ascii().to_ascii_lowercase()
 }
 
-impl<'u> Keys<'u> {
-    fn for_units(units: usize) -> Self {
-        if units <= FEW_UNITS {
-            Self::Few(Vec::with_capacity(2 * units))
-        } else {
-            Self::Many(HashMap::with_capacity(2 * units))
-        }
-    }
-
-    fn get(&self, field: Field, key: &str) -> Option<usize> {
-        let key = key.trim_ascii();
-        match self {
-            Self::Few(keys) => keys
-                .iter()
-                .find(|(f, k, _)| *f == field && k.eq_ignore_ascii_case(key))
-                .map(|&(_, _, id)| id),
-            Self::Many(keys) => keys.get(&(field, key.to_ascii_lowercase())).copied(),
-        }
-    }
-
-    /// The list of `key`, a new one (`next`) when it has none yet.
-    fn get_or_insert(&mut self, field: Field, key: &'u str, next: usize) -> usize {
-        if let Some(id) = self.get(field, key) {
-            return id;
-        }
-        let key = key.trim_ascii();
-        match self {
-            Self::Few(keys) => keys.push((field, key, next)),
-            Self::Many(keys) => {
-                keys.insert((field, key.to_ascii_lowercase()), next);
-            }
-        }
-        next
-    }
+/// Whether two keys are the same: without surrounding ASCII spaces, whatever their ASCII case.
+fn same_key(a: &str, b: &str) -> bool {
+    a.trim_ascii().eq_ignore_ascii_case(b.trim_ascii())
 }
 
-/// The units of each key, and the key lists of each item.
+/// The keys an item is matched by, with the unit field each is compared with: its SKU with the unit's
+/// `seller_sku`, its variant id with the unit's `sku_id`, then with its `seller_sku`.
+fn item_keys(item: &FulfillmentLineItem) -> impl Iterator<Item = (Field, &str)> {
+    let sku = item.sku.as_deref().filter(|s| !s.trim_ascii().is_empty());
+    let variant = item.variant_id.as_deref();
+    [
+        sku.map(|k| (Field::SellerSku, k)),
+        variant.map(|k| (Field::SkuId, k)),
+        variant.map(|k| (Field::SellerSku, k)),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// A unit's keys, with the field each comes from.
+fn unit_keys(unit: &TtsLineItem) -> impl Iterator<Item = (Field, &str)> {
+    [
+        (Field::SellerSku, unit.seller_sku.as_deref()),
+        (Field::SkuId, unit.sku_id.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(field, key)| Some((field, key?)))
+}
+
+/// Whether a Shopify item and a TikTok Shop unit are the same product.
+fn matches(item: &FulfillmentLineItem, unit: &TtsLineItem) -> bool {
+    item_keys(item).any(|(field, key)| unit_keys(unit).any(|(f, k)| f == field && same_key(k, key)))
+}
+
+/// Lists of candidate units, and the lists of each item.
 ///
 /// An item matches a unit when its SKU is the unit's `seller_sku`, or its variant id the unit's `sku_id`
-/// or `seller_sku`: its candidates are the union of at most three lists, each in unit order. Building
-/// takes time and memory linear in units plus items, whatever the keys repeat.
+/// or `seller_sku`. For a few units, each item has one list, found by scanning them; for many, units
+/// are listed by key and an item's candidates are the union of at most three lists, each in unit order.
+/// Either way building takes time and memory linear in units plus items, whatever the keys repeat.
 struct Candidates {
-    /// Unit indexes of each key, ascending.
-    lists: Vec<Vec<usize>>,
-    /// For each item, its lists (at most three, distinct).
+    /// Unit indexes, list after list, each list ascending.
+    flat: Vec<usize>,
+    /// Where each list starts in `flat`, and one past the last list's end.
+    starts: Vec<usize>,
+    /// For each item, its lists (at most three, distinct; none when no unit matches).
     of_item: Vec<ItemLists>,
 }
 
@@ -114,44 +113,102 @@ impl ItemLists {
 
 impl Candidates {
     fn new(units: &[TtsLineItem], items: &[&FulfillmentLineItem]) -> Self {
-        let mut keys = Keys::for_units(units.len());
-        let mut lists: Vec<Vec<usize>> = Vec::new();
-        for (i, unit) in units.iter().enumerate() {
-            let fields = [
-                (Field::SellerSku, unit.seller_sku.as_deref()),
-                (Field::SkuId, unit.sku_id.as_deref()),
-            ];
-            for (field, key) in fields {
-                let Some(key) = key else { continue };
-                let id = keys.get_or_insert(field, key, lists.len());
-                if id == lists.len() {
-                    lists.push(Vec::new());
-                }
-                if let Some(list) = lists.get_mut(id) {
-                    list.push(i);
+        if units.len() <= FEW_UNITS {
+            Self::scanned(units, items)
+        } else {
+            Self::indexed(units, items)
+        }
+    }
+
+    /// Each item's own list, from a scan of the units (at most [`FEW_UNITS`] of them).
+    fn scanned(units: &[TtsLineItem], items: &[&FulfillmentLineItem]) -> Self {
+        let mut flat = Vec::new();
+        let mut starts = Vec::with_capacity(items.len() + 1);
+        let mut of_item = Vec::with_capacity(items.len());
+        for (n, item) in items.iter().enumerate() {
+            let start = flat.len();
+            starts.push(start);
+            flat.extend(
+                units
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, unit)| matches(item, unit))
+                    .map(|(i, _)| i),
+            );
+            let mut lists = ItemLists::default();
+            if flat.len() > start {
+                lists.push(n);
+            }
+            of_item.push(lists);
+        }
+        starts.push(flat.len());
+        Self {
+            flat,
+            starts,
+            of_item,
+        }
+    }
+
+    /// The units of each key, in one allocation (each list's units counted, then placed from the
+    /// back), and each item's lists found by its keys.
+    fn indexed(units: &[TtsLineItem], items: &[&FulfillmentLineItem]) -> Self {
+        let mut keys: HashMap<(Field, String), usize> = HashMap::with_capacity(2 * units.len());
+        let mut ends: Vec<usize> = Vec::new();
+        for unit in units {
+            for (field, key) in unit_keys(unit) {
+                let id = *keys.entry((field, normalize(key))).or_insert_with(|| {
+                    ends.push(0);
+                    ends.len() - 1
+                });
+                if let Some(count) = ends.get_mut(id) {
+                    *count += 1;
                 }
             }
         }
+        let mut total = 0;
+        for end in &mut ends {
+            total += *end;
+            *end = total;
+        }
+        let mut flat = vec![0; total];
+        for (i, unit) in units.iter().enumerate().rev() {
+            for (field, key) in unit_keys(unit) {
+                let end = keys
+                    .get(&(field, normalize(key)))
+                    .and_then(|&id| ends.get_mut(id));
+                if let Some(end) = end {
+                    *end -= 1;
+                    if let Some(slot) = flat.get_mut(*end) {
+                        *slot = i;
+                    }
+                }
+            }
+        }
+        // Each list's end has moved to its start; the last list ends where `flat` does.
+        let mut starts = ends;
+        starts.push(total);
         let of_item = items
             .iter()
             .map(|item| {
-                let sku = item.sku.as_deref().filter(|s| !s.trim_ascii().is_empty());
-                let variant = item.variant_id.as_deref();
-                let wanted = [
-                    sku.map(|k| (Field::SellerSku, k)),
-                    variant.map(|k| (Field::SkuId, k)),
-                    variant.map(|k| (Field::SellerSku, k)),
-                ];
-                let mut found = ItemLists::default();
-                for (field, key) in wanted.into_iter().flatten() {
-                    if let Some(id) = keys.get(field, key) {
-                        found.push(id);
+                let mut lists = ItemLists::default();
+                for (field, key) in item_keys(item) {
+                    if let Some(&id) = keys.get(&(field, normalize(key))) {
+                        lists.push(id);
                     }
                 }
-                found
+                lists
             })
             .collect();
-        Self { lists, of_item }
+        Self {
+            flat,
+            starts,
+            of_item,
+        }
+    }
+
+    /// How many lists there are.
+    fn lists(&self) -> usize {
+        self.starts.len().saturating_sub(1)
     }
 
     /// The lists of item `n`.
@@ -161,7 +218,10 @@ impl Candidates {
 
     /// The units of list `id`.
     fn list(&self, id: usize) -> &[usize] {
-        self.lists.get(id).map_or(&[], Vec::as_slice)
+        match (self.starts.get(id), self.starts.get(id + 1)) {
+            (Some(&start), Some(&end)) => self.flat.get(start..end).unwrap_or(&[]),
+            _ => &[],
+        }
     }
 }
 
@@ -184,7 +244,7 @@ impl<'c> Taker<'c> {
         Self {
             candidates,
             taken: vec![false; units],
-            cursors: vec![[0; KINDS]; candidates.lists.len()],
+            cursors: vec![[0; KINDS]; candidates.lists()],
         }
     }
 
@@ -268,12 +328,15 @@ pub fn allocate<'a>(
         out.push(Diagnostic::new(Code::LineItemsEmpty, Some(field), None));
         return Allocation::default();
     }
-    let candidates = Candidates::new(units, &items);
+    // Built only when the history names no package: with one, nothing is matched.
+    let candidates = std::cell::OnceCell::new();
+    let candidates = || candidates.get_or_init(|| Candidates::new(units, &items));
 
     let package = history.and_then(|h| h.package_id.as_deref()).or_else(|| {
+        let candidates = candidates();
         // Pushed before without a record: a shipped unit of ours carries this very number.
         let number = tracking_number?;
-        let mut seen = vec![false; candidates.lists.len()];
+        let mut seen = vec![false; candidates.lists()];
         (0..items.len())
             .flat_map(|n| candidates.of(n))
             .filter(|&&id| {
@@ -295,7 +358,8 @@ pub fn allocate<'a>(
         };
     }
 
-    let mut taker = Taker::new(&candidates, units.len());
+    let candidates = candidates();
+    let mut taker = Taker::new(candidates, units.len());
     let mut to_ship = Vec::new();
     let mut elsewhere = PackageGroups::default();
     let unit = |i: usize| units.get(i);

@@ -163,11 +163,18 @@ fn item() -> impl Strategy<Value = Item> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
+    /// With `padded`, 40 units no item matches follow: past 32 units the engine lists units by key
+    /// instead of scanning them, and both ways must agree with the reference.
     #[test]
     fn matching_agrees_with_the_reference(
         items in prop::collection::vec(item(), 1..7),
-        units in prop::collection::vec(unit(), 0..12),
+        mut units in prop::collection::vec(unit(), 0..12),
+        padded in any::<bool>(),
     ) {
+        if padded {
+            let none = Unit { seller_sku: Some("ZZZ"), sku_id: Some("ZZZ"), state: 0 };
+            units.extend(std::iter::repeat_n(none, 40));
+        }
         let line_items: Vec<Value> = items
             .iter()
             .enumerate()
