@@ -119,9 +119,11 @@ export class FulfillmentPreflight extends HTMLElement {
 "#;
 
 /// Compiles the crate for the browser, size-optimized, with extra cargo arguments.
+/// Built as a `cdylib` alone, since cargo applies the profile's link-time optimization only to a
+/// library built as no `rlib` too.
 fn compile(extra: &[&str]) -> Result<(), String> {
     let mut args = vec![
-        "build",
+        "rustc",
         "--package",
         "preflight",
         "--lib",
@@ -129,6 +131,8 @@ fn compile(extra: &[&str]) -> Result<(), String> {
         "wasm32-unknown-unknown",
         "--profile",
         "wasm",
+        "--crate-type",
+        "cdylib",
     ];
     args.extend_from_slice(extra);
     cargo(&args)
