@@ -36,8 +36,6 @@ mod time;
 pub mod tracking_policy;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
-#[cfg(feature = "widget")]
-pub mod widget;
 
 pub use error::{InputError, InputErrorKind};
 pub use model::{CarrierMapping, History, Input, Policy, Region, Settings};

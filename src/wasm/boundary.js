@@ -218,24 +218,3 @@ export function fromJson(text) {
 export function describeThrown(thrown) {
   return messageOf(thrown);
 }
-
-// The DOM's own getter, called on the element itself: a look-alike or a Proxy of an element has no
-// document. (Node.js has no DOM.)
-const ownerDocument =
-  typeof Node === "undefined" ? undefined : Object.getOwnPropertyDescriptor(Node.prototype, "ownerDocument")?.get;
-const HTMLElementPrototype = typeof HTMLElement === "undefined" ? undefined : HTMLElement.prototype;
-
-// The document of a real HTML element, or null.
-export function documentOf(element) {
-  try {
-    return inherits(element, HTMLElementPrototype) ? apply(ownerDocument, element, []) : null;
-  } catch {
-    return null;
-  }
-}
-
-// A native promise of `value`: a caller's promise or thenable is followed without calling anything of
-// it now (a `then` that throws rejects the promise instead of throwing here).
-export function settle(value) {
-  return new Promise((resolve) => resolve(value));
-}

@@ -60,16 +60,6 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = "describeThrown")]
     fn describe_thrown_js(thrown: &JsValue) -> Result<String, JsValue>;
 
-    /// The document of a real HTML element (not a look-alike or a Proxy of one), or `null`.
-    #[cfg(feature = "widget")]
-    #[wasm_bindgen(catch, js_name = "documentOf")]
-    fn document_of_js(element: &JsValue) -> Result<JsValue, JsValue>;
-
-    /// A native promise of a value: a caller's promise or thenable followed, never called now.
-    #[cfg(feature = "widget")]
-    #[wasm_bindgen(catch, js_name = "settle")]
-    fn settle_js(value: &JsValue) -> Result<js_sys::Promise, JsValue>;
-
     /// Why writing a value failed: `{failed: "too_deep" | "too_large" | "invalid", message, path}`, a
     /// plain object of the boundary's own; `path` names the value that threw, or is empty.
     type Failure;
@@ -96,31 +86,19 @@ fn js_error(e: &InputError) -> JsValue {
     preflight_error(&e.to_string(), e.code(), &e.path, &e.message)
 }
 
-/// A JS `Error` named `PreflightError` with its own `code`, `path` and `detail` (the message alone, as
-/// a string, in the one case the boundary could not build it: the JS stack run out).
-pub(crate) fn preflight_error(message: &str, code: &str, path: &str, detail: &str) -> JsValue {
+/// A JS `Error` named `PreflightError` with its own `code`, `path` and `detail`, as the JS API throws
+/// them (for crates that add to that API); the message alone, as a string, in the one case it cannot
+/// be built: the JS stack run out.
+#[must_use]
+pub fn preflight_error(message: &str, code: &str, path: &str, detail: &str) -> JsValue {
     preflight_error_js(message, code, path, detail).unwrap_or_else(|_| JsValue::from_str(message))
 }
 
-/// What a caller's code threw (a rejected promise, a `getToken` that threw), as one line.
-#[cfg_attr(not(feature = "widget"), allow(dead_code))]
-pub(crate) fn describe_thrown(thrown: &JsValue) -> String {
+/// What JS code threw (a rejected promise, a callback that threw), as one line: an `Error`'s message,
+/// a string as it is, else a stock phrase. Reading it never throws, whatever was thrown.
+#[must_use]
+pub fn describe_thrown(thrown: &JsValue) -> String {
     describe_thrown_js(thrown).unwrap_or_else(|_| "a value was thrown".to_owned())
-}
-
-/// The document of `element` when it is a real HTML element.
-#[cfg(feature = "widget")]
-pub(crate) fn document_of(element: &JsValue) -> Option<web_sys::Document> {
-    document_of_js(element)
-        .ok()
-        .filter(|d| !d.is_null() && !d.is_undefined())
-        .map(JsCast::unchecked_into)
-}
-
-/// A native promise of `value` (a caller's promise, thenable or plain value), safe to await.
-#[cfg(feature = "widget")]
-pub(crate) fn settle(value: &JsValue) -> js_sys::Promise {
-    settle_js(value).unwrap_or_else(|thrown| js_sys::Promise::reject(&thrown))
 }
 
 /// The error of an import that threw, which the boundary's functions never do.

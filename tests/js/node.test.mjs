@@ -235,7 +235,8 @@ test("carriers lists a region's providers; version is the package's", () => {
 test("npm pack lists a clean package: the module, its types, the wasm, the widget and the manifest", () => {
   const out = execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: new URL("pkg/", root), encoding: "utf8" });
   const files = JSON.parse(out)[0].files.map((f) => f.path).sort();
-  const snippet = /^(widget\/)?snippets\/[^/]+\/src\/wasm\/boundary\.js$/;
+  // The JS boundaries beside each module: the engine's (src/wasm/boundary.js), and the widget's own.
+  const snippet = /^(widget\/)?snippets\/[^/]+\/src\/(wasm\/)?boundary\.js$/;
   assert.deepEqual(files.filter((f) => !snippet.test(f)), [
     "node.d.ts", "node.js", "package.json", "preflight.d.ts", "preflight.js", "preflight_bg.wasm",
     "preflight_bg.wasm.d.ts", "widget/element.d.ts", "widget/element.js", "widget/preflight.css",
@@ -243,7 +244,7 @@ test("npm pack lists a clean package: the module, its types, the wasm, the widge
     "widget/preflight_widget_bg.wasm.d.ts",
   ]);
   assert.equal(files.filter((f) => f.startsWith("snippets/")).length, 1);
-  assert.equal(files.filter((f) => f.startsWith("widget/snippets/")).length, 1);
+  assert.equal(files.filter((f) => f.startsWith("widget/snippets/")).length, 2);
   const manifest = JSON.parse(read("pkg/package.json"));
   assert.equal(manifest.name, "fulfillment-preflight");
   assert.equal(manifest.type, "module");

@@ -74,10 +74,10 @@ pub fn build() -> Result<Package, String> {
     if pkg.exists() {
         fs::remove_dir_all(&pkg).map_err(|e| format!("cannot clear pkg/: {e}"))?;
     }
-    compile(&[])?;
-    bindgen("pkg", "preflight")?;
-    compile(&["--features", "widget"])?;
-    bindgen("pkg/widget", "preflight_widget")?;
+    compile("preflight")?;
+    bindgen("preflight", "pkg", "preflight")?;
+    compile("preflight-widget")?;
+    bindgen("preflight_widget", "pkg/widget", "preflight_widget")?;
 
     let write = |name: &str, text: &str| {
         fs::write(pkg.join(name), text).map_err(|e| format!("cannot write pkg/{name}: {e}"))
@@ -118,14 +118,13 @@ export class FulfillmentPreflight extends HTMLElement {
 }
 "#;
 
-/// Compiles the crate for the browser, size-optimized, with extra cargo arguments.
-/// Built as a `cdylib` alone, since cargo applies the profile's link-time optimization only to a
-/// library built as no `rlib` too.
-fn compile(extra: &[&str]) -> Result<(), String> {
-    let mut args = vec![
+/// Compiles a package's library for the browser, size-optimized: as a `cdylib` alone, since cargo
+/// applies the profile's link-time optimization only to a library built as no `rlib` too.
+fn compile(package: &str) -> Result<(), String> {
+    cargo(&[
         "rustc",
         "--package",
-        "preflight",
+        package,
         "--lib",
         "--target",
         "wasm32-unknown-unknown",
@@ -133,14 +132,15 @@ fn compile(extra: &[&str]) -> Result<(), String> {
         "wasm",
         "--crate-type",
         "cdylib",
-    ];
-    args.extend_from_slice(extra);
-    cargo(&args)
+    ])
 }
 
-/// Runs wasm-bindgen (target `web`) on the last compiled `.wasm` into `out_dir`, then `wasm-opt -Oz`.
-fn bindgen(out_dir: &str, out_name: &str) -> Result<(), String> {
-    let wasm = root().join("target/wasm32-unknown-unknown/wasm/preflight.wasm");
+/// Runs wasm-bindgen (target `web`) on the compiled `{crate_name}.wasm` into `out_dir`, then
+/// `wasm-opt -Oz`.
+fn bindgen(crate_name: &str, out_dir: &str, out_name: &str) -> Result<(), String> {
+    let wasm = root().join(format!(
+        "target/wasm32-unknown-unknown/wasm/{crate_name}.wasm"
+    ));
     run(
         "wasm-bindgen",
         &[

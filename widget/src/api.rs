@@ -6,7 +6,7 @@ use gloo_timers::callback::Timeout;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::model::{member, string};
+use crate::model::{member, string};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +111,7 @@ impl Api {
             .call0(&JsValue::NULL)
             .map_err(|e| ApiError::Token(describe(&e)))?;
         // A string, or a promise of one: the caller's promise is followed, never called here.
-        let value = JsFuture::from(crate::wasm::settle(&value))
+        let value = JsFuture::from(crate::js::settle(&value))
             .await
             .map_err(|e| ApiError::Token(describe(&e)))?;
         value
@@ -173,7 +173,7 @@ impl Api {
 
 /// The code and message of an `{"error": {"code", "message"}}` body.
 fn error_of(text: &str) -> Option<(String, String)> {
-    let value = crate::json::parse(text).ok()?;
+    let value = preflight::json::parse(text).ok()?;
     let error = member(&value, "error")?;
     Some((
         string(member(error, "code")?)?.to_owned(),
@@ -183,5 +183,5 @@ fn error_of(text: &str) -> Option<(String, String)> {
 
 /// A thrown JS value as text.
 fn describe(value: &JsValue) -> String {
-    crate::wasm::describe_thrown(value)
+    preflight::wasm::describe_thrown(value)
 }

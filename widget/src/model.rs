@@ -1,12 +1,12 @@
 //! What the widget shows, without the DOM: the rows read from the sync API, their previews by the
 //! engine, the filters and their counts. Pure Rust, tested natively.
 
-use crate::error::InputError;
-use crate::json::Value;
-use crate::model::read::{Object, Path, Read};
-use crate::model::{Fulfillment, History, TtsOrder};
-use crate::report::{Action, Severity};
-use crate::{Input, Report, Timestamp, Validator, Verdict};
+use preflight::error::InputError;
+use preflight::json::Value;
+use preflight::model::read::{Object, Path, Read};
+use preflight::model::{Fulfillment, History, TtsOrder};
+use preflight::report::{Action, Severity};
+use preflight::{Input, Report, Timestamp, Validator, Verdict};
 
 /// A fulfillment's sync status, as the sync API keeps it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -501,8 +501,8 @@ pub fn string<'v>(value: &'v Value<'v>) -> Option<&'v str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::parse;
-    use crate::Region;
+    use preflight::json::parse;
+    use preflight::Region;
 
     fn row(json: &str) -> Row {
         let value = parse(json).unwrap();
@@ -529,7 +529,7 @@ mod tests {
 
     #[test]
     fn rows_read_display_fields_and_preview_with_the_engine() {
-        let validator = Validator::new(crate::Settings::new(Region::Us)).unwrap();
+        let validator = Validator::new(preflight::Settings::new(Region::Us)).unwrap();
         let mut ready = row(&item("UPS", "1Z999AA10123456784", "not_synced"));
         assert_eq!(ready.name, "#1042.1");
         assert_eq!(

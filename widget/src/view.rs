@@ -3,9 +3,9 @@
 
 use web_sys::Element;
 
-use super::app::App;
-use super::dom::{self, append, set, Dom, Part};
-use super::model::{self, Filter, Preview, Row, SyncStatus, Tone};
+use crate::app::App;
+use crate::dom::{self, append, set, Dom, Part};
+use crate::model::{self, Filter, Preview, Row, SyncStatus, Tone};
 
 /// The widget's fixed frame: what stays while rows come and go.
 pub struct Frame {
@@ -268,7 +268,7 @@ impl Frame {
         let _ = self.body.append_child(&fragment);
     }
 
-    fn render_toolbar(&self, dom: &Dom, app: &App, now: crate::Timestamp) {
+    fn render_toolbar(&self, dom: &Dom, app: &App, now: preflight::Timestamp) {
         dom::clear(&self.toolbar);
         let filters = dom.el("div", "fp-filters");
         set(&filters, "role", "group");
@@ -315,7 +315,7 @@ pub fn badge(dom: &Dom, text: &str, tone: Tone) -> Element {
 }
 
 impl Frame {
-    fn row_element(&self, dom: &Dom, app: &App, row: &Row, now: crate::Timestamp) -> Element {
+    fn row_element(&self, dom: &Dom, app: &App, row: &Row, now: preflight::Timestamp) -> Element {
         let t = &self.templates;
         let tr = dom::deep_clone(&t.row);
         set(&tr, "data-row", &row.id);

@@ -9,8 +9,10 @@
 //! widget.unmount();
 //! ```
 //!
-//! Parts own their elements and their listeners ([`gloo_events::EventListener`]): dropping a part
-//! detaches everything it added.
+//! Parts own their elements and their listeners (`gloo_events::EventListener`): dropping a part
+//! detaches everything it added. The module exports the engine's JS API as well (`Validator`,
+//! `carriers`, …: the `preflight` crate's `wasm` module, linked in), so a page that shows the widget
+//! needs no second copy of the engine.
 
 pub mod model;
 
@@ -22,6 +24,8 @@ mod app;
 mod detail;
 #[cfg(target_arch = "wasm32")]
 mod dom;
+#[cfg(target_arch = "wasm32")]
+mod js;
 #[cfg(target_arch = "wasm32")]
 mod view;
 

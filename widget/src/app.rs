@@ -8,13 +8,13 @@ use gloo_events::EventListener;
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
-use super::api::{Api, ApiError};
-use super::dom::{self, Dom};
-use super::model::{self, Filter, Row};
-use super::{detail, view};
-use crate::json::ObjectWriter;
-use crate::model::read::{Object, Path};
-use crate::{CarrierMapping, Region, Settings, Timestamp, Validator};
+use crate::api::{Api, ApiError};
+use crate::dom::{self, Dom};
+use crate::model::{self, Filter, Row};
+use crate::{detail, view};
+use preflight::json::ObjectWriter;
+use preflight::model::read::{Object, Path};
+use preflight::{CarrierMapping, Region, Settings, Timestamp, Validator};
 
 /// How long a request may take, unless `timeoutMs` says otherwise.
 const DEFAULT_TIMEOUT_MS: u32 = 15_000;
@@ -64,7 +64,7 @@ impl MountError {
 impl From<MountError> for JsValue {
     fn from(e: MountError) -> Self {
         let message = e.to_string();
-        crate::wasm::preflight_error(&message, "widget.invalid_options", &e.path(), &message)
+        preflight::wasm::preflight_error(&message, "widget.invalid_options", &e.path(), &message)
     }
 }
 
@@ -91,7 +91,7 @@ fn option<T: serde::de::DeserializeOwned>(
     let value = js_sys::Reflect::get(options, &field.into()).map_err(|thrown| {
         invalid(format!(
             "reading it threw: {}",
-            crate::wasm::describe_thrown(&thrown)
+            preflight::wasm::describe_thrown(&thrown)
         ))
     })?;
     if value.is_undefined() || value.is_null() {
@@ -162,7 +162,7 @@ pub fn mount(
         .filter(JsValue::is_function)
         .ok_or(MountError::GetToken)?
         .unchecked_into();
-    let doc = crate::wasm::document_of(&element).ok_or(MountError::NoDocument)?;
+    let doc = crate::js::document_of(&element).ok_or(MountError::NoDocument)?;
     let api = Api::new(&api_base, get_token, timeout_ms);
     let app = App::new(element.unchecked_into(), Dom::new(doc), api);
     App::listen(&app);
@@ -450,7 +450,7 @@ impl App {
 
     /// Replaces a row with the sync API's answer (a fulfillment object), and re-checks it.
     fn replace_row(&mut self, body: &str) -> Result<(), String> {
-        let value = crate::json::parse(body).map_err(|e| e.to_string())?;
+        let value = preflight::json::parse(body).map_err(|e| e.to_string())?;
         let mut row = Row::read(&value, &Path::Root).map_err(|e| e.to_string())?;
         if let Some(validator) = &self.validator {
             row.revalidate(validator, self.now());
@@ -762,7 +762,7 @@ struct Loaded {
 /// Each page is read and checked as it arrives, while the next one is on its way.
 async fn fetch_all(api: &Api) -> Result<Loaded, String> {
     let settings = api.get("/api/settings").await.map_err(|e| e.to_string())?;
-    let settings: Settings = crate::error::from_json(&settings).map_err(|e| e.to_string())?;
+    let settings: Settings = preflight::error::from_json(&settings).map_err(|e| e.to_string())?;
     let validator =
         Validator::new(settings).map_err(|e| format!("the shop's settings cannot be used: {e}"))?;
     let mut rows = Vec::new();
@@ -778,7 +778,7 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
         let page = api.get(&path).await.map_err(|e| e.to_string())?;
         // The last mark is the one the render is measured from: when all the data is here.
         mark("fp:data");
-        let value = crate::json::parse(&page).map_err(|e| e.to_string())?;
+        let value = preflight::json::parse(&page).map_err(|e| e.to_string())?;
         let root = Path::Root;
         let o = Object::new(&value, &root, "a page of fulfillments").map_err(|e| e.to_string())?;
         if server_now_ms.is_none() {
@@ -791,7 +791,7 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
         }
         let items_path = root.key("items");
         let items = match o.get("items") {
-            Some(crate::json::Value::Array(items)) => items.as_slice(),
+            Some(preflight::json::Value::Array(items)) => items.as_slice(),
             _ => &[],
         };
         let now = server_now(server_now_ms.map_or(0.0, |server| server - received_ms));
@@ -814,11 +814,11 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
 }
 
 fn read_mappings(body: &str) -> Result<Vec<CarrierMapping>, String> {
-    let value = crate::json::parse(body).map_err(|e| e.to_string())?;
+    let value = preflight::json::parse(body).map_err(|e| e.to_string())?;
     let root = Path::Root;
     let o = Object::new(&value, &root, "an object with `carrierMappings`")
         .map_err(|e| e.to_string())?;
-    o.required("carrierMappings", crate::model::read::list_of)
+    o.required("carrierMappings", preflight::model::read::list_of)
         .map_err(|e| e.to_string())
 }
 

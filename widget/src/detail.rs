@@ -8,12 +8,12 @@ use gloo_events::EventListener;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlDialogElement, HtmlInputElement, HtmlSelectElement};
 
-use super::app::App;
-use super::dom::{self, append, set, Dom, Part};
-use super::model::{self, Row};
-use super::view;
-use crate::report::{Data, Rule, Severity};
-use crate::{Diagnostic, Report, Timestamp, Verdict};
+use crate::app::App;
+use crate::dom::{self, append, set, Dom, Part};
+use crate::model::{self, Row};
+use crate::view;
+use preflight::report::{Data, Rule, Severity};
+use preflight::{Diagnostic, Report, Timestamp, Verdict};
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
 
@@ -388,7 +388,7 @@ impl Detail {
         }
         let group = dom.el("optgroup", "");
         set(&group, "label", "All providers");
-        for provider in crate::carrier::catalog::providers(app.region()) {
+        for provider in preflight::carrier::catalog::providers(app.region()) {
             append(&group, &option(dom, provider.name, provider.name));
         }
         append(&select, &group);
