@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use preflight::{error, Input, Timestamp, Validator};
+use preflight::{from_json, Input, InputError, Timestamp, Validator};
 
 #[path = "../tests/common/shapes.rs"]
 mod shapes;
@@ -132,7 +132,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let now = Timestamp::parse(NOW)?;
     let budget = Duration::from_secs(2);
 
-    let typical: Input = error::from_json(TYPICAL)?;
+    let typical: Input = from_json(TYPICAL)?;
     let report = validator.validate(&typical, now);
     println!(
         "typical fulfillment: verdict {:?}, plan {:?}",
@@ -158,7 +158,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let texts: Vec<String> = (0..10_000).map(mixed).collect();
     let batch: Vec<Input> = texts
         .iter()
-        .map(|t| error::from_json(t))
+        .map(|t| from_json(t))
         .collect::<Result<_, _>>()?;
     let per = measure(budget, || {
         black_box(validator.validate_batch(black_box(&batch), now));
@@ -180,8 +180,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let n = 50_000;
     for shape in shapes::Shape::ALL {
-        let [small, large] = [n, 2 * n].map(|lines| -> Result<Duration, error::InputError> {
-            let input: Input = error::from_json(&shape.input(lines).to_string())?;
+        let [small, large] = [n, 2 * n].map(|lines| -> Result<Duration, InputError> {
+            let input: Input = from_json(&shape.input(lines).to_string())?;
             Ok(measure(budget, || {
                 black_box(validator.validate(black_box(&input), now));
             }))

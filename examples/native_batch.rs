@@ -16,7 +16,7 @@ use std::error::Error;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use preflight::{error, parse_now, Input, Report, Validator, Verdict};
+use preflight::{from_json, parse_now, Input, Report, Validator, Verdict};
 use serde_json::{json, Value};
 
 /// Rounds per figure; the best is kept.
@@ -79,7 +79,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let texts: Vec<String> = inputs.iter().map(Value::to_string).collect();
     let typed: Vec<Input> = texts
         .iter()
-        .map(|text| error::from_json(text))
+        .map(|text| from_json(text))
         .collect::<Result<_, _>>()?;
     let body = json!({ "inputs": inputs }).to_string();
 
@@ -96,7 +96,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     });
     let parse_per = best(|| {
         for text in &texts {
-            black_box(error::from_json::<Input>(black_box(text)).ok());
+            black_box(from_json::<Input>(black_box(text)).ok());
         }
     });
     let serialize_per = best(|| {
@@ -116,7 +116,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     });
     if let (Some(typical), Some(slot)) = (file.get("typical"), out.as_object_mut()) {
         let text = typical.to_string();
-        let input: Input = error::from_json(&text)?;
+        let input: Input = from_json(&text)?;
         let typed_per = best(|| {
             black_box(validator.validate(black_box(&input), now));
         });

@@ -7,8 +7,6 @@ use std::fmt::{self, Display};
 
 use serde::Serialize;
 
-use crate::model::read::{Path, Read};
-
 /// What is wrong with an input, as a stable code callers switch on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[non_exhaustive]
@@ -121,64 +119,5 @@ fn join_path(prefix: &str, path: &str) -> String {
         (false, true) => prefix.to_owned(),
         (false, false) if path.starts_with('[') => format!("{prefix}{path}"),
         (false, false) => format!("{prefix}.{path}"),
-    }
-}
-
-/// Parses a `T` from JSON text, with typed errors carrying the path of the bad field.
-///
-/// # Errors
-/// `input.malformed_json` or `input.too_deep` for text that is not JSON, otherwise what reading `T`
-/// reports.
-pub fn from_json<T: Read>(text: &str) -> Result<T, InputError> {
-    T::read(&crate::json::parse(text)?, &Path::Root)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{Input, Settings};
-
-    #[test]
-    fn reports_codes_and_paths() {
-        let e = from_json::<Settings>(r#"{"region": "US", "policy": {"maxTrackingUpdates": -1}}"#)
-            .unwrap_err();
-        assert_eq!(
-            (e.code(), e.path.as_str()),
-            ("input.invalid_value", "policy.maxTrackingUpdates")
-        );
-        let e = from_json::<Settings>(r#"{"region": 1}"#).unwrap_err();
-        assert_eq!(
-            (e.code(), e.path.as_str()),
-            ("input.invalid_type", "region")
-        );
-        let e = from_json::<Settings>(r#"{"regoin": "US"}"#).unwrap_err();
-        assert_eq!(
-            (e.code(), e.path.as_str()),
-            ("input.unknown_field", "regoin")
-        );
-        let e = from_json::<Settings>("{}").unwrap_err();
-        assert_eq!(
-            (e.code(), e.path.as_str()),
-            ("input.missing_field", "region")
-        );
-        assert_eq!(
-            from_json::<Input>("{").unwrap_err().code(),
-            "input.malformed_json"
-        );
-    }
-
-    #[test]
-    fn messages_are_one_line_and_prefixed_by_their_path() {
-        let e = from_json::<Settings>(
-            r#"{"region": "US", "carrierMappings": [{"from": "a", "to": 1.5}]}"#,
-        )
-        .unwrap_err();
-        assert_eq!(e.path, "carrierMappings[0].to");
-        assert!(!e.message.contains('\n'));
-        assert_eq!(
-            e.to_string(),
-            format!("carrierMappings[0].to: {}", e.message)
-        );
-        assert_eq!(e.within("settings").path, "settings.carrierMappings[0].to");
     }
 }

@@ -20,7 +20,7 @@
 //! let report = validator.validate_json(input, "2026-11-24T12:00:00Z")?;
 //! assert!(report.contains(r#""verdict":"ready""#));
 //!
-//! let typed = preflight::error::from_json(input)?;
+//! let typed = preflight::from_json(input)?;
 //! let now = preflight::Timestamp::parse("2026-11-24T12:00:00Z")?;
 //! assert_eq!(validator.validate(&typed, now).verdict, Verdict::Ready);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -38,6 +38,7 @@ pub mod tracking_policy;
 pub mod wasm;
 
 pub use error::{InputError, InputErrorKind};
+pub use model::read::from_json;
 pub use model::{CarrierMapping, History, Input, Policy, Region, Settings};
 pub use report::{Action, Code, Diagnostic, Plan, Report, Severity, Verdict};
 pub use time::{Timestamp, TimestampError};
@@ -84,7 +85,7 @@ impl Validator {
     /// An [`InputError`] for malformed settings: an unknown region, a misspelt field, a mapping to no
     /// provider.
     pub fn from_json(settings: &str) -> Result<Self, InputError> {
-        Self::new(error::from_json(settings)?)
+        Self::new(model::read::from_json(settings)?)
     }
 
     /// The settings it was built with.
@@ -251,7 +252,7 @@ impl Validator {
     /// An [`InputError`] with the path of the bad field for malformed input or `now`.
     pub fn validate_json(&self, input: &str, now: &str) -> Result<String, InputError> {
         let now = parse_now(now)?;
-        let input: Input = error::from_json(input)?;
+        let input: Input = model::read::from_json(input)?;
         Ok(self.validate(&input, now).to_json())
     }
 
@@ -261,7 +262,7 @@ impl Validator {
     /// An [`InputError`] with the path of the bad field (like `inputs[3].order.id`).
     pub fn validate_batch_json(&self, batch: &str, now: &str) -> Result<String, InputError> {
         let now = parse_now(now)?;
-        let batch: Batch = error::from_json(batch)?;
+        let batch: Batch = model::read::from_json(batch)?;
         Ok(self.validate_batch(&batch.inputs, now).to_json())
     }
 }

@@ -8,7 +8,7 @@
     clippy::indexing_slicing
 )]
 
-use preflight::{InputError, Validator, Verdict};
+use preflight::{Input, InputError, Settings, Validator, Verdict};
 use serde_json::{json, Value};
 
 const NOW: &str = "2026-11-24T12:00:00Z";
@@ -243,7 +243,7 @@ fn a_million_line_items_give_a_report() {
 fn the_typed_form_agrees_with_the_json_form() {
     let v = us();
     let text = input().to_string();
-    let typed: preflight::Input = preflight::error::from_json(&text).unwrap();
+    let typed: preflight::Input = preflight::from_json(&text).unwrap();
     let now = preflight::Timestamp::parse(NOW).unwrap();
     let report = v.validate(&typed, now);
     assert_eq!(report.verdict, Verdict::Ready);
@@ -265,4 +265,50 @@ fn a_string_shaped_like_the_browser_boundarys_mark_is_data() {
         json!(forged),
     );
     assert_eq!(error(&text).code(), "input.invalid_type");
+}
+
+#[test]
+fn from_json_reports_codes_and_paths() {
+    let e = preflight::from_json::<Settings>(
+        r#"{"region": "US", "policy": {"maxTrackingUpdates": -1}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.code(), e.path.as_str()),
+        ("input.invalid_value", "policy.maxTrackingUpdates")
+    );
+    let e = preflight::from_json::<Settings>(r#"{"region": 1}"#).unwrap_err();
+    assert_eq!(
+        (e.code(), e.path.as_str()),
+        ("input.invalid_type", "region")
+    );
+    let e = preflight::from_json::<Settings>(r#"{"regoin": "US"}"#).unwrap_err();
+    assert_eq!(
+        (e.code(), e.path.as_str()),
+        ("input.unknown_field", "regoin")
+    );
+    let e = preflight::from_json::<Settings>("{}").unwrap_err();
+    assert_eq!(
+        (e.code(), e.path.as_str()),
+        ("input.missing_field", "region")
+    );
+    assert_eq!(
+        preflight::from_json::<Input>("{").unwrap_err().code(),
+        "input.malformed_json"
+    );
+}
+
+#[test]
+fn from_json_messages_are_one_line_and_prefixed_by_their_path() {
+    let e = preflight::from_json::<Settings>(
+        r#"{"region": "US", "carrierMappings": [{"from": "a", "to": 1.5}]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.path, "carrierMappings[0].to");
+    assert!(!e.message.contains('\n'));
+    assert_eq!(
+        e.to_string(),
+        format!("carrierMappings[0].to: {}", e.message)
+    );
+    assert_eq!(e.within("settings").path, "settings.carrierMappings[0].to");
 }

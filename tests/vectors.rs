@@ -154,7 +154,7 @@ fn the_json_writer_agrees_with_serde() {
             continue;
         };
         let Ok(input) =
-            preflight::error::from_json::<preflight::Input>(&vector["input"].to_string())
+            preflight::from_json::<preflight::Input>(&vector["input"].to_string())
         else {
             continue;
         };

@@ -358,7 +358,7 @@ pub(crate) async fn settings_text(
 /// on the engine pool.
 pub(crate) fn settings_of(text: Option<&str>) -> Result<Settings, ApiError> {
     match text {
-        Some(text) => Ok(preflight::error::from_json::<Settings>(text)?),
+        Some(text) => Ok(preflight::from_json::<Settings>(text)?),
         None => Ok(Settings::new(Region::Us)),
     }
 }
@@ -392,7 +392,7 @@ async fn validate(
         .engine
         .run(move || -> Result<String, ApiError> {
             let validator = Validator::new(settings_of(settings.as_deref())?)?;
-            let input = preflight::error::from_json::<preflight::Input>(utf8(&body)?)?;
+            let input = preflight::from_json::<preflight::Input>(utf8(&body)?)?;
             Ok(validator.validate(&input, now).to_json())
         })
         .await??;

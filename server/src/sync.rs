@@ -89,7 +89,7 @@ fn history_json(history: &History) -> String {
 }
 
 fn read<T: Read>(text: &str) -> Result<T, ApiError> {
-    Ok(preflight::error::from_json::<T>(text)?)
+    Ok(preflight::from_json::<T>(text)?)
 }
 
 fn history_of(record: &FulfillmentRecord) -> Result<Option<History>, ApiError> {

@@ -389,3 +389,12 @@ pub fn list<T>(
 pub fn list_of<T: Read>(value: &Value<'_>, path: &Path<'_>) -> Result<Option<Vec<T>>, InputError> {
     list(value, path, T::read)
 }
+
+/// Parses a `T` from JSON text, with typed errors carrying the path of the bad field.
+///
+/// # Errors
+/// `input.malformed_json` or `input.too_deep` for text that is not JSON, otherwise what reading `T`
+/// reports.
+pub fn from_json<T: Read>(text: &str) -> Result<T, InputError> {
+    T::read(&crate::json::parse(text)?, &Path::Root)
+}

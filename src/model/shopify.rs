@@ -295,7 +295,7 @@ fn legacy_id(id: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::from_json;
+    use crate::model::read::from_json;
 
     #[test]
     fn reads_the_rest_shape_with_big_ids() {

@@ -762,7 +762,7 @@ struct Loaded {
 /// Each page is read and checked as it arrives, while the next one is on its way.
 async fn fetch_all(api: &Api) -> Result<Loaded, String> {
     let settings = api.get("/api/settings").await.map_err(|e| e.to_string())?;
-    let settings: Settings = preflight::error::from_json(&settings).map_err(|e| e.to_string())?;
+    let settings: Settings = preflight::from_json(&settings).map_err(|e| e.to_string())?;
     let validator =
         Validator::new(settings).map_err(|e| format!("the shop's settings cannot be used: {e}"))?;
     let mut rows = Vec::new();

@@ -203,7 +203,7 @@ impl Order {
     pub fn to_engine(&self) -> Result<preflight::model::TtsOrder, TtsError> {
         let text =
             serde_json::to_string(self).map_err(|e| TtsError::InvalidOrder(e.to_string()))?;
-        preflight::error::from_json::<preflight::model::TtsOrder>(&text)
+        preflight::from_json::<preflight::model::TtsOrder>(&text)
             .map_err(|e| TtsError::InvalidOrder(e.to_string()))
     }
 }
