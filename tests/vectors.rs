@@ -153,8 +153,7 @@ fn the_json_writer_agrees_with_serde() {
         let Ok(validator) = preflight::Validator::from_json(&vector["settings"].to_string()) else {
             continue;
         };
-        let Ok(input) =
-            preflight::from_json::<preflight::Input>(&vector["input"].to_string())
+        let Ok(input) = preflight::from_json::<preflight::Input>(&vector["input"].to_string())
         else {
             continue;
         };
