@@ -3,7 +3,6 @@
 //! `/api/*` takes a Shopify session token and scopes every row by its shop; the webhook takes
 //! Shopify's HMAC. Bodies are capped at [`MAX_BODY_BYTES`] and every request has a timeout.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,14 +19,12 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::auth::{self, AppCredentials, Session};
-use crate::engine::EnginePool;
+use crate::auth::{self, Session};
 pub use crate::error::ApiError;
-use crate::store::{
-    Clock, FulfillmentQuery, FulfillmentRecord, FulfillmentWebhook, Store, StoreError, SyncStatus,
-    SyncStatusKind, SystemClock, UpsertOutcome,
-};
-use crate::tts::Tts;
+use crate::state::{blocking, settings_text, shop_settings};
+pub use crate::state::{AppState, Pages};
+use crate::store::{FulfillmentQuery, FulfillmentWebhook, SyncStatusKind, UpsertOutcome};
+use crate::wire::{fulfillment_json, settings_json, settings_of};
 use preflight::json::ToJson;
 use preflight::{
     CarrierMapping, InputError, InputErrorKind, Region, Settings, Timestamp, Validator,
@@ -42,119 +39,6 @@ pub use preflight::carrier::MAX_TRACKING_NUMBER_CHARS;
 
 /// How long a request may take before it answers 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Folders of pages to serve.
-#[derive(Clone, Debug)]
-pub struct Pages {
-    /// Served at `/` (`index.html` for the folder).
-    pub www: std::path::PathBuf,
-    /// Served at `/pkg/`: the browser package.
-    pub pkg: Option<std::path::PathBuf>,
-}
-
-/// The lock a sync holds on its fulfillment.
-type FulfillmentLock = Arc<tokio::sync::Mutex<()>>;
-
-/// What every handler shares.
-pub struct AppState {
-    /// Where everything is kept.
-    pub store: Arc<dyn Store>,
-    /// TikTok Shop, live or simulated.
-    pub tts: Arc<dyn Tts>,
-    /// The Shopify app's key and secrets (session tokens and webhooks).
-    pub shopify: AppCredentials,
-    /// Origins allowed to call `/api/*` from a browser.
-    pub allowed_origins: Vec<String>,
-    /// In demo mode (loopback only), the shop whose session tokens `GET /demo/token` serves.
-    pub demo_shop: Option<String>,
-    /// The pages served (the widget's host page at `/`, the package at `/pkg/`), when any.
-    pub pages: Option<Pages>,
-    /// The clock the engine validates with and pushes are dated by (the system clock unless set).
-    pub clock: Arc<dyn Clock>,
-    /// Where the engine runs: a bounded pool of blocking threads, one per CPU unless set.
-    pub engine: EnginePool,
-    /// One lock per fulfillment being synced: concurrent syncs of one fulfillment run one at a time.
-    locks: std::sync::Mutex<HashMap<(String, String), FulfillmentLock>>,
-}
-
-impl AppState {
-    /// The state of a server.
-    pub fn new(
-        store: Arc<dyn Store>,
-        tts: Arc<dyn Tts>,
-        shopify: AppCredentials,
-        allowed_origins: Vec<String>,
-    ) -> Self {
-        Self {
-            store,
-            tts,
-            shopify,
-            allowed_origins,
-            demo_shop: None,
-            pages: None,
-            clock: Arc::new(SystemClock),
-            engine: EnginePool::per_cpu(),
-            locks: std::sync::Mutex::default(),
-        }
-    }
-
-    /// The same state in demo mode: `GET /demo/token` serves session tokens of `shop`. Only for a
-    /// server bound to loopback.
-    #[must_use]
-    pub fn with_demo_shop(mut self, shop: impl Into<String>) -> Self {
-        self.demo_shop = Some(shop.into());
-        self
-    }
-
-    /// The same state serving pages: `www` at `/` and, when given, `pkg` at `/pkg/`.
-    #[must_use]
-    pub fn with_pages(mut self, pages: Pages) -> Self {
-        self.pages = Some(pages);
-        self
-    }
-
-    /// The same state on another clock (the demo seed dates its past pushes with one).
-    #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The same state running the engine on `engine`.
-    #[must_use]
-    pub fn with_engine(mut self, engine: EnginePool) -> Self {
-        self.engine = engine;
-        self
-    }
-
-    /// The current instant, by the state's clock.
-    #[must_use]
-    pub fn now(&self) -> Timestamp {
-        Timestamp::from_unix_millis(self.clock.now_millis())
-    }
-
-    /// The lock of one fulfillment.
-    pub(crate) fn lock_of(&self, shop: &str, fulfillment_id: &str) -> FulfillmentLock {
-        let mut locks = self
-            .locks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        locks
-            .entry((shop.to_owned(), fulfillment_id.to_owned()))
-            .or_default()
-            .clone()
-    }
-}
-
-/// Runs a store call off the async threads.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| ApiError::internal("a task failed"))?
-        .map_err(ApiError::from)
-}
 
 /// The verified shop of an `/api/*` request.
 pub struct ShopSession(pub Session);
@@ -335,34 +219,6 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiE
     Ok(Json(json!({ "ok": true })))
 }
 
-/// The shop's settings, or the default (US, no mappings) when never saved; read on the engine pool.
-pub(crate) async fn shop_settings(state: &AppState, shop: &str) -> Result<Settings, ApiError> {
-    let text = settings_text(state, shop).await?;
-    state
-        .engine
-        .run(move || settings_of(text.as_deref()))
-        .await?
-}
-
-/// The shop's settings as stored (JSON), when ever saved.
-pub(crate) async fn settings_text(
-    state: &AppState,
-    shop: &str,
-) -> Result<Option<String>, ApiError> {
-    let store = state.store.clone();
-    let shop = shop.to_owned();
-    blocking(move || store.settings(&shop)).await
-}
-
-/// Settings as stored, read by the engine: the default (US, no mappings) for none. Engine work: run it
-/// on the engine pool.
-pub(crate) fn settings_of(text: Option<&str>) -> Result<Settings, ApiError> {
-    match text {
-        Some(text) => Ok(preflight::from_json::<Settings>(text)?),
-        None => Ok(Settings::new(Region::Us)),
-    }
-}
-
 #[derive(Deserialize)]
 struct NowQuery {
     now: Option<String>,
@@ -511,22 +367,6 @@ fn read_mappings(text: &str) -> Result<Vec<CarrierMapping>, InputError> {
     let o = Object::new(&value, &root, "an object with `carrierMappings`")?;
     o.only(&["carrierMappings"])?;
     o.required("carrierMappings", preflight::model::read::list_of)
-}
-
-/// Settings as the engine reads them back.
-pub(crate) fn settings_json(settings: &Settings) -> String {
-    let policy = settings.policy;
-    json!({
-        "region": settings.region.code(),
-        "carrierMappings": settings.carrier_mappings,
-        "shippingProviders": settings.shipping_providers,
-        "policy": {
-            "updateWindowHours": policy.update_window_hours,
-            "maxTrackingUpdates": policy.max_tracking_updates,
-            "allowUspsSelfShipping": policy.allow_usps_self_shipping,
-        },
-    })
-    .to_string()
 }
 
 /// The `X-Shopify-Topic`s the fulfillment webhook takes.
@@ -685,40 +525,6 @@ async fn get_fulfillment(
     record
         .map(Json)
         .ok_or_else(|| ApiError::not_found("fulfillment"))
-}
-
-fn parse_json(text: Option<&str>) -> Value {
-    text.and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or(Value::Null)
-}
-
-/// A fulfillment as the API shows it: its sync status, latest preview, and what was pushed.
-pub(crate) fn fulfillment_json(record: &FulfillmentRecord) -> Value {
-    let (status, failure) = match &record.sync_status {
-        SyncStatus::NotSynced => ("not_synced", Value::Null),
-        SyncStatus::Synced => ("synced", Value::Null),
-        SyncStatus::SyncFailed(f) => (
-            "sync_failed",
-            json!({ "code": f.code, "reason": f.reason, "solution": f.solution }),
-        ),
-    };
-    json!({
-        "id": record.fulfillment_id,
-        "fulfillment": parse_json(Some(&record.shopify_json)),
-        "order": parse_json(record.tts_order_json.as_deref()),
-        "history": parse_json(record.history_json.as_deref()),
-        "report": parse_json(record.report_json.as_deref()),
-        "syncStatus": status,
-        "failure": failure,
-        "latestPush": record.latest_push.as_ref().map(|p| json!({
-            "id": p.id,
-            "state": p.state.as_str(),
-            "plan": parse_json(Some(&p.plan_json)),
-            "attempts": p.attempts,
-            "updatedAt": p.updated_at.to_string(),
-        })),
-        "updatedAt": record.updated_at.to_string(),
-    })
 }
 
 /// `PUT /api/fulfillments/{id}/tracking`: `{"trackingNumber": "…"}` fixes the fulfillment's tracking

@@ -502,7 +502,7 @@ impl Seeder<'_> {
         let event = format!("demo-{:08x}-{}", self.events, case.number);
         let store = self.state.store.clone();
         let (shop, id2) = (self.shop.clone(), id.clone());
-        api::blocking(move || {
+        crate::state::blocking(move || {
             store.upsert_fulfillment(
                 &shop,
                 &FulfillmentWebhook {
@@ -612,10 +612,10 @@ pub async fn seed(store: Arc<dyn Store>, sim: &Simulator, shop: &str) -> Result<
         )
         .with_clock(clock.clone()),
     );
-    let settings = api::settings_json(&Settings::new(Region::Us));
+    let settings = crate::wire::settings_json(&Settings::new(Region::Us));
     {
         let (store, shop) = (store.clone(), shop.to_owned());
-        api::blocking(move || store.put_settings(&shop, &settings)).await?;
+        crate::state::blocking(move || store.put_settings(&shop, &settings)).await?;
     }
     sim.add_providers(
         STANDARD_DELIVERY,
@@ -983,7 +983,7 @@ pub async fn summary(store: Arc<dyn Store>, shop: &str) -> Result<Summary, ApiEr
                 limit: MAX_PAGE_LIMIT,
             },
         );
-        let page = api::blocking(move || store.list_fulfillments(&shop, &query)).await?;
+        let page = crate::state::blocking(move || store.list_fulfillments(&shop, &query)).await?;
         for record in &page.items {
             summary.fulfillments += 1;
             let report = record

@@ -1,5 +1,9 @@
 //! The sync API's parts: authentication of Shopify requests, storage on embedded SQLite, and TikTok
 //! Shop, live or simulated, behind one trait.
+//!
+//! Floors, each using only those below it: `api` (routes; `demo` seeds through them) → `sync` (the
+//! at-most-once push) → `state`, `wire` (our records as JSON), `engine` (its pool) → `error` →
+//! `store`, `tts`, `auth`.
 
 pub mod api;
 pub mod auth;
@@ -7,8 +11,10 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod serve;
+pub mod state;
 pub mod store;
 pub mod sync;
 pub mod tts;
+pub mod wire;
 
 pub use serve::{serve, ServeConfig};

@@ -11,12 +11,14 @@ use preflight::model::{Fulfillment, History, Input, TtsOrder};
 use preflight::{Action, Report, Timestamp, Validator, Verdict};
 use serde_json::{json, Value};
 
-use crate::api::{blocking, settings_of, settings_text, ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::{blocking, settings_text, AppState};
 use crate::store::{
     FulfillmentPatch, FulfillmentRecord, PushRecord, PushState, PushTransition, StoredResponse,
     SyncFailure, SyncStatus,
 };
 use crate::tts::{MarkPackageShippedRequest, ShopContext, TtsError, UpdateShippingInfoRequest};
+use crate::wire::{fulfillment_json, settings_of};
 use axum::http::StatusCode;
 
 /// The TikTok Shop context of a shop. Per-shop access tokens come with TikTok Shop's authorization
@@ -697,7 +699,7 @@ async fn finish(
         store.finish_push(&shop, push_id, &transition, &key, &fingerprint, &|record| {
             StoredResponse {
                 status: status.as_u16(),
-                body: crate::api::fulfillment_json(record).to_string(),
+                body: fulfillment_json(record).to_string(),
             }
         })
     })
@@ -833,5 +835,5 @@ async fn answer(
     status: StatusCode,
 ) -> Result<Outcome, ApiError> {
     let record = load(state, shop, fulfillment_id).await?;
-    Ok((status, crate::api::fulfillment_json(&record)))
+    Ok((status, fulfillment_json(&record)))
 }

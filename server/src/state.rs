@@ -1,0 +1,149 @@
+//! What every handler shares: the store, TikTok Shop, the app's credentials, the clock, the engine's
+//! pool and the lock of each fulfillment being synced, with the store reads every layer needs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use preflight::{Settings, Timestamp};
+
+use crate::auth::AppCredentials;
+use crate::engine::EnginePool;
+use crate::error::ApiError;
+use crate::store::{Clock, Store, StoreError, SystemClock};
+use crate::tts::Tts;
+use crate::wire::settings_of;
+
+/// Folders of pages to serve.
+#[derive(Clone, Debug)]
+pub struct Pages {
+    /// Served at `/` (`index.html` for the folder).
+    pub www: std::path::PathBuf,
+    /// Served at `/pkg/`: the browser package.
+    pub pkg: Option<std::path::PathBuf>,
+}
+
+/// The lock a sync holds on its fulfillment.
+type FulfillmentLock = Arc<tokio::sync::Mutex<()>>;
+
+/// What every handler shares.
+pub struct AppState {
+    /// Where everything is kept.
+    pub store: Arc<dyn Store>,
+    /// TikTok Shop, live or simulated.
+    pub tts: Arc<dyn Tts>,
+    /// The Shopify app's key and secrets (session tokens and webhooks).
+    pub shopify: AppCredentials,
+    /// Origins allowed to call `/api/*` from a browser.
+    pub allowed_origins: Vec<String>,
+    /// In demo mode (loopback only), the shop whose session tokens `GET /demo/token` serves.
+    pub demo_shop: Option<String>,
+    /// The pages served (the widget's host page at `/`, the package at `/pkg/`), when any.
+    pub pages: Option<Pages>,
+    /// The clock the engine validates with and pushes are dated by (the system clock unless set).
+    pub clock: Arc<dyn Clock>,
+    /// Where the engine runs: a bounded pool of blocking threads, one per CPU unless set.
+    pub engine: EnginePool,
+    /// One lock per fulfillment being synced: concurrent syncs of one fulfillment run one at a time.
+    locks: std::sync::Mutex<HashMap<(String, String), FulfillmentLock>>,
+}
+
+impl AppState {
+    /// The state of a server.
+    pub fn new(
+        store: Arc<dyn Store>,
+        tts: Arc<dyn Tts>,
+        shopify: AppCredentials,
+        allowed_origins: Vec<String>,
+    ) -> Self {
+        Self {
+            store,
+            tts,
+            shopify,
+            allowed_origins,
+            demo_shop: None,
+            pages: None,
+            clock: Arc::new(SystemClock),
+            engine: EnginePool::per_cpu(),
+            locks: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The same state in demo mode: `GET /demo/token` serves session tokens of `shop`. Only for a
+    /// server bound to loopback.
+    #[must_use]
+    pub fn with_demo_shop(mut self, shop: impl Into<String>) -> Self {
+        self.demo_shop = Some(shop.into());
+        self
+    }
+
+    /// The same state serving pages: `www` at `/` and, when given, `pkg` at `/pkg/`.
+    #[must_use]
+    pub fn with_pages(mut self, pages: Pages) -> Self {
+        self.pages = Some(pages);
+        self
+    }
+
+    /// The same state on another clock (the demo seed dates its past pushes with one).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The same state running the engine on `engine`.
+    #[must_use]
+    pub fn with_engine(mut self, engine: EnginePool) -> Self {
+        self.engine = engine;
+        self
+    }
+
+    /// The current instant, by the state's clock.
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_unix_millis(self.clock.now_millis())
+    }
+
+    /// The lock of one fulfillment.
+    pub(crate) fn lock_of(&self, shop: &str, fulfillment_id: &str) -> FulfillmentLock {
+        let mut locks = self
+            .locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks
+            .entry((shop.to_owned(), fulfillment_id.to_owned()))
+            .or_default()
+            .clone()
+    }
+}
+
+/// Runs a store call off the async threads.
+///
+/// # Errors
+/// The store's error as an [`ApiError`] (its status from [`crate::error`]), or 500 when the task failed.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::internal("a task failed"))?
+        .map_err(ApiError::from)
+}
+
+/// The shop's settings, or the default (US, no mappings) when never saved; read on the engine pool.
+pub(crate) async fn shop_settings(state: &AppState, shop: &str) -> Result<Settings, ApiError> {
+    let text = settings_text(state, shop).await?;
+    state
+        .engine
+        .run(move || settings_of(text.as_deref()))
+        .await?
+}
+
+/// The shop's settings as stored (JSON), when ever saved.
+pub(crate) async fn settings_text(
+    state: &AppState,
+    shop: &str,
+) -> Result<Option<String>, ApiError> {
+    let store = state.store.clone();
+    let shop = shop.to_owned();
+    blocking(move || store.settings(&shop)).await
+}
