@@ -8,13 +8,15 @@ use gloo_events::EventListener;
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
+use crate::action::Action;
 use crate::api::{Api, ApiError};
 use crate::dom::{self, Dom};
 use crate::model::{self, Filter, Row};
+use crate::state::{Notice, State};
 use crate::{detail, view};
 use preflight::json::ObjectWriter;
 use preflight::model::read::{Object, Path};
-use preflight::{CarrierMapping, Region, Settings, Timestamp, Validator};
+use preflight::{CarrierMapping, Settings, Timestamp, Validator};
 
 /// How long a request may take, unless `timeoutMs` says otherwise.
 const DEFAULT_TIMEOUT_MS: u32 = 15_000;
@@ -170,33 +172,16 @@ pub fn mount(
     Ok(Widget { app: Some(app) })
 }
 
-/// A fix or sync that went wrong, shown next to the fulfillment.
-#[derive(Clone, Debug)]
-pub(super) struct Notice {
-    pub(super) text: String,
-    /// The error's stable code.
-    pub(super) code: String,
-}
-
 /// Everything a mounted widget holds.
 pub(super) struct App {
     root: Element,
     pub(super) dom: Dom,
     api: Api,
     view: view::Frame,
-    pub(super) validator: Option<Validator>,
-    pub(super) rows: Vec<Row>,
-    /// The server's clock minus the browser's, in milliseconds.
-    clock_offset_ms: f64,
-    pub(super) filter: Filter,
-    pub(super) loading: Option<String>,
-    /// Rows with a request under way, and what it does.
-    pub(super) busy: HashMap<String, &'static str>,
+    /// What the views show.
+    pub(super) state: State,
     /// The idempotency key of each sync whose answer was lost: its retry reuses it.
     keys: HashMap<String, String>,
-    pub(super) notices: HashMap<String, Notice>,
-    /// "Sync all ready": done, total.
-    pub(super) bulk: Option<(usize, usize)>,
     detail: Option<detail::Detail>,
     listeners: Vec<EventListener>,
     /// Checks every row again each minute: deadlines come closer, and windows close, while the page
@@ -219,15 +204,8 @@ impl App {
             dom,
             api,
             view,
-            validator: None,
-            rows: Vec::new(),
-            clock_offset_ms: 0.0,
-            filter: Filter::All,
-            loading: Some("Loading fulfillments…".to_owned()),
-            busy: HashMap::new(),
+            state: State::new(),
             keys: HashMap::new(),
-            notices: HashMap::new(),
-            bulk: None,
             detail: None,
             listeners: Vec::new(),
             ticker: None,
@@ -252,7 +230,7 @@ impl App {
         let weak = Rc::downgrade(app);
         let ticker = gloo_timers::callback::Interval::new(TICK_MS, move || {
             with(&weak, |a| {
-                if a.loading.is_none() {
+                if a.state.loading.is_none() {
                     a.revalidate_all();
                     a.render();
                 }
@@ -264,33 +242,10 @@ impl App {
         a.render();
     }
 
-    /// The instant to validate at: the browser's clock corrected to the server's.
-    pub(super) fn now(&self) -> Timestamp {
-        server_now(self.clock_offset_ms)
-    }
-
-    /// The rows "Sync all ready" takes now: those it would sync, and no request for them under way.
-    pub(super) fn bulk_ready(&self) -> impl Iterator<Item = &Row> {
-        self.rows
-            .iter()
-            .filter(|r| model::in_bulk_sync(r) && !self.busy.contains_key(&r.id))
-    }
-
-    /// The shop's TikTok Shop market.
-    pub(super) fn region(&self) -> Region {
-        self.validator
-            .as_ref()
-            .map_or(Region::Us, |v| v.settings().region)
-    }
-
-    pub(super) fn row(&self, id: &str) -> Option<&Row> {
-        self.rows.iter().find(|r| r.id == id)
-    }
-
     fn render(&mut self) {
-        self.view.render(&self.dom, self);
+        self.view.render(&self.dom, &self.state);
         if let Some(mut detail) = self.detail.take() {
-            detail.render(&self.dom, self);
+            detail.render(&self.dom, &self.state);
             self.detail = Some(detail);
         }
     }
@@ -301,15 +256,17 @@ impl App {
 
     fn on_action(weak: &Weak<RefCell<Self>>, target: &Element) {
         let Some(app) = weak.upgrade() else { return };
-        let action = dom::attr(target, "data-action").unwrap_or_default();
+        let Some(action) = dom::action(target) else {
+            return;
+        };
         // A control in a row acts on the row's fulfillment, its `data-row`.
         let id = target
             .closest("[data-row]")
             .ok()
             .flatten()
             .and_then(|row| dom::attr(&row, "data-row"));
-        match action.as_str() {
-            "filter" => {
+        match action {
+            Action::Filter => {
                 let Ok(mut a) = app.try_borrow_mut() else {
                     return;
                 };
@@ -317,38 +274,39 @@ impl App {
                     .as_deref()
                     .and_then(Filter::from_key)
                 {
-                    a.filter = filter;
+                    a.state.filter = filter;
                     a.render();
                 }
             }
-            "open" => {
+            Action::Open => {
                 if let Some(id) = id {
                     Self::open(&app, &id, target);
                 }
             }
-            "reload" => Self::load(weak.clone()),
-            "sync-all" => Self::sync_all(weak.clone()),
-            "close" => {
+            Action::Reload => Self::load(weak.clone()),
+            Action::SyncAll => Self::sync_all(weak.clone()),
+            Action::Close => {
                 if let Ok(a) = app.try_borrow() {
                     if let Some(d) = &a.detail {
                         d.close();
                     }
                 }
             }
-            "resync" => {
+            Action::Resync => {
                 let row = app.try_borrow().ok().and_then(|a| a.detail_row());
                 if let Some(id) = row {
                     Self::resync(weak.clone(), id);
                 }
             }
-            "save-tracking" => {
+            Action::SaveTracking => {
                 let row = app.try_borrow().ok().and_then(|a| a.detail_row());
                 if let Some(id) = row {
                     Self::save_tracking(weak.clone(), id);
                 }
             }
-            "save-mapping" => Self::save_mapping(weak.clone()),
-            _ => {}
+            Action::SaveMapping => Self::save_mapping(weak.clone()),
+            // The tracking field acts on input, not on a click.
+            Action::Tracking => {}
         }
     }
 
@@ -357,17 +315,17 @@ impl App {
         let Ok(mut a) = app.try_borrow_mut() else {
             return;
         };
-        if dom::attr(target, "data-action").as_deref() == Some("tracking") {
+        if dom::action(target) == Some(Action::Tracking) {
             let value = target
                 .dyn_ref::<web_sys::HtmlInputElement>()
                 .map(web_sys::HtmlInputElement::value)
                 .unwrap_or_default();
-            let now = a.now();
+            let now = a.state.now();
             let Some(mut detail) = a.detail.take() else {
                 return;
             };
-            detail.set_draft(&a, value, now);
-            detail.render(&a.dom, &a);
+            detail.set_draft(&a.state, value, now);
+            detail.render(&a.dom, &a.state);
             a.detail = Some(detail);
         }
     }
@@ -381,7 +339,7 @@ impl App {
         let Ok(mut a) = app.try_borrow_mut() else {
             return;
         };
-        if a.row(id).is_none() {
+        if a.state.row(id).is_none() {
             return;
         }
         // The cell of the button that opened it: its row may be drawn again while the dialog is open.
@@ -391,7 +349,7 @@ impl App {
             .unwrap_or_default();
         let opener = opener.clone();
         let weak = Rc::downgrade(app);
-        let detail = detail::Detail::open(&a.dom, &a.root, &a, id, move || {
+        let detail = detail::Detail::open(&a.dom, &a.root, &a.state, id, move || {
             // The dialog closed: drop it, and give focus back to what opened it.
             if let Some(app) = weak.upgrade() {
                 if let Ok(mut a) = app.try_borrow_mut() {
@@ -412,7 +370,7 @@ impl App {
     /// Loads settings and every fulfillment, then renders.
     fn load(weak: Weak<RefCell<Self>>) {
         let Some(api) = with(&weak, |a| {
-            a.loading = Some("Loading fulfillments…".to_owned());
+            a.state.loading = Some("Loading fulfillments…".to_owned());
             a.render();
             a.api.clone()
         }) else {
@@ -422,17 +380,17 @@ impl App {
             let loaded = fetch_all(&api).await;
             with(&weak, |a| match loaded {
                 Ok(loaded) => {
-                    a.clock_offset_ms = loaded.server_now_ms - loaded.received_ms;
-                    a.validator = Some(loaded.validator);
-                    a.rows = loaded.rows;
+                    a.state.clock_offset_ms = loaded.server_now_ms - loaded.received_ms;
+                    a.state.validator = Some(loaded.validator);
+                    a.state.rows = loaded.rows;
                     measure("fp:check", "fp:data");
-                    a.loading = None;
+                    a.state.loading = None;
                     a.render();
                     measure("fp:render", "fp:data");
-                    a.announce(&format!("{} fulfillments loaded", a.rows.len()));
+                    a.announce(&format!("{} fulfillments loaded", a.state.rows.len()));
                 }
                 Err(e) => {
-                    a.loading = Some(format!("Fulfillments could not be loaded: {e}"));
+                    a.state.loading = Some(format!("Fulfillments could not be loaded: {e}"));
                     a.render();
                 }
             });
@@ -440,9 +398,9 @@ impl App {
     }
 
     fn revalidate_all(&mut self) {
-        let now = self.now();
-        if let Some(validator) = &self.validator {
-            for row in &mut self.rows {
+        let now = self.state.now();
+        if let Some(validator) = &self.state.validator {
+            for row in &mut self.state.rows {
                 row.revalidate(validator, now);
             }
         }
@@ -452,18 +410,18 @@ impl App {
     fn replace_row(&mut self, body: &str) -> Result<(), String> {
         let value = preflight::json::parse(body).map_err(|e| e.to_string())?;
         let mut row = Row::read(&value, &Path::Root).map_err(|e| e.to_string())?;
-        if let Some(validator) = &self.validator {
-            row.revalidate(validator, self.now());
+        if let Some(validator) = &self.state.validator {
+            row.revalidate(validator, self.state.now());
         }
-        match self.rows.iter_mut().find(|r| r.id == row.id) {
+        match self.state.rows.iter_mut().find(|r| r.id == row.id) {
             Some(slot) => *slot = row,
-            None => self.rows.push(row),
+            None => self.state.rows.push(row),
         }
         Ok(())
     }
 
     fn set_notice(&mut self, id: &str, text: String, code: &str) {
-        self.notices.insert(
+        self.state.notices.insert(
             id.to_owned(),
             Notice {
                 text,
@@ -497,12 +455,12 @@ impl App {
                 .filter(|d| d.row_id() == id)
                 .and_then(detail::Detail::draft)
                 .map(str::to_owned)?;
-            let saved = a.row(id).and_then(Row::tracking_number).unwrap_or("");
+            let saved = a.state.row(id).and_then(Row::tracking_number).unwrap_or("");
             if draft.trim() == saved {
                 return None;
             }
-            a.busy.insert(id.to_owned(), "Saving…");
-            a.notices.remove(id);
+            a.state.busy.insert(id.to_owned(), "Saving…");
+            a.state.notices.remove(id);
             a.render();
             Some((a.api.clone(), draft))
         }) else {
@@ -520,7 +478,7 @@ impl App {
             .put(&format!("/api/fulfillments/{}/tracking", encode(id)), body)
             .await;
         with(weak, |a| {
-            a.busy.remove(id);
+            a.state.busy.remove(id);
             let saved = match answer {
                 Ok(body) => match a.replace_row(&body) {
                     Ok(()) => {
@@ -564,9 +522,9 @@ impl App {
     async fn sync_one(weak: &Weak<RefCell<Self>>, id: &str) {
         let Some((api, key, name)) = with(weak, |a| {
             let key = a.keys.entry(id.to_owned()).or_insert_with(new_key).clone();
-            a.busy.insert(id.to_owned(), "Syncing…");
-            a.notices.remove(id);
-            let name = a.row(id).map(|r| r.name.clone()).unwrap_or_default();
+            a.state.busy.insert(id.to_owned(), "Syncing…");
+            a.state.notices.remove(id);
+            let name = a.state.row(id).map(|r| r.name.clone()).unwrap_or_default();
             a.announce(&format!("Syncing {name}…"));
             a.render();
             (a.api.clone(), key, name)
@@ -583,13 +541,13 @@ impl App {
             _ => None,
         };
         with(weak, |a| {
-            a.busy.remove(id);
+            a.state.busy.remove(id);
             match answer {
                 Ok(body) => {
                     a.keys.remove(id);
                     match a.replace_row(&body) {
                         Ok(()) => {
-                            let status = a.row(id).map_or("", |r| r.status.label());
+                            let status = a.state.row(id).map_or("", |r| r.status.label());
                             a.announce(&format!("{name}: {status}"));
                         }
                         Err(e) => a.set_notice(
@@ -626,10 +584,13 @@ impl App {
     /// Syncs every fulfillment whose first push the engine finds ready, one after another.
     fn sync_all(weak: Weak<RefCell<Self>>) {
         let Some(ids) = with(&weak, |a| {
-            if a.bulk.is_some() {
+            if a.state.bulk.is_some() {
                 return Vec::new();
             }
-            a.bulk_ready().map(|r| r.id.clone()).collect::<Vec<_>>()
+            a.state
+                .bulk_ready()
+                .map(|r| r.id.clone())
+                .collect::<Vec<_>>()
         }) else {
             return;
         };
@@ -640,7 +601,7 @@ impl App {
             let total = ids.len();
             for (done, id) in ids.iter().enumerate() {
                 if with(&weak, |a| {
-                    a.bulk = Some((done, total));
+                    a.state.bulk = Some((done, total));
                 })
                 .is_none()
                 {
@@ -649,11 +610,12 @@ impl App {
                 Self::sync_one(&weak, id).await;
             }
             with(&weak, |a| {
-                a.bulk = None;
+                a.state.bulk = None;
                 let synced = ids
                     .iter()
                     .filter(|id| {
-                        a.row(id)
+                        a.state
+                            .row(id)
                             .is_some_and(|r| r.status == model::SyncStatus::Synced)
                     })
                     .count();
@@ -668,6 +630,7 @@ impl App {
         let Some(Some((api, from, to, mappings))) = with(&weak, |a| {
             let (from, to) = a.detail.as_ref()?.mapping_choice()?;
             let mut mappings: Vec<CarrierMapping> = a
+                .state
                 .validator
                 .as_ref()?
                 .settings()
@@ -698,7 +661,11 @@ impl App {
                         read_mappings(&body).map_err(|e| (e, "widget.bad_answer".to_owned()))
                     }) {
                     Ok(saved) => {
-                        let applied = a.validator.as_mut().map(|v| v.set_carrier_mappings(saved));
+                        let applied = a
+                            .state
+                            .validator
+                            .as_mut()
+                            .map(|v| v.set_carrier_mappings(saved));
                         match applied {
                             Some(Err(e)) => a.set_notice(
                                 &id,
@@ -708,6 +675,7 @@ impl App {
                             _ => {
                                 a.revalidate_all();
                                 let affected = a
+                                    .state
                                     .rows
                                     .iter()
                                     .filter(|r| {
@@ -716,7 +684,7 @@ impl App {
                                         })
                                     })
                                     .count();
-                                a.notices.remove(&id);
+                                a.state.notices.remove(&id);
                                 a.announce(&format!(
                                     "Mapping saved: {from} → {to}. {affected} fulfillments re-checked."
                                 ));
@@ -733,14 +701,6 @@ impl App {
             });
         });
     }
-}
-
-/// The browser's clock moved by `offset_ms`, the server's clock minus the browser's.
-fn server_now(offset_ms: f64) -> Timestamp {
-    let millis = js_sys::Date::now() + offset_ms;
-    // Finite and within the range of a JS Date, as the server's clock is.
-    #[allow(clippy::cast_possible_truncation)]
-    Timestamp::from_unix_millis(millis as i64)
 }
 
 /// Runs `f` on the app if it is still mounted and not borrowed.
@@ -794,7 +754,8 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
             Some(preflight::json::Value::Array(items)) => items.as_slice(),
             _ => &[],
         };
-        let now = server_now(server_now_ms.map_or(0.0, |server| server - received_ms));
+        let now =
+            crate::state::server_now(server_now_ms.map_or(0.0, |server| server - received_ms));
         for (i, item) in items.iter().enumerate() {
             let mut row = Row::read(item, &items_path.index(i)).map_err(|e| e.to_string())?;
             row.revalidate(&validator, now);

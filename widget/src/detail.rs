@@ -8,9 +8,10 @@ use gloo_events::EventListener;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlDialogElement, HtmlInputElement, HtmlSelectElement};
 
-use crate::app::App;
+use crate::action::Action;
 use crate::dom::{self, append, set, Dom, Part};
 use crate::model::{self, Row};
+use crate::state::State;
 use crate::view;
 use preflight::report::{Data, Rule, Severity};
 use preflight::{Diagnostic, Report, Timestamp, Verdict};
@@ -41,12 +42,12 @@ impl Detail {
     pub fn open(
         dom: &Dom,
         root: &Element,
-        app: &App,
+        state: &State,
         id: &str,
         on_close: impl FnMut() + 'static,
     ) -> Self {
         let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let row = app.row(id);
+        let row = state.row(id);
         let dialog: HtmlDialogElement = dom.el("dialog", "fp-dialog").unchecked_into();
         let title_id = format!("fp-dialog-title-{n}");
         set(&dialog, "aria-labelledby", &title_id);
@@ -84,13 +85,13 @@ impl Detail {
         set(&input, "type", "text");
         set(&input, "autocomplete", "off");
         set(&input, "spellcheck", "false");
-        set(&input, "data-action", "tracking");
+        dom::set_action(&input, Action::Tracking);
         set(&input, "aria-describedby", &hint_id);
         input.set_value(row.and_then(Row::tracking_number).unwrap_or(""));
         append(&field, &input);
         append(
             &field,
-            &dom.button("fp-button", "Save tracking number", "save-tracking"),
+            &dom.button("fp-button", "Save tracking number", Action::SaveTracking),
         );
         append(&tracking, &field);
         let hint = dom.text_el(
@@ -106,9 +107,9 @@ impl Detail {
         set(&notice, "role", "alert");
         append(&dialog, &notice);
         let footer = dom.el("footer", "fp-dialog-footer");
-        let resync = dom.button("fp-button fp-primary", "Re-sync", "resync");
+        let resync = dom.button("fp-button fp-primary", "Re-sync", Action::Resync);
         append(&footer, &resync);
-        append(&footer, &dom.button("fp-button", "Close", "close"));
+        append(&footer, &dom.button("fp-button", "Close", Action::Close));
         append(&dialog, &footer);
         append(root, &dialog);
 
@@ -130,7 +131,7 @@ impl Detail {
             draft_report: None,
             _on_close: on_close,
         };
-        detail.render(dom, app);
+        detail.render(dom, state);
         let _ = detail.dialog.show_modal();
         dom::focus(&detail.input);
         detail
@@ -162,15 +163,15 @@ impl Detail {
     }
 
     /// Checks the typed tracking number with the engine, as the push would see it.
-    pub fn set_draft(&mut self, app: &App, value: String, now: Timestamp) {
-        let Some(row) = app.row(&self.row_id) else {
+    pub fn set_draft(&mut self, state: &State, value: String, now: Timestamp) {
+        let Some(row) = state.row(&self.row_id) else {
             return;
         };
         if value.trim() == row.tracking_number().unwrap_or("") {
             self.clear_draft();
             return;
         }
-        self.draft_report = match (&app.validator, &row.input) {
+        self.draft_report = match (&state.validator, &row.input) {
             (Some(validator), Some(input)) => {
                 let mut input = input.clone();
                 let numbers = &mut input.fulfillment.tracking_numbers;
@@ -196,15 +197,15 @@ impl Detail {
     }
 
     /// Shows the row as it is now, and the draft's checks.
-    pub fn render(&mut self, dom: &Dom, app: &App) {
-        let now = app.now();
-        let Some(row) = app.row(&self.row_id) else {
+    pub fn render(&mut self, dom: &Dom, state: &State) {
+        let now = state.now();
+        let Some(row) = state.row(&self.row_id) else {
             return;
         };
         let report = self.draft_report.as_ref().or(row.report.as_ref());
 
         dom::clear(&self.status);
-        match app.busy.get(&row.id) {
+        match state.busy.get(&row.id) {
             Some(busy) => {
                 let b = view::badge(dom, busy, model::Tone::Info);
                 set(&b, "aria-busy", "true");
@@ -315,10 +316,10 @@ impl Detail {
                     .find(|d| d.rule == Rule::Carrier && d.severity == Severity::Error)
             })
             .cloned();
-        let can_sync =
-            !app.busy.contains_key(&row.id) && report.is_some_and(|r| r.verdict == Verdict::Ready);
+        let can_sync = !state.busy.contains_key(&row.id)
+            && report.is_some_and(|r| r.verdict == Verdict::Ready);
 
-        match app.notices.get(&row.id) {
+        match state.notices.get(&row.id) {
             Some(notice) => {
                 self.notice.set_text_content(Some(&notice.text));
                 set(&self.notice, "data-code", &notice.code);
@@ -335,14 +336,14 @@ impl Detail {
             set(&self.resync, "disabled", "");
         }
         self.resync
-            .set_text_content(Some(match app.busy.get(&row.id) {
+            .set_text_content(Some(match state.busy.get(&row.id) {
                 Some(busy) => busy,
                 None => "Re-sync",
             }));
-        self.render_mapping(dom, app, carrier_error.as_ref());
+        self.render_mapping(dom, state, carrier_error.as_ref());
     }
 
-    fn render_mapping(&mut self, dom: &Dom, app: &App, carrier_error: Option<&Diagnostic>) {
+    fn render_mapping(&mut self, dom: &Dom, state: &State, carrier_error: Option<&Diagnostic>) {
         let carrier = self.carrier.clone();
         let (Some(diagnostic), Some(carrier)) = (carrier_error, carrier.as_deref()) else {
             dom::clear(&self.mapping);
@@ -388,14 +389,14 @@ impl Detail {
         }
         let group = dom.el("optgroup", "");
         set(&group, "label", "All providers");
-        for provider in preflight::carrier::catalog::providers(app.region()) {
+        for provider in preflight::carrier::catalog::providers(state.region()) {
             append(&group, &option(dom, provider.name, provider.name));
         }
         append(&select, &group);
         append(&field, &select);
         append(
             &field,
-            &dom.button("fp-button", "Save mapping", "save-mapping"),
+            &dom.button("fp-button", "Save mapping", Action::SaveMapping),
         );
         append(&self.mapping, &field);
         append(

@@ -3,6 +3,8 @@
 //! direction marks (U+202E, an unmatched U+202B, …) cannot reorder the widget's words around it.
 
 use wasm_bindgen::JsCast;
+
+use crate::action::Action;
 use web_sys::{Document, Element, HtmlElement};
 
 /// A piece of text: the widget's own words, or text from the merchant's data (isolated).
@@ -64,11 +66,11 @@ impl Dom {
         element
     }
 
-    /// A `<button type="button">` with `text` and `data-action`.
-    pub fn button(&self, class: &str, text: &str, action: &str) -> Element {
+    /// A `<button type="button">` with `text` and its action.
+    pub fn button(&self, class: &str, text: &str, action: Action) -> Element {
         let button = self.text_el("button", class, text);
         set(&button, "type", "button");
-        set(&button, "data-action", action);
+        set_action(&button, action);
         button
     }
 
@@ -127,6 +129,16 @@ pub fn closest(event: &web_sys::Event, selector: &str) -> Option<Element> {
         .closest(selector)
         .ok()
         .flatten()
+}
+
+/// Sets an element's action (its `data-action`).
+pub fn set_action(element: &Element, action: Action) {
+    set(element, "data-action", action.attr());
+}
+
+/// An element's action, if it has one.
+pub fn action(element: &Element) -> Option<Action> {
+    Action::parse(&element.get_attribute("data-action")?)
 }
 
 /// An attribute's value.

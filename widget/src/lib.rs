@@ -14,6 +14,7 @@
 //! `carriers`, …: the `preflight` crate's `wasm` module, linked in), so a page that shows the widget
 //! needs no second copy of the engine.
 
+pub mod action;
 pub mod model;
 
 #[cfg(target_arch = "wasm32")]
@@ -26,6 +27,8 @@ mod detail;
 mod dom;
 #[cfg(target_arch = "wasm32")]
 mod js;
+#[cfg(target_arch = "wasm32")]
+mod state;
 #[cfg(target_arch = "wasm32")]
 mod view;
 

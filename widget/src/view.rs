@@ -3,9 +3,10 @@
 
 use web_sys::Element;
 
-use crate::app::App;
+use crate::action::Action;
 use crate::dom::{self, append, set, Dom, Part};
 use crate::model::{self, Filter, Preview, Row, SyncStatus, Tone};
+use crate::state::State;
 
 /// The widget's fixed frame: what stays while rows come and go.
 pub struct Frame {
@@ -25,7 +26,7 @@ enum Focus {
     /// A filter, by its key.
     Filter(String),
     /// Another toolbar button, by its action.
-    Toolbar(String),
+    Toolbar(Option<Action>),
     /// A button in a row: the row's id and the class of its cell.
     Row(String, String),
 }
@@ -47,7 +48,7 @@ impl Templates {
         let th = dom.el("th", "fp-order");
         set(&th, "scope", "row");
         set(&th, "role", "rowheader");
-        let open = dom.button("fp-link", "", "open");
+        let open = dom.button("fp-link", "", Action::Open);
         set(&open, "aria-haspopup", "dialog");
         append(&th, &open);
         append(&row, &th);
@@ -65,7 +66,7 @@ impl Templates {
         let link = dom.el("a", "fp-tracking-link");
         set(&link, "target", "_blank");
         set(&link, "rel", "noopener noreferrer");
-        let chip = dom.button("", "", "open");
+        let chip = dom.button("", "", Action::Open);
         set(&chip, "aria-haspopup", "dialog");
         Self {
             row,
@@ -184,10 +185,10 @@ impl Frame {
     }
 
     /// Renders the toolbar and the rows of the current filter.
-    pub fn render(&self, dom: &Dom, app: &App) {
+    pub fn render(&self, dom: &Dom, state: &State) {
         // What has focus is drawn anew: give focus back to its successor afterwards.
         let focus = self.focused(dom);
-        self.draw(dom, app);
+        self.draw(dom, state);
         if let Some(focus) = focus {
             self.refocus(&focus);
         }
@@ -199,7 +200,7 @@ impl Frame {
         if self.toolbar.contains(Some(&active)) {
             return Some(match dom::attr(&active, "data-filter") {
                 Some(filter) => Focus::Filter(filter),
-                None => Focus::Toolbar(dom::attr(&active, "data-action").unwrap_or_default()),
+                None => Focus::Toolbar(dom::action(&active)),
             });
         }
         if self.body.contains(Some(&active)) {
@@ -216,7 +217,8 @@ impl Frame {
     fn refocus(&self, focus: &Focus) {
         match focus {
             Focus::Filter(key) => self.focus_in_toolbar("data-filter", key),
-            Focus::Toolbar(action) => self.focus_in_toolbar("data-action", action),
+            Focus::Toolbar(Some(action)) => self.focus_in_toolbar("data-action", action.attr()),
+            Focus::Toolbar(None) => {}
             Focus::Row(id, cell) => self.focus_opener(id, cell),
         }
     }
@@ -233,17 +235,17 @@ impl Frame {
         }
     }
 
-    fn draw(&self, dom: &Dom, app: &App) {
-        let now = app.now();
-        self.render_toolbar(dom, app, now);
+    fn draw(&self, dom: &Dom, state: &State) {
+        let now = state.now();
+        self.render_toolbar(dom, state, now);
         dom::clear(&self.message);
-        if let Some(loading) = &app.loading {
+        if let Some(loading) = &state.loading {
             self.message.set_text_content(Some(loading));
             if !loading.starts_with("Loading") {
                 dom.append_text(&self.message, " ");
                 append(
                     &self.message,
-                    &dom.button("fp-button", "Try again", "reload"),
+                    &dom.button("fp-button", "Try again", Action::Reload),
                 );
             }
             set(&self.table, "hidden", "");
@@ -252,8 +254,8 @@ impl Frame {
         let _ = self.table.remove_attribute("hidden");
         let fragment = dom.fragment();
         let mut shown = 0;
-        for row in app.rows.iter().filter(|r| app.filter.admits(r, now)) {
-            let _ = fragment.append_child(&self.row_element(dom, app, row, now));
+        for row in state.rows.iter().filter(|r| state.filter.admits(r, now)) {
+            let _ = fragment.append_child(&self.row_element(dom, state, row, now));
             shown += 1;
         }
         if shown == 0 {
@@ -268,23 +270,23 @@ impl Frame {
         let _ = self.body.append_child(&fragment);
     }
 
-    fn render_toolbar(&self, dom: &Dom, app: &App, now: preflight::Timestamp) {
+    fn render_toolbar(&self, dom: &Dom, state: &State, now: preflight::Timestamp) {
         dom::clear(&self.toolbar);
         let filters = dom.el("div", "fp-filters");
         set(&filters, "role", "group");
         set(&filters, "aria-label", "Filter fulfillments");
-        let counts = model::counts(&app.rows, now);
+        let counts = model::counts(&state.rows, now);
         for (filter, count) in Filter::ALL.into_iter().zip(counts) {
             let button = dom.button(
                 "fp-filter",
                 &format!("{} {count}", filter.label()),
-                "filter",
+                Action::Filter,
             );
             set(&button, "data-filter", filter.key());
             set(
                 &button,
                 "aria-pressed",
-                if filter == app.filter {
+                if filter == state.filter {
                     "true"
                 } else {
                     "false"
@@ -293,16 +295,16 @@ impl Frame {
             append(&filters, &button);
         }
         append(&self.toolbar, &filters);
-        let ready = app.bulk_ready().count();
-        let label = match app.bulk {
+        let ready = state.bulk_ready().count();
+        let label = match state.bulk {
             Some((done, total)) => format!("Syncing {} of {total}…", done + 1),
             None => format!("Sync all ready ({ready})"),
         };
-        let sync_all = dom.button("fp-button fp-primary", &label, "sync-all");
-        if ready == 0 || app.bulk.is_some() {
+        let sync_all = dom.button("fp-button fp-primary", &label, Action::SyncAll);
+        if ready == 0 || state.bulk.is_some() {
             set(&sync_all, "disabled", "");
         }
-        if app.bulk.is_some() {
+        if state.bulk.is_some() {
             set(&sync_all, "aria-busy", "true");
         }
         append(&self.toolbar, &sync_all);
@@ -315,7 +317,13 @@ pub fn badge(dom: &Dom, text: &str, tone: Tone) -> Element {
 }
 
 impl Frame {
-    fn row_element(&self, dom: &Dom, app: &App, row: &Row, now: preflight::Timestamp) -> Element {
+    fn row_element(
+        &self,
+        dom: &Dom,
+        state: &State,
+        row: &Row,
+        now: preflight::Timestamp,
+    ) -> Element {
         let t = &self.templates;
         let tr = dom::deep_clone(&t.row);
         set(&tr, "data-row", &row.id);
@@ -376,7 +384,7 @@ impl Frame {
             _ => dom.compose(&tracking, &[number]),
         }
 
-        if let Some(busy) = app.busy.get(&row.id) {
+        if let Some(busy) = state.busy.get(&row.id) {
             let b = t.badge(busy, Tone::Info, false);
             set(&b, "aria-busy", "true");
             append(&status, &b);
@@ -397,7 +405,7 @@ impl Frame {
             r.set_text_content(Some(reason));
             append(&preview, &r);
         }
-        if let Some(notice) = app.notices.get(&row.id) {
+        if let Some(notice) = state.notices.get(&row.id) {
             // A notice may quote the merchant's text back (the server's messages do).
             let n = dom.parts_el("span", "fp-notice fp-error", &[Part::Theirs(&notice.text)]);
             set(&n, "data-code", &notice.code);
