@@ -5,6 +5,8 @@
 
 mod build;
 mod demo;
+#[cfg(test)]
+mod layers;
 mod tools;
 
 use std::env;
