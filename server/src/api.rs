@@ -6,8 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::{self, Session};
 pub use crate::error::ApiError;
+use crate::error::{Body, Query};
 use crate::state::{blocking, settings_text, shop_settings};
 pub use crate::state::{AppState, Pages};
 use crate::store::{FulfillmentQuery, FulfillmentWebhook, SyncStatusKind, UpsertOutcome};
@@ -30,8 +30,7 @@ use preflight::{
     CarrierMapping, InputError, InputErrorKind, Region, Settings, Timestamp, Validator,
 };
 
-/// The largest request body taken; larger ones answer 413.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub use crate::error::MAX_BODY_BYTES;
 
 /// The longest tracking number `PUT /api/fulfillments/{id}/tracking` takes, in characters: the engine's
 /// one bound, which also blocks a longer number that comes from a webhook.
@@ -237,7 +236,7 @@ async fn validate(
     State(state): State<Arc<AppState>>,
     ShopSession(session): ShopSession,
     Query(query): Query<NowQuery>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let now = match query.now {
         Some(now) => preflight::parse_now(&now)?,
@@ -248,22 +247,11 @@ async fn validate(
         .engine
         .run(move || -> Result<String, ApiError> {
             let validator = Validator::new(settings_of(settings.as_deref())?)?;
-            let input = preflight::from_json::<preflight::Input>(utf8(&body)?)?;
+            let input = preflight::from_json::<preflight::Input>(&body.0)?;
             Ok(validator.validate(&input, now).to_json())
         })
         .await??;
     Ok(json_text(StatusCode::OK, report))
-}
-
-/// A request body as text: JSON is UTF-8.
-fn utf8(body: &Bytes) -> Result<&str, ApiError> {
-    std::str::from_utf8(body).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "input.malformed_json",
-            "the body is not UTF-8",
-        )
-    })
 }
 
 /// An answer whose body is JSON text already.
@@ -335,13 +323,13 @@ async fn get_mappings(
 async fn put_mappings(
     State(state): State<Arc<AppState>>,
     ShopSession(session): ShopSession,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Mappings>, ApiError> {
     let stored = settings_text(&state, &session.shop).await?;
     let settings = state
         .engine
         .run(move || -> Result<Settings, ApiError> {
-            let mappings = read_mappings(utf8(&body)?)?;
+            let mappings = read_mappings(&body.0)?;
             let mut settings = settings_of(stored.as_deref())?;
             let mut validator = Validator::new(settings.clone())?;
             // Its errors name the field, like `carrierMappings[0].to`.
@@ -378,12 +366,12 @@ const FULFILLMENT_TOPICS: [&str; 2] = ["fulfillments/create", "fulfillments/upda
 async fn fulfillment_webhook(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     auth::verify_webhook(
         header("x-shopify-hmac-sha256"),
-        &body,
+        body.0.as_bytes(),
         &state.shopify.secret,
         state.shopify.previous_secret.as_deref(),
     )?;
@@ -412,7 +400,7 @@ async fn fulfillment_webhook(
     let (text, id, updated_at) = state
         .engine
         .run(move || -> Result<_, ApiError> {
-            let text = utf8(&body)?.to_owned();
+            let text = body.0;
             let (id, updated_at) = webhook_identity(&text)?;
             Ok((text, id, updated_at))
         })
@@ -536,11 +524,11 @@ async fn put_tracking(
     State(state): State<Arc<AppState>>,
     ShopSession(session): ShopSession,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let number = state
         .engine
-        .run(move || Ok::<_, ApiError>(read_tracking_number(utf8(&body)?)?))
+        .run(move || Ok::<_, ApiError>(read_tracking_number(&body.0)?))
         .await??;
     let lock = state.lock_of(&session.shop, &id);
     let _guard = lock.lock().await;
@@ -579,10 +567,14 @@ fn read_tracking_number(text: &str) -> Result<String, InputError> {
     Ok(number.to_owned())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct LinkBody {
-    order_id: String,
+/// The order id of a `{"orderId": "…"}` body, read by the engine's reader.
+fn read_link(text: &str) -> Result<String, InputError> {
+    use preflight::model::read::{Object, Path as ReadPath};
+    let value = preflight::json::parse(text)?;
+    let root = ReadPath::Root;
+    let o = Object::new(&value, &root, "an object with `orderId`")?;
+    o.only(&["orderId"])?;
+    o.required("orderId", preflight::model::read::any_text)
 }
 
 /// `PUT /api/fulfillments/{id}/tts-order`: `{"orderId": "…"}` links the fulfillment to its TikTok
@@ -591,16 +583,10 @@ async fn link_order(
     State(state): State<Arc<AppState>>,
     ShopSession(session): ShopSession,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let body: LinkBody = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "input.invalid_value",
-            e.to_string(),
-        )
-    })?;
-    let record = crate::sync::link_order(&state, &session.shop, &id, &body.order_id).await?;
+    let order_id = read_link(&body.0)?;
+    let record = crate::sync::link_order(&state, &session.shop, &id, &order_id).await?;
     Ok(Json(fulfillment_json(&record)))
 }
 
@@ -613,7 +599,7 @@ async fn sync_fulfillment(
     Path(id): Path<String>,
     headers: HeaderMap,
     axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let key = headers
         .get("idempotency-key")
@@ -628,7 +614,15 @@ async fn sync_fulfillment(
             )
         })?
         .to_owned();
-    let answer = sync_request(&state, &session.shop, &id, &key, uri.path(), &body).await?;
+    let answer = sync_request(
+        &state,
+        &session.shop,
+        &id,
+        &key,
+        uri.path(),
+        body.0.as_bytes(),
+    )
+    .await?;
     let mut response = json_text(answer.status, answer.body);
     if answer.replayed {
         response

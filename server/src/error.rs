@@ -142,3 +142,82 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+/// The largest request body taken, in bytes; larger ones answer 413 `request.too_large`.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A request's body as text: the one way a handler takes a body, read off the async workers by the
+/// engine's own reader when it is big. Its refusals are API errors like any other, each with a path
+/// (`""`, the whole body): 413 `request.too_large` past the body limit, 400 `input.malformed_json` for
+/// bytes that are not UTF-8, and the status axum gives for a body that could not be read, as
+/// `request.unreadable_body`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Body(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let bytes =
+            <axum::body::Bytes as axum::extract::FromRequest<S>>::from_request(request, state)
+                .await
+                .map_err(|rejection| {
+                    let status = rejection.status();
+                    if status == StatusCode::PAYLOAD_TOO_LARGE {
+                        Self::too_large()
+                    } else {
+                        ApiError::new(status, "request.unreadable_body", rejection.body_text())
+                            .at("")
+                    }
+                })?;
+        String::from_utf8(bytes.into()).map(Self).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "input.malformed_json",
+                "the body is not UTF-8",
+            )
+            .at("")
+        })
+    }
+}
+
+impl Body {
+    fn too_large() -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.too_large",
+            format!("the body is over {MAX_BODY_BYTES} bytes"),
+        )
+        .at("")
+    }
+}
+
+/// A request's query, read by serde: a refusal is 400 `input.invalid_query` naming the query, like
+/// every other error of the API (axum's own answers in plain text).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for Query<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        <axum::extract::Query<T> as axum::extract::FromRequestParts<S>>::from_request_parts(
+            parts, state,
+        )
+        .await
+        .map(|axum::extract::Query(query)| Self(query))
+        .map_err(|rejection| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "input.invalid_query",
+                rejection.body_text(),
+            )
+            .at("query")
+        })
+    }
+}

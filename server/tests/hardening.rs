@@ -517,3 +517,71 @@ async fn the_fulfillment_webhook_takes_fulfillment_topics_only() {
         (200, &serde_json::json!("unchanged"))
     );
 }
+
+/// Every refusal of a body or a query is the API's `{code, path, message}`, not a framework's text.
+#[tokio::test]
+async fn bodies_and_queries_are_refused_as_api_errors() {
+    let s = Server::start().await;
+    let send = |method: reqwest::Method, path: &str, body: Vec<u8>| {
+        s.http
+            .request(method, format!("{}{path}", s.url))
+            .bearer_auth(s.token())
+            .body(body)
+            .send()
+    };
+    let refused = |status: u16, body: &Value, code: &str, path: &str| {
+        assert_eq!(
+            (
+                status,
+                body["error"]["code"].as_str(),
+                body["error"]["path"].as_str()
+            ),
+            (status, Some(code), Some(path)),
+            "{body}"
+        );
+        assert!(body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    };
+    let answer = |response: reqwest::Response| async move {
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    };
+
+    let huge = vec![b' '; api::MAX_BODY_BYTES + 1];
+    let (status, body) = answer(
+        send(reqwest::Method::POST, "/api/validate", huge)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 413);
+    refused(status, &body, "request.too_large", "");
+
+    let not_utf8 = vec![b'{', 0xff, b'}'];
+    let (status, body) = answer(
+        send(reqwest::Method::POST, "/api/validate", not_utf8)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    refused(status, &body, "input.malformed_json", "");
+
+    let link = br#"{"orderId": 5}"#.to_vec();
+    let (status, body) = answer(
+        send(reqwest::Method::PUT, "/api/fulfillments/1/tts-order", link)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    refused(status, &body, "input.invalid_type", "orderId");
+
+    let (status, body) = s.get("/api/fulfillments?limit=many").await;
+    assert_eq!(status, 400);
+    refused(status, &body, "input.invalid_query", "query");
+}
