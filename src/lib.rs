@@ -195,14 +195,17 @@ impl Validator {
         match allocation.package {
             Some(package_id) => {
                 let shipment = tracking_policy::Shipment::new(package_id, order, history);
+                let update = tracking_policy::Update {
+                    provider_id: provider.map(|p| p.id.as_str()),
+                    tracking_number: number,
+                    order,
+                    now,
+                    field: shape.tracking_field(),
+                };
                 let decision = tracking_policy::decide(
                     &self.settings.policy,
                     &shipment,
-                    provider.map(|p| p.id.as_str()),
-                    number,
-                    order,
-                    now,
-                    shape.tracking_field(),
+                    &update,
                     &mut diagnostics,
                 );
                 plan.action = decision.action;

@@ -44,7 +44,10 @@ impl Timestamp {
         Self {
             secs: millis.div_euclid(1000),
             // In 0..1000, so the product fits.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "a count or a duration, far within the range of the other type"
+            )]
             nanos: (millis.rem_euclid(1000) as u32) * 1_000_000,
         }
     }

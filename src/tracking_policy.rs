@@ -62,18 +62,35 @@ pub struct Decision {
     pub deadline: Option<Timestamp>,
 }
 
+/// What a push would send for a shipped package, against the order as TikTok Shop holds it.
+#[derive(Clone, Copy, Debug)]
+pub struct Update<'a> {
+    /// The provider the push names, when resolved.
+    pub provider_id: Option<&'a str>,
+    /// The cleaned tracking number it pushes, when there is one.
+    pub tracking_number: Option<&'a str>,
+    /// The TikTok Shop order.
+    pub order: &'a TtsOrder,
+    /// The instant of the check.
+    pub now: Timestamp,
+    /// The field diagnostics name: the fulfillment's tracking number.
+    pub field: &'static str,
+}
+
 /// Decides whether a shipped package is in sync or may take the new carrier and number.
-#[allow(clippy::too_many_arguments)]
 pub fn decide(
     policy: &Policy,
     shipment: &Shipment<'_>,
-    provider_id: Option<&str>,
-    tracking_number: Option<&str>,
-    order: &TtsOrder,
-    now: Timestamp,
-    field: &'static str,
+    update: &Update<'_>,
     out: &mut Vec<Diagnostic>,
 ) -> Decision {
+    let Update {
+        provider_id,
+        tracking_number,
+        order,
+        now,
+        field,
+    } = *update;
     let updates_left = policy
         .max_tracking_updates
         .saturating_sub(shipment.updates_used);

@@ -1,7 +1,11 @@
 //! Matching items to units: the engine agrees with a plain reference on any small order, and the
 //! largest shapes give their reports (matching is linear: `cargo xtask bench` times them at n and 2n).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "a test: a failure panics with what it found"
+)]
 
 #[path = "common/shapes.rs"]
 mod shapes;

@@ -1,11 +1,10 @@
 //! Property tests: any input gives a report or a typed error, never a panic, and the same input gives the
 //! same report.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    reason = "a test: a failure panics with what it found"
 )]
 
 use preflight::{Validator, Verdict};

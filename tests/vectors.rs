@@ -4,11 +4,10 @@
 //! `action`, `updateDeadline`, `lineItemIds`, `shippingProviderId`, `trackingNumber`, or
 //! `{error: {code, path}}` for malformed input. Every layer (native, wasm, sync API) reads these files.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    reason = "a test: a failure panics with what it found"
 )]
 
 use std::fs;

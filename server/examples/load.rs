@@ -25,10 +25,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
         return Duration::ZERO;
     }
     // In range: p is at most 1 and the index at most len - 1.
-    #[allow(
+    #[expect(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
-        clippy::cast_precision_loss
+        clippy::cast_precision_loss,
+        reason = "a count or a duration, far within the range of the other type"
     )]
     let index = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted.get(index).copied().unwrap_or_default()
@@ -69,7 +70,10 @@ where
     }
     let elapsed = start.elapsed();
     all.sort_unstable();
-    #[allow(clippy::cast_precision_loss)]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a count or a duration, far within the range of the other type"
+    )]
     let rps = all.len() as f64 / elapsed.as_secs_f64();
     println!(
         "{name:<34} {:>7} requests  {rps:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  failures {}",

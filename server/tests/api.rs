@@ -1,17 +1,15 @@
 //! The HTTP API over real HTTP on loopback, on a real SQLite file: authentication, shop scoping, body
 //! limits, the webhook, and every golden vector through `POST /api/validate`.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
+    reason = "a test: a failure panics with what it found"
 )]
 
 use std::path::Path;
 
 // The line-item shapes of the engine's own tests; this file takes one of them.
-#[allow(dead_code)]
+#[expect(dead_code, reason = "the shapes are shared with tests that use others")]
 #[path = "../../tests/common/shapes.rs"]
 mod shapes;
 use std::sync::Arc;

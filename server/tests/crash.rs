@@ -2,11 +2,10 @@
 //! in this process) holds the answer of a push it applied: after a restart the push is `unknown`, and
 //! the next sync reads TikTok Shop and settles it without a second push.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    reason = "a test: a failure panics with what it found"
 )]
 
 use std::process::{Child, Command, Stdio};
@@ -37,7 +36,10 @@ fn free_port() -> u16 {
 
 /// Starts the server binary on `db`, against the simulator at `tts`, and waits until it answers. The
 /// caller kills and reaps it.
-#[allow(clippy::zombie_processes)]
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is killed and waited for by the test that started it"
+)]
 async fn start(
     db: &std::path::Path,
     tts: std::net::SocketAddr,

@@ -1,11 +1,10 @@
 //! The demo shop, seeded into a real SQLite file and served over loopback: every outcome is there, and
 //! the newcomer's walk (a carrier mapping, a tracking-number fix, the re-check's 422) works.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    reason = "a test: a failure panics with what it found"
 )]
 
 use std::collections::BTreeSet;

@@ -4,11 +4,10 @@
 //! A `ready` verdict must be accepted, or refused only as one of its warnings said it might be; a
 //! refusal must be one the report predicted; an order-level error must see the push refused.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    reason = "a test: a failure panics with what it found"
 )]
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -2,11 +2,11 @@
 //! held by a job that does not end, a server on one async worker still answers health checks and
 //! lists, and a validation waits for a permit, then answers.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    reason = "a test: a failure panics with what it found"
 )]
 
 use std::num::NonZeroUsize;

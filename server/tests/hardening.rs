@@ -1,11 +1,9 @@
 //! Faults found by attacking the sync API, each kept as a test over real HTTP on loopback with a real
 //! SQLite file.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
+    reason = "a test: a failure panics with what it found"
 )]
 
 use std::sync::Arc;

@@ -2,11 +2,10 @@
 //! timeout is disconnected, an idle keep-alive connection is closed after as long, a connection past
 //! the limit waits until another closes, and shutdown stops accepting.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    reason = "a test: a failure panics with what it found"
 )]
 
 use std::net::SocketAddr;

@@ -1,8 +1,6 @@
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
+    reason = "a test: a failure panics with what it found"
 )]
 //! The SQLite store under concurrent writers, and after a process dies in the middle of a push.
 

@@ -1,12 +1,5 @@
 //! `Store::start_push`: the fulfillment's fields, the push and `sending` in one commit.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use preflight_server::store::{
     FulfillmentPatch, FulfillmentWebhook, PushState, PushTransition, SqliteStore, Store,
 };

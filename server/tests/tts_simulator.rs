@@ -1,8 +1,6 @@
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
+    reason = "a test: a failure panics with what it found"
 )]
 //! The TikTok Shop simulator's model, through its synchronous API and in process through `Tts`.
 

@@ -176,7 +176,10 @@ fn instant(now: Option<js_sys::Object>) -> Result<Timestamp, InputError> {
         ));
     }
     // A finite value within ±8.64e15 (the range of a JS Date) fits an i64.
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a count or a duration, far within the range of the other type"
+    )]
     Ok(Timestamp::from_unix_millis(millis as i64))
 }
 

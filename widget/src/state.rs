@@ -80,6 +80,9 @@ impl State {
 pub fn server_now(offset_ms: f64) -> Timestamp {
     let millis = js_sys::Date::now() + offset_ms;
     // Finite and within the range of a JS Date, as the server's clock is.
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a count or a duration, far within the range of the other type"
+    )]
     Timestamp::from_unix_millis(millis as i64)
 }
