@@ -7,7 +7,6 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -32,8 +31,7 @@ const TIMESTAMP_PAST_SECS: i64 = 300;
 /// Newest accepted `timestamp`, in seconds after now.
 const TIMESTAMP_FUTURE_SECS: i64 = 30;
 
-/// How long a dropped answer is held unless set otherwise.
-pub const DEFAULT_DROP_HOLD: Duration = Duration::from_secs(60);
+pub use super::DEFAULT_DROP_HOLD;
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
 
