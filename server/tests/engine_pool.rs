@@ -11,19 +11,15 @@
 
 use std::num::NonZeroUsize;
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::time::Duration;
 
-use preflight_server::api::{self, AppState};
-use preflight_server::auth::{self, AppCredentials};
 use preflight_server::engine::EnginePool;
-use preflight_server::store::SqliteStore;
-use preflight_server::tts::simulator::Simulator;
-use preflight_server::ServeConfig;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
-const SHOP: &str = "acme.myshopify.com";
+mod common;
+
+use common::TestServer;
 
 /// Long enough for anything that should happen to happen on a loaded machine.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -31,56 +27,25 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// How long a request that must not be answered is watched.
 const WATCH: Duration = Duration::from_millis(400);
 
+/// The shared test server, and the engine pool it runs on.
 struct Server {
-    url: String,
-    app: AppCredentials,
+    server: TestServer,
     engine: EnginePool,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Server {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.server
+    }
 }
 
 impl Server {
     async fn start(threads: usize) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path().join("pool.sqlite3")).unwrap());
-        let app = AppCredentials {
-            key: "app-key".into(),
-            secret: "app-secret".into(),
-            previous_secret: None,
-        };
         let engine = EnginePool::new(NonZeroUsize::new(threads).unwrap());
-        let state = Arc::new(
-            AppState::new(
-                store,
-                Arc::new(Simulator::new("k", "s")),
-                app.clone(),
-                Vec::new(),
-            )
-            .with_engine(engine.clone()),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(preflight_server::serve(
-            listener,
-            api::router(state),
-            ServeConfig::default(),
-            std::future::pending(),
-        ));
-        Self {
-            url,
-            app,
-            engine,
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
-            _dir: dir,
-        }
-    }
-
-    fn token(&self) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        auth::issue_session_token(&self.app, SHOP, "7", now, 600).unwrap()
+        let pool = engine.clone();
+        let server = TestServer::start_with(move |state| state.with_engine(pool)).await;
+        Self { server, engine }
     }
 
     /// Fills every permit of the pool with a job that runs until its sender sends or is dropped.

@@ -6,23 +6,24 @@
     reason = "a test: a failure panics with what it found"
 )]
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use preflight_server::api::{self, ApiError, AppState};
-use preflight_server::auth::{self, AppCredentials};
-use preflight_server::store::{PushState, SqliteStore, StoreError};
-use preflight_server::tts::simulator::Simulator;
-use preflight_server::ServeConfig;
+use preflight_server::auth;
+use preflight_server::store::{PushState, StoreError};
 use serde_json::Value;
 
-const SHOP: &str = "acme.myshopify.com";
+mod common;
 
-struct Server {
-    url: String,
-    app: AppCredentials,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
+use common::{TestServer, SHOP};
+
+/// The shared test server, with a JSON getter.
+struct Server(TestServer);
+
+impl std::ops::Deref for Server {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.0
+    }
 }
 
 impl Server {
@@ -30,43 +31,8 @@ impl Server {
         Self::start_with(|state| state).await
     }
 
-    /// A server whose state `configure` finishes.
     async fn start_with(configure: impl FnOnce(AppState) -> AppState) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path().join("hardening.sqlite3")).unwrap());
-        let app = AppCredentials {
-            key: "app-key".into(),
-            secret: "app-secret".into(),
-            previous_secret: None,
-        };
-        let state = Arc::new(configure(AppState::new(
-            store,
-            Arc::new(Simulator::new("k", "s")),
-            app.clone(),
-            Vec::new(),
-        )));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(preflight_server::serve(
-            listener,
-            api::router(state),
-            ServeConfig::default(),
-            std::future::pending(),
-        ));
-        Self {
-            url,
-            app,
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
-            _dir: dir,
-        }
-    }
-
-    fn token(&self) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        auth::issue_session_token(&self.app, SHOP, "7", now, 600).unwrap()
+        Self(TestServer::start_with(configure).await)
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
