@@ -231,3 +231,66 @@ proptest! {
         }
     }
 }
+
+fn text() -> impl Strategy<Value = String> {
+    // Ids and names as they come: digits, letters, spaces, quotes, backslashes, any Unicode.
+    prop_oneof!["[0-9]{1,19}", "[ -~]{1,12}", "\\PC{1,6}"]
+}
+
+fn settings() -> impl Strategy<Value = preflight::Settings> {
+    let mapping = (text(), text()).prop_map(|(from, to)| preflight::CarrierMapping { from, to });
+    let provider =
+        (text(), text()).prop_map(|(id, name)| preflight::model::ShippingProvider { id, name });
+    (
+        prop::sample::select(preflight::Region::ALL.to_vec()),
+        prop::collection::vec(mapping, 0..4),
+        prop::option::of(prop::collection::vec(provider, 0..4)),
+        (any::<u32>(), any::<u32>(), any::<bool>()),
+    )
+        .prop_map(
+            |(region, carrier_mappings, shipping_providers, (hours, updates, usps))| {
+                let mut settings = preflight::Settings::new(region);
+                settings.carrier_mappings = carrier_mappings;
+                settings.shipping_providers = shipping_providers;
+                settings.policy = preflight::Policy {
+                    update_window_hours: hours,
+                    max_tracking_updates: updates,
+                    allow_usps_self_shipping: usps,
+                };
+                settings
+            },
+        )
+}
+
+fn history() -> impl Strategy<Value = preflight::History> {
+    (
+        prop::option::of("[0-9]{1,19}"),
+        prop::option::of("[0-9]{1,19}"),
+        prop::option::of(text()),
+        prop::option::of(0i64..4_102_444_800),
+        any::<u32>(),
+    )
+        .prop_map(
+            |(package_id, shipping_provider_id, tracking_number, shipped_at, used)| {
+                preflight::History {
+                    package_id,
+                    shipping_provider_id,
+                    tracking_number,
+                    shipped_at: shipped_at.map(preflight::Timestamp::from_unix),
+                    tracking_updates_used: used,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// One codec: what the engine writes of its own types, its reader reads back as it was.
+    #[test]
+    fn settings_and_history_read_back_as_written(settings in settings(), history in history()) {
+        use preflight::json::ToJson;
+        prop_assert_eq!(preflight::from_json::<preflight::Settings>(&settings.to_json()).unwrap(), settings);
+        prop_assert_eq!(preflight::from_json::<preflight::History>(&history.to_json()).unwrap(), history);
+    }
+}

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -24,7 +24,7 @@ use crate::error::{Body, Query};
 use crate::state::{blocking, settings_text, shop_settings};
 pub use crate::state::{AppState, Pages};
 use crate::store::{FulfillmentQuery, FulfillmentWebhook, SyncStatusKind, UpsertOutcome};
-use crate::wire::{fulfillment_json, settings_json, settings_of};
+use crate::wire::{fulfillment_json, mappings_json, settings_json, settings_of};
 use preflight::json::ToJson;
 use preflight::{
     CarrierMapping, InputError, InputErrorKind, Region, Settings, Timestamp, Validator,
@@ -301,21 +301,16 @@ async fn get_settings(
     Ok(json_text(StatusCode::OK, settings_json(&settings)))
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Mappings {
-    carrier_mappings: Vec<CarrierMapping>,
-}
-
 /// `GET /api/settings/carrier-mappings`.
 async fn get_mappings(
     State(state): State<Arc<AppState>>,
     ShopSession(session): ShopSession,
-) -> Result<Json<Mappings>, ApiError> {
+) -> Result<Response, ApiError> {
     let settings = shop_settings(&state, &session.shop).await?;
-    Ok(Json(Mappings {
-        carrier_mappings: settings.carrier_mappings,
-    }))
+    Ok(json_text(
+        StatusCode::OK,
+        mappings_json(&settings.carrier_mappings),
+    ))
 }
 
 /// `PUT /api/settings/carrier-mappings`: `{"carrierMappings": [...]}`, each checked against the
@@ -324,7 +319,7 @@ async fn put_mappings(
     State(state): State<Arc<AppState>>,
     ShopSession(session): ShopSession,
     body: Body,
-) -> Result<Json<Mappings>, ApiError> {
+) -> Result<Response, ApiError> {
     let stored = settings_text(&state, &session.shop).await?;
     let settings = state
         .engine
@@ -342,9 +337,10 @@ async fn put_mappings(
     let store = state.store.clone();
     let shop = session.shop.clone();
     blocking(move || store.put_settings(&shop, &json)).await?;
-    Ok(Json(Mappings {
-        carrier_mappings: settings.carrier_mappings,
-    }))
+    Ok(json_text(
+        StatusCode::OK,
+        mappings_json(&settings.carrier_mappings),
+    ))
 }
 
 /// The mappings of a `{"carrierMappings": [...]}` body, read by the engine's reader.

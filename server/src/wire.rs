@@ -1,26 +1,25 @@
 //! Our records as the API shows them: fulfillments with their sync status, preview and pushes, and the
 //! shop's settings, written as the engine reads them back.
 
-use preflight::{Region, Settings};
+use preflight::json::{ObjectWriter, ToJson};
+use preflight::{CarrierMapping, Region, Settings};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::store::{FulfillmentRecord, SyncStatus};
 
-/// Settings as the engine reads them back.
+/// Settings as the engine reads them back: the engine's own writer.
 pub(crate) fn settings_json(settings: &Settings) -> String {
-    let policy = settings.policy;
-    json!({
-        "region": settings.region.code(),
-        "carrierMappings": settings.carrier_mappings,
-        "shippingProviders": settings.shipping_providers,
-        "policy": {
-            "updateWindowHours": policy.update_window_hours,
-            "maxTrackingUpdates": policy.max_tracking_updates,
-            "allowUspsSelfShipping": policy.allow_usps_self_shipping,
-        },
-    })
-    .to_string()
+    settings.to_json()
+}
+
+/// `{"carrierMappings": [...]}`, as `PUT /api/settings/carrier-mappings` takes it.
+pub(crate) fn mappings_json(mappings: &[CarrierMapping]) -> String {
+    let mut out = String::new();
+    ObjectWriter::new(&mut out)
+        .field("carrierMappings", mappings)
+        .end();
+    out
 }
 
 /// Settings as stored, read by the engine: the default (US, no mappings) for none. Engine work: run it

@@ -194,6 +194,57 @@ impl Read for Settings {
     }
 }
 
+// Our own types, written as the reader above reads them: one codec for each (the server stores and
+// answers them with it, the widget sends them with it).
+
+impl ToJson for Region {
+    fn write_json(&self, out: &mut String) {
+        self.code().write_json(out);
+    }
+}
+
+impl ToJson for Settings {
+    fn write_json(&self, out: &mut String) {
+        ObjectWriter::new(out)
+            .field("region", &self.region)
+            .field("carrierMappings", &self.carrier_mappings)
+            .field("shippingProviders", &self.shipping_providers)
+            .field("policy", &self.policy)
+            .end();
+    }
+}
+
+impl ToJson for Policy {
+    fn write_json(&self, out: &mut String) {
+        ObjectWriter::new(out)
+            .field("updateWindowHours", &self.update_window_hours)
+            .field("maxTrackingUpdates", &self.max_tracking_updates)
+            .field("allowUspsSelfShipping", &self.allow_usps_self_shipping)
+            .end();
+    }
+}
+
+impl ToJson for ShippingProvider {
+    fn write_json(&self, out: &mut String) {
+        ObjectWriter::new(out)
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .end();
+    }
+}
+
+impl ToJson for History {
+    fn write_json(&self, out: &mut String) {
+        ObjectWriter::new(out)
+            .field("packageId", &self.package_id)
+            .field("shippingProviderId", &self.shipping_provider_id)
+            .field("trackingNumber", &self.tracking_number)
+            .field("shippedAt", &self.shipped_at)
+            .field("trackingUpdatesUsed", &self.tracking_updates_used)
+            .end();
+    }
+}
+
 impl ToJson for CarrierMapping {
     fn write_json(&self, out: &mut String) {
         ObjectWriter::new(out)
