@@ -117,6 +117,8 @@ fn test() -> Result<(), String> {
         "node",
         &["--test", "--test-reporter=spec", "node.test.mjs"],
     )?;
+    // The TypeScript types, checked against every vector's settings, input and native report too.
+    run_in(&js, "node", &["vector-types.mjs"])?;
     run_in(&js, "node_modules/.bin/tsc", &["-p", "tsconfig.json"])?;
     tools::chromium()?;
     run_in(
