@@ -79,15 +79,9 @@ impl Plan {
     }
 }
 
+/// The history as stored: the engine's own writer, which its reader reads back.
 fn history_json(history: &History) -> String {
-    json!({
-        "packageId": history.package_id,
-        "shippingProviderId": history.shipping_provider_id,
-        "trackingNumber": history.tracking_number,
-        "shippedAt": history.shipped_at.map(|t| t.to_string()),
-        "trackingUpdatesUsed": history.tracking_updates_used,
-    })
-    .to_string()
+    history.to_json()
 }
 
 fn read<T: Read>(text: &str) -> Result<T, ApiError> {
