@@ -5,7 +5,9 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::json::{write_str, ObjectWriter, ToJson};
+use crate::error::{InputError, InputErrorKind};
+use crate::json::{write_str, ObjectWriter, ToJson, Value};
+use crate::model::read::{self, Object, Path, Read};
 use crate::Timestamp;
 
 /// What the engine concludes for one fulfillment.
@@ -567,5 +569,52 @@ impl ToJson for Data {
             Self::Status { status } => o.field("status", status),
         }
         .end();
+    }
+}
+
+impl Read for Action {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let text = read::any_text(value, path)?.unwrap_or_default();
+        [Self::Ship, Self::UpdateTracking, Self::None]
+            .into_iter()
+            .find(|a| a.as_str() == text)
+            .ok_or_else(|| {
+                read::error(
+                    InputErrorKind::InvalidValue,
+                    path,
+                    format!(
+                        "unknown action `{text}`, expected `ship`, `update_tracking` or `none`"
+                    ),
+                )
+            })
+    }
+}
+
+/// A plan as [`Plan`]'s writer writes it (a stored push's plan reads back with it).
+impl Read for Plan {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(value, path, "a plan object")?;
+        o.only(&[
+            "action",
+            "packageId",
+            "lineItemIds",
+            "shippingProviderId",
+            "shippingProviderName",
+            "trackingNumber",
+        ])?;
+        let id = |v: &Value<'_>, p: &Path<'_>| {
+            read::id(v, p)?
+                .ok_or_else(|| read::error(InputErrorKind::InvalidType, p, "expected an id"))
+        };
+        Ok(Self {
+            action: o.required("action", |v, p| Action::read(v, p).map(Some))?,
+            package_id: o.id("packageId")?,
+            line_item_ids: o
+                .optional("lineItemIds", |v, p| read::list(v, p, id))?
+                .unwrap_or_default(),
+            shipping_provider_id: o.id("shippingProviderId")?,
+            shipping_provider_name: o.text("shippingProviderName")?,
+            tracking_number: o.text("trackingNumber")?,
+        })
     }
 }

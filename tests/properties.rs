@@ -283,14 +283,41 @@ fn history() -> impl Strategy<Value = preflight::History> {
         )
 }
 
+fn plan() -> impl Strategy<Value = preflight::Plan> {
+    let ids = prop::collection::vec("[0-9]{1,19}", 0..4);
+    (
+        prop::sample::select(vec![
+            preflight::Action::Ship,
+            preflight::Action::UpdateTracking,
+            preflight::Action::None,
+        ]),
+        prop::option::of("[0-9]{1,19}"),
+        ids,
+        prop::option::of("[0-9]{1,19}"),
+        prop::option::of(text()),
+        prop::option::of(text()),
+    )
+        .prop_map(
+            |(action, package_id, line_item_ids, provider, name, tracking)| preflight::Plan {
+                action,
+                package_id,
+                line_item_ids,
+                shipping_provider_id: provider,
+                shipping_provider_name: name,
+                tracking_number: tracking,
+            },
+        )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     /// One codec: what the engine writes of its own types, its reader reads back as it was.
     #[test]
-    fn settings_and_history_read_back_as_written(settings in settings(), history in history()) {
+    fn our_types_read_back_as_written(settings in settings(), history in history(), plan in plan()) {
         use preflight::json::ToJson;
         prop_assert_eq!(preflight::from_json::<preflight::Settings>(&settings.to_json()).unwrap(), settings);
         prop_assert_eq!(preflight::from_json::<preflight::History>(&history.to_json()).unwrap(), history);
+        prop_assert_eq!(preflight::from_json::<preflight::Plan>(&plan.to_json()).unwrap(), plan);
     }
 }

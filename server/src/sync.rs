@@ -43,12 +43,11 @@ pub struct Idempotency<'a> {
 /// its answer commit together).
 pub type Synced = (Outcome, bool);
 
-/// The plan of a push, as stored with it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The plan of a push: the report's plan, with the provider and tracking number a push needs. Stored
+/// with the push in the engine's own form of a plan (its writer and reader).
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Plan {
-    /// `ship` or `update_tracking`.
-    action: String,
+    action: Action,
     package_id: Option<String>,
     line_item_ids: Vec<String>,
     shipping_provider_id: String,
@@ -57,25 +56,37 @@ struct Plan {
 
 impl Plan {
     fn of(report: &Report) -> Option<Self> {
+        Self::from_engine(report.plan.clone())
+    }
+
+    fn from_engine(plan: preflight::Plan) -> Option<Self> {
         Some(Self {
-            action: report.plan.action.as_str().to_owned(),
-            package_id: report.plan.package_id.clone(),
-            line_item_ids: report.plan.line_item_ids.clone(),
-            shipping_provider_id: report.plan.shipping_provider_id.clone()?,
-            tracking_number: report.plan.tracking_number.clone()?,
+            action: plan.action,
+            package_id: plan.package_id,
+            line_item_ids: plan.line_item_ids,
+            shipping_provider_id: plan.shipping_provider_id?,
+            tracking_number: plan.tracking_number?,
         })
     }
 
     fn is_ship(&self) -> bool {
-        self.action == Action::Ship.as_str()
+        self.action == Action::Ship
     }
 
     fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        preflight::Plan {
+            action: self.action,
+            package_id: self.package_id.clone(),
+            line_item_ids: self.line_item_ids.clone(),
+            shipping_provider_id: Some(self.shipping_provider_id.clone()),
+            shipping_provider_name: None,
+            tracking_number: Some(self.tracking_number.clone()),
+        }
+        .to_json()
     }
 
     fn from_json(text: &str) -> Option<Self> {
-        serde_json::from_str(text).ok()
+        Self::from_engine(preflight::from_json(text).ok()?)
     }
 }
 
