@@ -262,7 +262,7 @@ impl<'c> Taker<'c> {
         let lists = self.candidates.of(n);
         while *need > 0 {
             // The lowest free unit of this kind at the head of any of the item's lists.
-            let mut best: Option<(usize, usize)> = None;
+            let mut best: Option<usize> = None;
             for &id in lists {
                 let list = self.candidates.list(id);
                 let Some(cursor) = self.cursors.get_mut(id).and_then(|c| c.get_mut(kind)) else {
@@ -277,12 +277,12 @@ impl<'c> Taker<'c> {
                     *cursor += 1;
                 }
                 if let Some(&i) = list.get(*cursor) {
-                    if best.is_none_or(|(lowest, _)| i < lowest) {
-                        best = Some((i, id));
+                    if best.is_none_or(|lowest| i < lowest) {
+                        best = Some(i);
                     }
                 }
             }
-            let Some((i, _)) = best else { break };
+            let Some(i) = best else { break };
             if let Some(slot) = self.taken.get_mut(i) {
                 *slot = true;
             }
