@@ -5,44 +5,31 @@
 
 use std::fmt::{self, Display};
 
-use serde::Serialize;
-
 /// What is wrong with an input, as a stable code callers switch on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum InputErrorKind {
     /// Not well-formed JSON (or trailing characters after it).
-    #[serde(rename = "input.malformed_json")]
     MalformedJson,
     /// Nested deeper than the parser allows.
-    #[serde(rename = "input.too_deep")]
     TooDeep,
     /// Larger than the browser boundary takes (its JSON text), or than JS can write at all.
-    #[serde(rename = "input.too_large")]
     TooLarge,
     /// A value of the wrong type, like a string where a number belongs.
-    #[serde(rename = "input.invalid_type")]
     InvalidType,
     /// A value of the right type but not allowed, like a negative quantity.
-    #[serde(rename = "input.invalid_value")]
     InvalidValue,
     /// A required field is absent.
-    #[serde(rename = "input.missing_field")]
     MissingField,
     /// A field our own settings do not know (a typo would silently change a verdict).
-    #[serde(rename = "input.unknown_field")]
     UnknownField,
     /// A timestamp that is not RFC 3339 with an offset.
-    #[serde(rename = "input.invalid_timestamp")]
     InvalidTimestamp,
     /// A TikTok Shop region the catalog does not cover.
-    #[serde(rename = "input.unknown_region")]
     UnknownRegion,
     /// A carrier mapping that points at no TikTok Shop provider of the region.
-    #[serde(rename = "input.unknown_provider")]
     UnknownProvider,
     /// An id sent as a number that a float cannot hold exactly (past 2^53).
-    #[serde(rename = "input.imprecise_id")]
     ImpreciseId,
 }
 
@@ -67,11 +54,9 @@ impl InputErrorKind {
 }
 
 /// Malformed input: a stable code, the path of the bad field, and a one-line message.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct InputError {
     /// What is wrong.
-    #[serde(rename = "code")]
     pub kind: InputErrorKind,
     /// Where, like `fulfillment.line_items[2].quantity`; empty for the whole document.
     pub path: String,

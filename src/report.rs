@@ -3,16 +3,13 @@
 //! Every diagnostic code is written here once, with its severity, its rule, the Reason and Solution shown
 //! to the merchant, and the TikTok Shop error codes it predicts.
 
-use serde::{Serialize, Serializer};
-
 use crate::error::{InputError, InputErrorKind};
 use crate::json::{write_str, ObjectWriter, ToJson, Value};
 use crate::model::read::{self, Object, Path, Read};
 use crate::Timestamp;
 
 /// What the engine concludes for one fulfillment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
     /// The Shopify fulfillment id, as sent.
     pub fulfillment_id: String,
@@ -35,8 +32,7 @@ impl Report {
 }
 
 /// The verdict of a report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Verdict {
     /// The push would succeed: no error.
     Ready,
@@ -47,8 +43,7 @@ pub enum Verdict {
 }
 
 /// What the push would do.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     /// The call to make.
     pub action: Action,
@@ -65,8 +60,7 @@ pub struct Plan {
 }
 
 /// The call a push makes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Action {
     /// Mark Package As Shipped with the line items, provider and tracking number.
     Ship,
@@ -78,8 +72,7 @@ pub enum Action {
 }
 
 /// How serious a diagnostic is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {
     /// The push would fail or do harm: the verdict is `blocked`.
     Error,
@@ -90,8 +83,7 @@ pub enum Severity {
 }
 
 /// The rule that found a diagnostic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rule {
     /// Carrier-mapping resolution.
     Carrier,
@@ -106,8 +98,7 @@ pub enum Rule {
 }
 
 /// A finding: a stable code, its texts, the field it concerns and its specifics.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     /// The stable code.
     pub code: Code,
@@ -146,7 +137,7 @@ impl Diagnostic {
 }
 
 /// A TikTok Shop provider named in a diagnostic.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProviderRef {
     /// The provider id.
     pub id: String,
@@ -155,8 +146,7 @@ pub struct ProviderRef {
 }
 
 /// A package holding some of the fulfillment's items.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageRef {
     /// The package id.
     pub package_id: String,
@@ -167,8 +157,7 @@ pub struct PackageRef {
 }
 
 /// The specifics of a diagnostic.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Data {
     /// A carrier name and the providers it might mean.
     Carrier {
@@ -185,7 +174,6 @@ pub enum Data {
     /// A tracking number and the carriers its format belongs to.
     Tracking {
         /// The tracking number as sent.
-        #[serde(rename = "trackingNumber")]
         tracking_number: String,
         /// The carriers whose formats it matches.
         carriers: Vec<String>,
@@ -193,18 +181,14 @@ pub enum Data {
     /// The update window.
     Window {
         /// When the package was shipped.
-        #[serde(rename = "shippedAt")]
         shipped_at: Option<Timestamp>,
         /// When the window closes.
         deadline: Option<Timestamp>,
         /// Updates spent.
-        #[serde(rename = "updatesUsed")]
         updates_used: u32,
         /// Updates allowed.
-        #[serde(rename = "maxUpdates")]
         max_updates: u32,
         /// The tracking number TikTok Shop holds.
-        #[serde(rename = "currentTrackingNumber")]
         current_tracking_number: Option<String>,
     },
     /// Packages that hold the items.
@@ -414,12 +398,6 @@ codes! {
     FulfillmentNotSuccessful = "fulfillment.not_successful", Error, Order, &[],
         "The Shopify fulfillment is cancelled or failed, so there is nothing to ship.",
         "Create a new fulfillment in Shopify for the items you ship.";
-}
-
-impl Serialize for Code {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
 }
 
 impl std::fmt::Display for Code {

@@ -5,8 +5,6 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
-
 const SECS_PER_DAY: i64 = 86_400;
 
 /// An instant in UTC, to the nanosecond.
@@ -248,12 +246,6 @@ impl fmt::Display for Timestamp {
             write!(f, ".{frac:0width$}")?;
         }
         f.write_str("Z")
-    }
-}
-
-impl Serialize for Timestamp {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
     }
 }
 

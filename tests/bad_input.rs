@@ -246,7 +246,7 @@ fn the_typed_form_agrees_with_the_json_form() {
     let report = v.validate(&typed, now);
     assert_eq!(report.verdict, Verdict::Ready);
     assert_eq!(
-        serde_json::to_string(&report).unwrap(),
+        preflight::json::ToJson::to_json(&report),
         v.validate_json(&text, NOW).unwrap()
     );
 }

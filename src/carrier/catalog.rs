@@ -9,7 +9,7 @@ use super::tracking::{Courier, CourierSet};
 use crate::model::Region;
 
 /// A TikTok Shop shipping provider as the catalog knows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CatalogProvider {
     /// The provider id.
     pub id: &'static str,
@@ -18,7 +18,6 @@ pub struct CatalogProvider {
     /// Other names that mean it: Shopify's carrier names, common spellings and service names.
     pub aliases: &'static [&'static str],
     /// The couriers whose tracking-number formats it ships with.
-    #[serde(skip)]
     pub couriers: CourierSet,
 }
 

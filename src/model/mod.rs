@@ -71,7 +71,7 @@ impl Settings {
 }
 
 /// A merchant's carrier mapping.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CarrierMapping {
     /// The Shopify carrier name (`"Other"` for Shopify's Other, `"*"` for the default).
     pub from: String,
@@ -80,7 +80,7 @@ pub struct CarrierMapping {
 }
 
 /// A provider of a delivery option, as Get Shipping Providers returns it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShippingProvider {
     /// The provider id.
     pub id: String,
