@@ -24,7 +24,7 @@ use crate::error::{Body, Query};
 use crate::state::{blocking, settings_text, shop_settings};
 pub use crate::state::{AppState, Pages};
 use crate::store::{FulfillmentQuery, FulfillmentWebhook, SyncStatusKind, UpsertOutcome};
-use crate::wire::{fulfillment_json, mappings_json, settings_json, settings_of};
+use crate::wire::{fulfillment_json, mappings_json, settings_of};
 use preflight::json::ToJson;
 use preflight::{
     CarrierMapping, InputError, InputErrorKind, Region, Settings, Timestamp, Validator,
@@ -298,7 +298,7 @@ async fn get_settings(
     ShopSession(session): ShopSession,
 ) -> Result<Response, ApiError> {
     let settings = shop_settings(&state, &session.shop).await?;
-    Ok(json_text(StatusCode::OK, settings_json(&settings)))
+    Ok(json_text(StatusCode::OK, settings.to_json()))
 }
 
 /// `GET /api/settings/carrier-mappings`.
@@ -333,7 +333,7 @@ async fn put_mappings(
             Ok(settings)
         })
         .await??;
-    let json = settings_json(&settings);
+    let json = settings.to_json();
     let store = state.store.clone();
     let shop = session.shop.clone();
     blocking(move || store.put_settings(&shop, &json)).await?;

@@ -90,11 +90,6 @@ impl Plan {
     }
 }
 
-/// The history as stored: the engine's own writer, which its reader reads back.
-fn history_json(history: &History) -> String {
-    history.to_json()
-}
-
 fn read<T: Read>(text: &str) -> Result<T, ApiError> {
     Ok(preflight::from_json::<T>(text)?)
 }
@@ -646,7 +641,7 @@ async fn send(
                 None => None,
             };
             let sent = PushTransition {
-                history_json: Some(history_json(&history)),
+                history_json: Some(history.to_json()),
                 tts_order_json: order,
                 report_json: report,
                 ..PushTransition::new(PushState::Sending, PushState::Sent)
@@ -815,7 +810,7 @@ async fn reconcile(
     {
         let history = pushed_history(&plan, &package_id, history.as_ref(), state.now());
         let sent = PushTransition {
-            history_json: Some(history_json(&history)),
+            history_json: Some(history.to_json()),
             ..PushTransition::new(PushState::Unknown, PushState::Sent)
         };
         transition(state, shop, push, sent).await?;

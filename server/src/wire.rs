@@ -1,17 +1,12 @@
 //! Our records as the API shows them: fulfillments with their sync status, preview and pushes, and the
 //! shop's settings, written as the engine reads them back.
 
-use preflight::json::{ObjectWriter, ToJson};
+use preflight::json::ObjectWriter;
 use preflight::{CarrierMapping, Region, Settings};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::store::{FulfillmentRecord, SyncStatus};
-
-/// Settings as the engine reads them back: the engine's own writer.
-pub(crate) fn settings_json(settings: &Settings) -> String {
-    settings.to_json()
-}
 
 /// `{"carrierMappings": [...]}`, as `PUT /api/settings/carrier-mappings` takes it.
 pub(crate) fn mappings_json(mappings: &[CarrierMapping]) -> String {

@@ -109,11 +109,11 @@ impl Api {
         let value = self
             .get_token
             .call0(&JsValue::NULL)
-            .map_err(|e| ApiError::Token(describe(&e)))?;
+            .map_err(|e| ApiError::Token(preflight::wasm::describe_thrown(&e)))?;
         // A string, or a promise of one: the caller's promise is followed, never called here.
         let value = JsFuture::from(crate::js::settle(&value))
             .await
-            .map_err(|e| ApiError::Token(describe(&e)))?;
+            .map_err(|e| ApiError::Token(preflight::wasm::describe_thrown(&e)))?;
         value
             .as_string()
             .filter(|t| !t.is_empty())
@@ -126,8 +126,8 @@ impl Api {
         body: Option<String>,
     ) -> Result<String, ApiError> {
         let token = self.token().await?;
-        let controller =
-            web_sys::AbortController::new().map_err(|e| ApiError::Network(describe(&e)))?;
+        let controller = web_sys::AbortController::new()
+            .map_err(|e| ApiError::Network(preflight::wasm::describe_thrown(&e)))?;
         let signal = controller.signal();
         // Dropping the timer at the end of this call cancels it.
         let _timer = Timeout::new(self.timeout_ms, move || controller.abort());
@@ -179,9 +179,4 @@ fn error_of(text: &str) -> Option<(String, String)> {
         string(member(error, "code")?)?.to_owned(),
         string(member(error, "message")?)?.to_owned(),
     ))
-}
-
-/// A thrown JS value as text.
-fn describe(value: &JsValue) -> String {
-    preflight::wasm::describe_thrown(value)
 }

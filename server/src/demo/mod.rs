@@ -44,6 +44,7 @@ use std::fmt;
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
+use preflight::json::ToJson;
 use preflight::{Region, Settings};
 use serde_json::Value;
 
@@ -117,7 +118,7 @@ pub async fn seed(store: Arc<dyn Store>, sim: &Simulator, shop: &str) -> Result<
         )
         .with_clock(clock.clone()),
     );
-    let settings = crate::wire::settings_json(&Settings::new(Region::Us));
+    let settings = Settings::new(Region::Us).to_json();
     {
         let (store, shop) = (store.clone(), shop.to_owned());
         crate::state::blocking(move || store.put_settings(&shop, &settings)).await?;
