@@ -1,7 +1,6 @@
 //! The mounted widget: its state, its actions, and the requests they make.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use gloo_events::EventListener;
@@ -180,8 +179,6 @@ pub(super) struct App {
     view: view::Frame,
     /// What the views show.
     pub(super) state: State,
-    /// The idempotency key of each sync whose answer was lost: its retry reuses it.
-    keys: HashMap<String, String>,
     detail: Option<detail::Detail>,
     listeners: Vec<EventListener>,
     /// Checks every row again each minute: deadlines come closer, and windows close, while the page
@@ -205,7 +202,6 @@ impl App {
             api,
             view,
             state: State::new(),
-            keys: HashMap::new(),
             detail: None,
             listeners: Vec::new(),
             ticker: None,
@@ -421,8 +417,8 @@ impl App {
     }
 
     fn set_notice(&mut self, id: &str, text: String, code: &str) {
-        self.state.notices.insert(
-            id.to_owned(),
+        self.state.set_notice(
+            id,
             Notice {
                 text,
                 code: code.to_owned(),
@@ -459,8 +455,7 @@ impl App {
             if draft.trim() == saved {
                 return None;
             }
-            a.state.busy.insert(id.to_owned(), "Saving…");
-            a.state.notices.remove(id);
+            a.state.start(id, "Saving…");
             a.render();
             Some((a.api.clone(), draft))
         }) else {
@@ -478,12 +473,12 @@ impl App {
             .put(&format!("/api/fulfillments/{}/tracking", encode(id)), body)
             .await;
         with(weak, |a| {
-            a.state.busy.remove(id);
+            a.state.finish(id);
             let saved = match answer {
                 Ok(body) => match a.replace_row(&body) {
                     Ok(()) => {
                         // The fulfillment changed: a new sync is a new request.
-                        a.keys.remove(id);
+                        a.state.forget_retry_key(id);
                         a.announce("Tracking number saved");
                         true
                     }
@@ -521,9 +516,8 @@ impl App {
     /// Syncs one fulfillment through the sync API, which checks it again and pushes at most once.
     async fn sync_one(weak: &Weak<RefCell<Self>>, id: &str) {
         let Some((api, key, name)) = with(weak, |a| {
-            let key = a.keys.entry(id.to_owned()).or_insert_with(new_key).clone();
-            a.state.busy.insert(id.to_owned(), "Syncing…");
-            a.state.notices.remove(id);
+            let key = a.state.retry_key(id, new_key);
+            a.state.start(id, "Syncing…");
             let name = a.state.row(id).map(|r| r.name.clone()).unwrap_or_default();
             a.announce(&format!("Syncing {name}…"));
             a.render();
@@ -541,10 +535,10 @@ impl App {
             _ => None,
         };
         with(weak, |a| {
-            a.state.busy.remove(id);
+            a.state.finish(id);
             match answer {
                 Ok(body) => {
-                    a.keys.remove(id);
+                    a.state.forget_retry_key(id);
                     match a.replace_row(&body) {
                         Ok(()) => {
                             let status = a.state.row(id).map_or("", |r| r.status.label());
@@ -559,7 +553,7 @@ impl App {
                 }
                 Err(e) => {
                     if !e.answer_lost() {
-                        a.keys.remove(id);
+                        a.state.forget_retry_key(id);
                     }
                     if let Some(Ok(body)) = refreshed {
                         let _ = a.replace_row(&body);
@@ -684,7 +678,7 @@ impl App {
                                         })
                                     })
                                     .count();
-                                a.state.notices.remove(&id);
+                                a.state.clear_notice(&id);
                                 a.announce(&format!(
                                     "Mapping saved: {from} → {to}. {affected} fulfillments re-checked."
                                 ));

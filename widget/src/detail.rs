@@ -205,7 +205,7 @@ impl Detail {
         let report = self.draft_report.as_ref().or(row.report.as_ref());
 
         dom::clear(&self.status);
-        match state.busy.get(&row.id) {
+        match state.busy(&row.id) {
             Some(busy) => {
                 let b = view::badge(dom, busy, model::Tone::Info);
                 set(&b, "aria-busy", "true");
@@ -316,10 +316,10 @@ impl Detail {
                     .find(|d| d.rule == Rule::Carrier && d.severity == Severity::Error)
             })
             .cloned();
-        let can_sync = !state.busy.contains_key(&row.id)
-            && report.is_some_and(|r| r.verdict == Verdict::Ready);
+        let can_sync =
+            state.busy(&row.id).is_none() && report.is_some_and(|r| r.verdict == Verdict::Ready);
 
-        match state.notices.get(&row.id) {
+        match state.notice(&row.id) {
             Some(notice) => {
                 self.notice.set_text_content(Some(&notice.text));
                 set(&self.notice, "data-code", &notice.code);
@@ -336,7 +336,7 @@ impl Detail {
             set(&self.resync, "disabled", "");
         }
         self.resync
-            .set_text_content(Some(match state.busy.get(&row.id) {
+            .set_text_content(Some(match state.busy(&row.id) {
                 Some(busy) => busy,
                 None => "Re-sync",
             }));

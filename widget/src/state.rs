@@ -16,6 +16,24 @@ pub struct Notice {
     pub code: String,
 }
 
+/// What is going on with one fulfillment besides its row. Kept apart from the rows so that it outlives
+/// a reload of the list.
+#[derive(Debug, Default)]
+struct Activity {
+    /// The request under way, as the row says it ("Syncing…").
+    busy: Option<&'static str>,
+    /// The last thing that went wrong.
+    notice: Option<Notice>,
+    /// The idempotency key of a sync whose answer was lost: its retry reuses it.
+    retry_key: Option<String>,
+}
+
+impl Activity {
+    fn is_idle(&self) -> bool {
+        self.busy.is_none() && self.notice.is_none() && self.retry_key.is_none()
+    }
+}
+
 /// The widget's state, as the views read it.
 pub struct State {
     /// The shop's validator, once its settings are read.
@@ -28,10 +46,8 @@ pub struct State {
     pub filter: Filter,
     /// What is loading, while the list is.
     pub loading: Option<String>,
-    /// Rows with a request under way, and what it does.
-    pub busy: HashMap<String, &'static str>,
-    /// The last thing that went wrong for a row.
-    pub notices: HashMap<String, Notice>,
+    /// Each fulfillment with a request under way, a notice or a sync to retry, by id.
+    activity: HashMap<String, Activity>,
     /// "Sync all ready": done, total.
     pub bulk: Option<(usize, usize)>,
 }
@@ -45,8 +61,7 @@ impl State {
             clock_offset_ms: 0.0,
             filter: Filter::All,
             loading: Some("Loading fulfillments…".to_owned()),
-            busy: HashMap::new(),
-            notices: HashMap::new(),
+            activity: HashMap::new(),
             bulk: None,
         }
     }
@@ -60,7 +75,7 @@ impl State {
     pub fn bulk_ready(&self) -> impl Iterator<Item = &Row> {
         self.rows
             .iter()
-            .filter(|r| model::in_bulk_sync(r) && !self.busy.contains_key(&r.id))
+            .filter(|r| model::in_bulk_sync(r) && self.busy(&r.id).is_none())
     }
 
     /// The shop's TikTok Shop market.
@@ -73,6 +88,64 @@ impl State {
     /// The row of a fulfillment.
     pub fn row(&self, id: &str) -> Option<&Row> {
         self.rows.iter().find(|r| r.id == id)
+    }
+
+    /// The request under way for a fulfillment, as its row says it ("Syncing…").
+    pub fn busy(&self, id: &str) -> Option<&'static str> {
+        self.activity.get(id).and_then(|a| a.busy)
+    }
+
+    /// The last thing that went wrong for a fulfillment.
+    pub fn notice(&self, id: &str) -> Option<&Notice> {
+        self.activity.get(id).and_then(|a| a.notice.as_ref())
+    }
+
+    /// A request for a fulfillment starts: `what` shows on its row, and its last notice goes.
+    pub fn start(&mut self, id: &str, what: &'static str) {
+        let activity = self.activity.entry(id.to_owned()).or_default();
+        activity.busy = Some(what);
+        activity.notice = None;
+    }
+
+    /// The request under way for a fulfillment ended.
+    pub fn finish(&mut self, id: &str) {
+        self.update(id, |a| a.busy = None);
+    }
+
+    /// Shows `notice` for a fulfillment until its next request (or `clear_notice`).
+    pub fn set_notice(&mut self, id: &str, notice: Notice) {
+        self.activity.entry(id.to_owned()).or_default().notice = Some(notice);
+    }
+
+    /// Takes away a fulfillment's notice.
+    pub fn clear_notice(&mut self, id: &str) {
+        self.update(id, |a| a.notice = None);
+    }
+
+    /// The idempotency key for syncing a fulfillment: the one of a sync whose answer was lost, or a
+    /// new one from `new_key`, kept until `forget_retry_key`.
+    pub fn retry_key(&mut self, id: &str, new_key: impl FnOnce() -> String) -> String {
+        self.activity
+            .entry(id.to_owned())
+            .or_default()
+            .retry_key
+            .get_or_insert_with(new_key)
+            .clone()
+    }
+
+    /// The fulfillment changed or its sync was answered: a new sync is a new request.
+    pub fn forget_retry_key(&mut self, id: &str) {
+        self.update(id, |a| a.retry_key = None);
+    }
+
+    /// Changes a fulfillment's activity, dropping it once nothing is left of it.
+    fn update(&mut self, id: &str, change: impl FnOnce(&mut Activity)) {
+        if let Some(activity) = self.activity.get_mut(id) {
+            change(activity);
+            if activity.is_idle() {
+                self.activity.remove(id);
+            }
+        }
     }
 }
 

@@ -384,7 +384,7 @@ impl Frame {
             _ => dom.compose(&tracking, &[number]),
         }
 
-        if let Some(busy) = state.busy.get(&row.id) {
+        if let Some(busy) = state.busy(&row.id) {
             let b = t.badge(busy, Tone::Info, false);
             set(&b, "aria-busy", "true");
             append(&status, &b);
@@ -405,7 +405,7 @@ impl Frame {
             r.set_text_content(Some(reason));
             append(&preview, &r);
         }
-        if let Some(notice) = state.notices.get(&row.id) {
+        if let Some(notice) = state.notice(&row.id) {
             // A notice may quote the merchant's text back (the server's messages do).
             let n = dom.parts_el("span", "fp-notice fp-error", &[Part::Theirs(&notice.text)]);
             set(&n, "data-code", &notice.code);
