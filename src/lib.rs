@@ -31,6 +31,7 @@ pub mod error;
 pub mod json;
 pub mod line_items;
 pub mod model;
+pub mod platform_rules;
 pub mod report;
 mod time;
 pub mod tracking_policy;
@@ -39,7 +40,10 @@ pub mod wasm;
 
 pub use error::{InputError, InputErrorKind};
 pub use model::read::from_json;
-pub use model::{CarrierMapping, History, Input, Policy, Region, Settings};
+pub use model::{
+    CarrierMapping, History, Input, PlatformRule, Policy, Region, RuleOverride, SellerType,
+    Settings, TrackingValidation,
+};
 pub use report::{Action, Code, Diagnostic, Plan, Report, Severity, Verdict};
 pub use time::{Timestamp, TimestampError};
 
@@ -171,14 +175,9 @@ impl Validator {
                     &mut diagnostics,
                 );
             }
-            if !self.settings.policy.allow_usps_self_shipping
-                && p.couriers.contains(carrier::tracking::Courier::Usps)
-            {
-                diagnostics.push(Diagnostic::new(
-                    Code::CarrierUspsSelfShipping,
-                    Some(shape.carrier_field()),
-                    None,
-                ));
+            if p.couriers.contains(carrier::tracking::Courier::Usps) {
+                let number = tracking.as_ref().map(|t| t.number.as_str());
+                self.check_usps_label(input, number, now, &mut diagnostics);
             }
         }
         let number = tracking.as_ref().map(|t| t.number.as_str());
@@ -238,6 +237,44 @@ impl Validator {
             diagnostics,
             update_deadline,
         }
+    }
+
+    /// A USPS provider under the rule that USPS labels come from TikTok Shipping: refused unless TikTok Shop
+    /// issued the number (its Get Tracking Validation says so, or the order ships with TikTok Shipping).
+    fn check_usps_label(
+        &self,
+        input: &Input,
+        number: Option<&str>,
+        now: Timestamp,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) {
+        let rule = PlatformRule::UspsLabelsViaTiktokShipping;
+        let Some(in_force) = platform_rules::in_force(rule, &self.settings, now) else {
+            return;
+        };
+        let issued_by_tiktok = number.is_some_and(|number| {
+            let validated = input.tracking_validation.as_ref().is_some_and(|v| {
+                v.is_tiktok_shipping
+                    && v.tracking_number
+                        .chars()
+                        .filter(|c| !c.is_whitespace())
+                        .eq(number.chars())
+            });
+            // An order TikTok Shipping ships carries TikTok Shipping's labels.
+            validated || input.order.shipped_by_tiktok()
+        });
+        if issued_by_tiktok {
+            return;
+        }
+        diagnostics.push(Diagnostic::new(
+            platform_rules::code(rule),
+            Some(input.fulfillment.shape.carrier_field()),
+            Some(Data::PlatformRule {
+                rule,
+                from: in_force.scope.map(|s| s.from),
+                source: in_force.scope.map(|s| s.source),
+            }),
+        ));
     }
 
     /// Validates many fulfillments at one instant.

@@ -6,6 +6,7 @@
 use crate::error::{InputError, InputErrorKind};
 use crate::json::{write_str, ObjectWriter, ToJson, Value};
 use crate::model::read::{self, Object, Path, Read};
+use crate::model::PlatformRule;
 use crate::Timestamp;
 
 /// What the engine concludes for one fulfillment.
@@ -210,6 +211,15 @@ pub enum Data {
         /// The status, as its API writes it.
         status: String,
     },
+    /// A dated platform rule the push breaks.
+    PlatformRule {
+        /// The rule.
+        rule: PlatformRule,
+        /// Since when it holds for the shop; `None` when the shop's override applies it.
+        from: Option<Timestamp>,
+        /// Where TikTok Shop says so; `None` when the shop's override applies it.
+        source: Option<&'static str>,
+    },
 }
 
 /// The texts and facts of a code.
@@ -296,8 +306,8 @@ codes! {
         "Nothing to do. To choose the provider yourself, set the carrier in Shopify or add a carrier mapping.";
     /// The shop may not ship with its own USPS labels.
     CarrierUspsSelfShipping = "carrier.usps_self_shipping_not_allowed", Error, Carrier, &["21022032"],
-        "TikTok Shop does not accept USPS tracking numbers from labels bought outside TikTok Shipping for this shop.",
-        "Buy the USPS label through TikTok Shipping, or ship with another supported carrier.";
+        "TikTok Shop accepts USPS tracking numbers for this shop only from labels bought through TikTok Shipping.",
+        "Buy the USPS label through TikTok Shipping, or ship with another supported carrier (UPS, FedEx, …).";
     /// No tracking number.
     TrackingMissing = "tracking.missing", Error, Tracking, &[],
         "The fulfillment has no tracking number, and TikTok Shop needs one to mark the package as shipped.",
@@ -545,6 +555,10 @@ impl ToJson for Data {
                 .field("requested", requested)
                 .field("remaining", remaining),
             Self::Status { status } => o.field("status", status),
+            Self::PlatformRule { rule, from, source } => o
+                .field("rule", rule.id())
+                .field("from", from)
+                .field("source", source),
         }
         .end();
     }

@@ -245,18 +245,34 @@ fn settings() -> impl Strategy<Value = preflight::Settings> {
         prop::sample::select(preflight::Region::ALL.to_vec()),
         prop::collection::vec(mapping, 0..4),
         prop::option::of(prop::collection::vec(provider, 0..4)),
-        (any::<u32>(), any::<u32>(), any::<bool>()),
+        (any::<u32>(), any::<u32>()),
+        prop::sample::select(preflight::SellerType::ALL.to_vec()),
+        prop::option::of(any::<bool>()),
     )
         .prop_map(
-            |(region, carrier_mappings, shipping_providers, (hours, updates, usps))| {
+            |(
+                region,
+                carrier_mappings,
+                shipping_providers,
+                (hours, updates),
+                seller_type,
+                usps,
+            )| {
                 let mut settings = preflight::Settings::new(region);
+                settings.seller_type = seller_type;
                 settings.carrier_mappings = carrier_mappings;
                 settings.shipping_providers = shipping_providers;
                 settings.policy = preflight::Policy {
                     update_window_hours: hours,
                     max_tracking_updates: updates,
-                    allow_usps_self_shipping: usps,
                 };
+                settings.rule_overrides = usps
+                    .map(|applies| preflight::RuleOverride {
+                        rule: preflight::PlatformRule::UspsLabelsViaTiktokShipping,
+                        applies,
+                    })
+                    .into_iter()
+                    .collect();
                 settings
             },
         )

@@ -409,6 +409,8 @@ fn checked(
         fulfillment,
         order: read::<TtsOrder>(order_json)?,
         history,
+        // Get Tracking Validation is not asked yet.
+        tracking_validation: None,
     };
     let report = validator.validate(&input, now);
     let json = report.to_json();

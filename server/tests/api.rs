@@ -731,8 +731,8 @@ async fn settings_read_as_the_engine_reads_them_and_lists_carry_the_servers_cloc
     assert_eq!(status, 200);
     assert_eq!(
         body,
-        json!({"region": "US", "carrierMappings": [], "shippingProviders": null,
-            "policy": {"updateWindowHours": 72, "maxTrackingUpdates": 1, "allowUspsSelfShipping": true}})
+        json!({"region": "US", "sellerType": "LOCAL", "carrierMappings": [], "shippingProviders": null,
+            "policy": {"updateWindowHours": 72, "maxTrackingUpdates": 1}, "ruleOverrides": {}})
     );
     let (status, _) = s
         .call(reqwest::Method::GET, "/api/settings", None, None)

@@ -239,7 +239,7 @@ async fn the_walk_mapping_fix_and_recheck() {
     );
     assert_eq!(d.sim.push_count(), pushes);
 
-    // One mapping fixes both Pitney Bowes fulfillments.
+    // One mapping fixes both Harbor 3PL fulfillments.
     for id in [demo::WALK_MAPPING, demo::WALK_MAPPING_TWIN] {
         let item = d.get(&format!("/api/fulfillments/{id}")).await;
         assert_eq!(item["fulfillment"]["tracking_company"], demo::MAPPING_FROM);
@@ -264,7 +264,8 @@ async fn the_walk_mapping_fix_and_recheck() {
         let (status, body) = d.sync(id).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["syncStatus"], "synced", "{body}");
-        assert_eq!(body["history"]["shippingProviderId"], "7117858858072016686");
+        // UPS.
+        assert_eq!(body["history"]["shippingProviderId"], "7117859084333745966");
     }
 
     // The bad check digit, fixed in place, then synced.

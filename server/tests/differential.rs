@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use preflight::{Region, Timestamp, Validator};
-use preflight_server::tts::simulator::Simulator;
+use preflight_server::tts::simulator::{ShopProfile, Simulator};
 use preflight_server::tts::types::Order;
 use preflight_server::tts::{
     MarkPackageShippedRequest, ShippingProvider, TtsError, UpdateShippingInfoRequest,
@@ -82,6 +82,40 @@ fn rebuild(
     let sim = Simulator::new("k", "s");
     sim.add_providers(DELIVERY_OPTION, providers);
     sim.add_order(SHOP, order);
+    // Who the shop is at TikTok Shop, and the labels TikTok Shipping sold: what the settings and the
+    // tracking validation say of them.
+    let settings = &vector["settings"];
+    let exempt = settings["ruleOverrides"]["usps_labels_via_tiktok_shipping"] == false;
+    let forced = settings["ruleOverrides"]["usps_labels_via_tiktok_shipping"] == true
+        || settings["policy"]["allowUspsSelfShipping"] == false;
+    sim.set_shop_profile(
+        SHOP,
+        ShopProfile {
+            region: settings["region"]
+                .as_str()
+                .unwrap_or("US")
+                .replace("GB", "UK")
+                .to_ascii_uppercase(),
+            seller_type: settings["sellerType"]
+                .as_str()
+                .unwrap_or("LOCAL")
+                .to_owned(),
+            usps_exception: exempt,
+        },
+    );
+    // A shop the restriction reached early is another platform than the one simulated.
+    if forced && seconds(vector["now"].as_str()?) < seconds("2026-01-01T00:00:00Z") {
+        return None;
+    }
+    let validation = &vector["input"]["trackingValidation"];
+    if validation["isTiktokShipping"] == true {
+        let number: String = validation["trackingNumber"]
+            .as_str()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        sim.add_tiktok_shipping_label(&number);
+    }
 
     let now = seconds(vector["now"].as_str()?);
     let mut mapped = BTreeMap::new();
@@ -106,11 +140,14 @@ fn rebuild(
             shipped.provider
         };
         sim.set_now(shipped_at);
+        // TikTok Shop accepted these packages: a USPS label among them was TikTok Shipping's.
+        sim.add_tiktok_shipping_label(&shipped.tracking);
         let first = if used > 0 {
             format!("REPLAY{n}")
         } else {
             shipped.tracking.clone()
         };
+        sim.add_tiktok_shipping_label(&first);
         let made = sim
             .ship(
                 SHOP,
@@ -290,6 +327,7 @@ fn the_engine_predicts_what_the_simulator_does() {
                                 "tracking.update_limit_reached"
                                     | "tracking.update_window_expired"
                                     | "tracking.update_after_delivery"
+                                    | "carrier.usps_self_shipping_not_allowed"
                             )
                     })
                     .collect();

@@ -35,6 +35,10 @@ async fn setup() -> (Simulator, SocketAddr) {
         SHOP,
         Simulator::awaiting_shipment("1001", OPTION, &[("1001-1", "A"), ("1001-2", "B")]),
     );
+    // The USPS numbers the tests push are TikTok Shipping labels (US sellers may push no other).
+    for label in ["9400111899223197428490", "9400111899223197428491"] {
+        sim.add_tiktok_shipping_label(label);
+    }
     let (addr, _task) = http::spawn_on_loopback(sim.clone()).await.unwrap();
     (sim, addr)
 }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use preflight_server::tts::simulator::{Push, Simulator};
+use preflight_server::tts::simulator::{Push, ShopProfile, Simulator};
 use preflight_server::tts::{
     LineItem, MarkPackageShippedRequest, ShippingProvider, ShopContext, Tts, TtsError,
     TtsErrorKind, UpdateShippingInfoRequest,
@@ -39,6 +39,8 @@ fn sim() -> Simulator {
             &[("1001-1", "A"), ("1001-2", "A"), ("1001-3", "B")],
         ),
     );
+    // The USPS number the tests push is a TikTok Shipping label (US sellers may push no other).
+    sim.add_tiktok_shipping_label("9400111899223197428490");
     sim
 }
 
@@ -309,6 +311,52 @@ fn one_tracking_update_within_72_hours() {
         matches!(&sim.ledger()[2].push, Push::Update { package_id, .. } if *package_id == first)
     );
     assert_eq!(sim.ledger()[2].at, T0 + 72 * 3600 - 1);
+}
+
+#[test]
+fn usps_labels_only_through_tiktok_shipping_by_seller_type_and_date() {
+    let oct_27_2025 = 1_761_523_200;
+    let jan_1_2026 = 1_767_225_600;
+    let own_label = "9400111206206406260787";
+    let push = |sim: &Simulator| sim.ship(SHOP, "1001", &ship(&["1001-1"], USPS, own_label));
+    let profile = |seller_type: &str, usps_exception: bool| ShopProfile {
+        region: "US".to_owned(),
+        seller_type: seller_type.to_owned(),
+        usps_exception,
+    };
+
+    // Cross-border sellers from 2025-10-27, local ones from 2026-01-01.
+    for (seller_type, since) in [("CROSS_BORDER", oct_27_2025), ("LOCAL", jan_1_2026)] {
+        let s = sim();
+        s.set_shop_profile(SHOP, profile(seller_type, false));
+        s.set_now(since);
+        assert_eq!(code(push(&s)), 21_022_032, "{seller_type}");
+        let s = sim();
+        s.set_shop_profile(SHOP, profile(seller_type, false));
+        s.set_now(since - 1);
+        assert!(push(&s).is_ok(), "{seller_type}");
+    }
+    // A TikTok Shipping label, a shop with an exception, another carrier, another market.
+    let s = sim();
+    s.add_tiktok_shipping_label(own_label);
+    assert!(push(&s).is_ok());
+    let s = sim();
+    s.set_shop_profile(SHOP, profile("LOCAL", true));
+    assert!(push(&s).is_ok());
+    let s = sim();
+    assert!(s
+        .ship(SHOP, "1001", &ship(&["1001-1"], UPS, "1Z999AA10123456784"))
+        .is_ok());
+    let s = sim();
+    s.set_shop_profile(
+        SHOP,
+        ShopProfile {
+            region: "UK".to_owned(),
+            ..profile("LOCAL", false)
+        },
+    );
+    assert!(push(&s).is_ok());
+    assert_eq!(sim().push_count(), 0);
 }
 
 #[test]

@@ -25,6 +25,18 @@ pub struct Input {
     pub order: TtsOrder,
     /// What was already pushed for this fulfillment; `null` when never pushed.
     pub history: Option<History>,
+    /// What TikTok Shop said of the fulfillment's tracking number, when the caller asked; `null` when not.
+    pub tracking_validation: Option<TrackingValidation>,
+}
+
+/// What TikTok Shop's Get Tracking Validation (`GET /fulfillment/202508/tts_tracking_validation`, US only)
+/// answered for a tracking number: `{"trackingNumber": "…", "isTiktokShipping": true}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackingValidation {
+    /// The tracking number asked about. The answer counts only while the fulfillment carries this number.
+    pub tracking_number: String,
+    /// `data.is_tiktok_shipping`: the label was bought through TikTok Shipping.
+    pub is_tiktok_shipping: bool,
 }
 
 /// What was already pushed to TikTok Shop for a fulfillment.
@@ -47,6 +59,8 @@ pub struct History {
 pub struct Settings {
     /// The TikTok Shop market.
     pub region: Region,
+    /// Local or cross-border, as Get Authorized Shops says (`seller_type`); `LOCAL` when not given.
+    pub seller_type: SellerType,
     /// Shopify carrier name → TikTok Shop provider, checked before the catalog. `from` is compared without
     /// case, spacing or punctuation; `"*"` is the default for names nothing else resolves.
     pub carrier_mappings: Vec<CarrierMapping>,
@@ -55,6 +69,9 @@ pub struct Settings {
     pub shipping_providers: Option<Vec<ShippingProvider>>,
     /// The tracking-update policy.
     pub policy: Policy,
+    /// Dated platform rules switched on or off for this shop, whatever the date says (a seller with an
+    /// exception, or a restriction that reached the shop early).
+    pub rule_overrides: Vec<RuleOverride>,
 }
 
 impl Settings {
@@ -63,11 +80,85 @@ impl Settings {
     pub fn new(region: Region) -> Self {
         Self {
             region,
+            seller_type: SellerType::Local,
             carrier_mappings: Vec::new(),
             shipping_providers: None,
             policy: Policy::default(),
+            rule_overrides: Vec::new(),
         }
     }
+
+    /// Whether the shop overrides `rule`: `Some(true)` applies it, `Some(false)` exempts the shop.
+    #[must_use]
+    pub fn rule_override(&self, rule: PlatformRule) -> Option<bool> {
+        self.rule_overrides
+            .iter()
+            .rev()
+            .find(|o| o.rule == rule)
+            .map(|o| o.applies)
+    }
+}
+
+/// Who the shop is at TikTok Shop (Get Authorized Shops, `shops[].seller_type`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SellerType {
+    /// A seller registered in the market it sells in (`LOCAL`).
+    #[default]
+    Local,
+    /// A seller selling into the market from abroad (`CROSS_BORDER`).
+    CrossBorder,
+}
+
+impl SellerType {
+    /// Every seller type.
+    pub const ALL: [SellerType; 2] = [SellerType::Local, SellerType::CrossBorder];
+
+    /// The name TikTok Shop writes: `LOCAL` or `CROSS_BORDER`.
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Local => "LOCAL",
+            Self::CrossBorder => "CROSS_BORDER",
+        }
+    }
+}
+
+/// A TikTok Shop rule that holds only for some markets, seller types and dates. Where and since when
+/// each holds is the table in [`crate::platform_rules`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PlatformRule {
+    /// USPS labels only through TikTok Shipping: a USPS tracking number from a label bought elsewhere is
+    /// refused.
+    UspsLabelsViaTiktokShipping,
+}
+
+impl PlatformRule {
+    /// Every rule.
+    pub const ALL: [PlatformRule; 1] = [PlatformRule::UspsLabelsViaTiktokShipping];
+
+    /// Its stable id, as `ruleOverrides` names it.
+    #[must_use]
+    pub const fn id(self) -> &'static str {
+        match self {
+            Self::UspsLabelsViaTiktokShipping => "usps_labels_via_tiktok_shipping",
+        }
+    }
+
+    /// The rule of an id.
+    #[must_use]
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.id() == id)
+    }
+}
+
+/// A shop's override of a dated platform rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleOverride {
+    /// The rule.
+    pub rule: PlatformRule,
+    /// `true`: the rule applies to the shop whatever the date; `false`: the shop is exempt.
+    pub applies: bool,
 }
 
 /// A merchant's carrier mapping.
@@ -95,9 +186,6 @@ pub struct Policy {
     pub update_window_hours: u32,
     /// How many times it may be updated (1).
     pub max_tracking_updates: u32,
-    /// Whether the shop may ship with its own USPS labels. US sellers must buy USPS labels through TikTok
-    /// Shipping for some shop types; set `false` for those.
-    pub allow_usps_self_shipping: bool,
 }
 
 impl Default for Policy {
@@ -105,7 +193,6 @@ impl Default for Policy {
         Self {
             update_window_hours: 72,
             max_tracking_updates: 1,
-            allow_usps_self_shipping: true,
         }
     }
 }
@@ -150,11 +237,27 @@ impl Read for Input {
             path,
             "an object with `fulfillment`, `order` and `history`",
         )?;
-        o.only(&["fulfillment", "order", "history"])?;
+        o.only(&["fulfillment", "order", "history", "trackingValidation"])?;
         Ok(Self {
             fulfillment: o.required("fulfillment", |v, p| Fulfillment::read(v, p).map(Some))?,
             order: o.required("order", |v, p| TtsOrder::read(v, p).map(Some))?,
             history: o.read("history")?,
+            tracking_validation: o.read("trackingValidation")?,
+        })
+    }
+}
+
+impl Read for TrackingValidation {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(
+            value,
+            path,
+            "an object with `trackingNumber` and `isTiktokShipping`",
+        )?;
+        o.only(&["trackingNumber", "isTiktokShipping"])?;
+        Ok(Self {
+            tracking_number: o.required("trackingNumber", read::text)?,
+            is_tiktok_shipping: o.required("isTiktokShipping", read::flag)?,
         })
     }
 }
@@ -182,15 +285,79 @@ impl Read for History {
 impl Read for Settings {
     fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
         let o = Object::new(value, path, "a settings object")?;
-        o.only(&["region", "carrierMappings", "shippingProviders", "policy"])?;
+        o.only(&[
+            "region",
+            "sellerType",
+            "carrierMappings",
+            "shippingProviders",
+            "policy",
+            "ruleOverrides",
+        ])?;
+        let mut rule_overrides: Vec<RuleOverride> = o.read("ruleOverrides")?.unwrap_or_default();
+        // Settings stored before the rule table: `policy.allowUspsSelfShipping: false` applied the USPS
+        // rule whatever the date (`true` was the default, and says nothing).
+        if let Some(policy @ Value::Object(_)) = o.get("policy") {
+            let path = path.key("policy");
+            let policy = Object::new(policy, &path, "a policy object")?;
+            let rule = PlatformRule::UspsLabelsViaTiktokShipping;
+            if policy.flag("allowUspsSelfShipping")? == Some(false)
+                && !rule_overrides.iter().any(|r| r.rule == rule)
+            {
+                rule_overrides.push(RuleOverride {
+                    rule,
+                    applies: true,
+                });
+            }
+        }
         Ok(Self {
             region: o.required("region", |v, p| Region::read(v, p).map(Some))?,
+            seller_type: o.read("sellerType")?.unwrap_or_default(),
             carrier_mappings: o
                 .optional("carrierMappings", read::list_of)?
                 .unwrap_or_default(),
             shipping_providers: o.optional("shippingProviders", read::list_of)?,
             policy: o.read("policy")?.unwrap_or_default(),
+            rule_overrides,
         })
+    }
+}
+
+impl Read for SellerType {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let expected = "`LOCAL` or `CROSS_BORDER`";
+        match value {
+            Value::String(code) => SellerType::ALL
+                .into_iter()
+                .find(|t| t.code().eq_ignore_ascii_case(code))
+                .ok_or_else(|| {
+                    let shown: String = code.chars().take(32).collect();
+                    read::error(
+                        InputErrorKind::InvalidValue,
+                        path,
+                        format!("unknown seller type `{shown}`, expected {expected}"),
+                    )
+                }),
+            other => Err(read::invalid_type(other, expected, path)),
+        }
+    }
+}
+
+/// `ruleOverrides` is an object: `{"usps_labels_via_tiktok_shipping": false}`.
+impl Read for Vec<RuleOverride> {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(
+            value,
+            path,
+            "an object of rule ids, each `true` (applies) or `false` (exempt)",
+        )?;
+        o.only(&PlatformRule::ALL.map(PlatformRule::id))?;
+        let mut overrides = Vec::new();
+        for rule in PlatformRule::ALL {
+            if let Some(applies) = o.flag(rule.id())? {
+                overrides.push(RuleOverride { rule, applies });
+            }
+        }
+        Ok(overrides)
     }
 }
 
@@ -207,10 +374,31 @@ impl ToJson for Settings {
     fn write_json(&self, out: &mut String) {
         ObjectWriter::new(out)
             .field("region", &self.region)
+            .field("sellerType", &self.seller_type)
             .field("carrierMappings", &self.carrier_mappings)
             .field("shippingProviders", &self.shipping_providers)
             .field("policy", &self.policy)
+            .field("ruleOverrides", &RuleOverrides(&self.rule_overrides))
             .end();
+    }
+}
+
+impl ToJson for SellerType {
+    fn write_json(&self, out: &mut String) {
+        self.code().write_json(out);
+    }
+}
+
+/// The overrides as the object `ruleOverrides` reads.
+struct RuleOverrides<'a>(&'a [RuleOverride]);
+
+impl ToJson for RuleOverrides<'_> {
+    fn write_json(&self, out: &mut String) {
+        let mut object = ObjectWriter::new(out);
+        for o in self.0 {
+            object.field(o.rule.id(), &o.applies);
+        }
+        object.end();
     }
 }
 
@@ -219,7 +407,6 @@ impl ToJson for Policy {
         ObjectWriter::new(out)
             .field("updateWindowHours", &self.update_window_hours)
             .field("maxTrackingUpdates", &self.max_tracking_updates)
-            .field("allowUspsSelfShipping", &self.allow_usps_self_shipping)
             .end();
     }
 }
@@ -282,6 +469,7 @@ impl Read for ShippingProvider {
 impl Read for Policy {
     fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
         let o = Object::new(value, path, "a policy object")?;
+        // `allowUspsSelfShipping` is read by `Settings` (see there).
         o.only(&[
             "updateWindowHours",
             "maxTrackingUpdates",
@@ -295,9 +483,6 @@ impl Read for Policy {
             max_tracking_updates: o
                 .count("maxTrackingUpdates")?
                 .unwrap_or(default.max_tracking_updates),
-            allow_usps_self_shipping: o
-                .flag("allowUspsSelfShipping")?
-                .unwrap_or(default.allow_usps_self_shipping),
         })
     }
 }

@@ -20,16 +20,26 @@ export interface Policy {
   updateWindowHours?: number;
   /** How many times it may change (1). */
   maxTrackingUpdates?: number;
-  /** Whether the shop may ship with its own USPS labels (true). */
+  /** Deprecated: `false` applies the USPS label rule whatever the date; use `ruleOverrides`. */
   allowUspsSelfShipping?: boolean;
 }
+
+/** Local or cross-border, as Get Authorized Shops says (`seller_type`). */
+export type SellerType = "LOCAL" | "CROSS_BORDER";
+
+/** The id of a dated platform rule. */
+export type PlatformRule = "usps_labels_via_tiktok_shipping";
 
 /** A shop's settings. Unknown fields are errors. */
 export interface Settings {
   region: Region;
+  /** `LOCAL` when absent. */
+  sellerType?: SellerType;
   carrierMappings?: CarrierMapping[];
   shippingProviders?: ShippingProvider[] | null;
   policy?: Policy;
+  /** Rules switched on (`true`) or off (`false`, an exception) for this shop, whatever the date. */
+  ruleOverrides?: { [rule in PlatformRule]?: boolean };
 }
 
 /** An id as Shopify or TikTok Shop sends it; past 2^53 send a string or a bigint. */
@@ -96,11 +106,15 @@ export interface History {
   shippedAt?: string | null; trackingUpdatesUsed?: number;
 }
 
+/** What Get Tracking Validation answered for a tracking number. Unknown fields are errors. */
+export interface TrackingValidation { trackingNumber: string; isTiktokShipping: boolean; }
+
 /** One fulfillment to check. */
 export interface Input {
   fulfillment: ShopifyRestFulfillment | ShopifyGraphQlFulfillment;
   order: TtsOrder;
   history?: History | null;
+  trackingValidation?: TrackingValidation | null;
 }
 
 export type Verdict = "ready" | "blocked" | "in_sync";
@@ -133,7 +147,8 @@ export type DiagnosticData =
       currentTrackingNumber: string | null }
   | { packages: PackageRef[] }
   | { sku: string; requested: number; remaining: number }
-  | { status: string };
+  | { status: string }
+  | { rule: PlatformRule; from: string | null; source: string | null };
 
 export interface Diagnostic {
   code: DiagnosticCode; severity: Severity; rule: Rule;

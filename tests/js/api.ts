@@ -13,7 +13,9 @@ const settings: Settings = {
   region: "US",
   carrierMappings: [{ from: "Other", to: "UniUni" }, { from: "*", to: "7117858858072016686" }],
   shippingProviders: [{ id: "7117858858072016686", name: "USPS" }],
-  policy: { updateWindowHours: 72, maxTrackingUpdates: 1, allowUspsSelfShipping: false },
+  sellerType: "CROSS_BORDER",
+  policy: { updateWindowHours: 72, maxTrackingUpdates: 1 },
+  ruleOverrides: { usps_labels_via_tiktok_shipping: false },
 };
 
 const rest: Input = {
@@ -27,6 +29,7 @@ const rest: Input = {
     line_items: [{ id: "5764614130387860101", seller_sku: "MUG", package_status: "TO_FULFILL", rts_time: 1795500000 }],
   },
   history: { packageId: "1153132168123859001", shippedAt: "2026-11-20T10:00:00Z", trackingUpdatesUsed: 0 },
+  trackingValidation: { trackingNumber: "1Z999AA10123456784", isTiktokShipping: false },
 };
 
 const graphql: Input = {

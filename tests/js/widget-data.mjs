@@ -3,9 +3,11 @@
 
 export const SETTINGS = {
   region: "US",
+  sellerType: "LOCAL",
   carrierMappings: [],
   shippingProviders: null,
-  policy: { updateWindowHours: 72, maxTrackingUpdates: 1, allowUspsSelfShipping: true },
+  policy: { updateWindowHours: 72, maxTrackingUpdates: 1 },
+  ruleOverrides: {},
 };
 
 const CASES = [

@@ -13,10 +13,10 @@ import { launch } from "./serve.mjs";
 import { startServer } from "./server.mjs";
 
 // The demo shop's walk (server/src/demo.rs).
-const WALK_MAPPING = "5603918295893"; // #1053.1, "Pitney Bowes"
+const WALK_MAPPING = "5603918295893"; // #1053.1, "Harbor 3PL"
 const WALK_MAPPING_TWIN = "5603918296174"; // #1054.1
-const MAPPING_FROM = "Pitney Bowes";
-const MAPPING_TO = "USPS";
+const MAPPING_FROM = "Harbor 3PL";
+const MAPPING_TO = "UPS";
 const WALK_CHECK_DIGIT = "5603918300389"; // #1069.1
 const WALK_CHECK_DIGIT_FIX = "1Z4F9W170394428716";
 const WALK_RECHECK = "5603918302637";
@@ -213,18 +213,18 @@ test("the newcomer's walk: a carrier mapping fixes two rows, a check digit fixed
   await problem.waitFor();
   assert.match(await problem.locator("dd.fp-problem-reason").textContent(), /integrated shipping providers/);
   assert.match(await problem.locator("dd.fp-problem-solution").textContent(), /carrier mapping/);
-  assert.match(await problem.locator("dl.fp-specifics").textContent(), /Pitney Bowes/);
+  assert.match(await problem.locator("dl.fp-specifics").textContent(), /Harbor 3PL/);
   const resync = dialog.getByRole("button", { name: "Re-sync", exact: true });
   assert.equal(await resync.isDisabled(), true, "Re-sync while the push would fail");
 
-  // Map the carrier: both Pitney Bowes rows are checked again at once.
+  // Map the carrier: both Harbor 3PL rows are checked again at once.
   await dialog.getByLabel(`Map the carrier “${MAPPING_FROM}” to a TikTok Shop provider`).selectOption(MAPPING_TO);
   await shot(page, "dialog-mapping.png");
   await dialog.getByRole("button", { name: "Save mapping", exact: true }).click();
   await waitLive(page, `Mapping saved: ${MAPPING_FROM} → ${MAPPING_TO}. 2 fulfillments re-checked.`);
   assert.equal(await previewOf(page, WALK_MAPPING), "Ready");
   assert.equal(await previewOf(page, WALK_MAPPING_TWIN), "Ready");
-  assert.match(await row(page, WALK_MAPPING_TWIN).locator("td.fp-carrier").textContent(), /→ USPS$/);
+  assert.match(await row(page, WALK_MAPPING_TWIN).locator("td.fp-carrier").textContent(), /→ UPS$/);
   assert.equal(await willFail(), failingBefore - 2);
   assert.deepEqual(await problemCodes(dialog), [], "the dialog's problems after the mapping");
   assert.equal(await resync.isEnabled(), true);

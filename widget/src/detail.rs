@@ -511,6 +511,15 @@ fn specifics(dom: &Dom, data: &Data, now: Timestamp) -> Element {
             ],
         ),
         Data::Status { status } => fact("Status", &[Theirs(status)]),
+        Data::PlatformRule { from, source, .. } => {
+            match from {
+                Some(from) => fact("In force since", &[Ours(&model::time(*from))]),
+                None => fact("In force", &[Ours("for this shop, by its settings")]),
+            }
+            if let Some(source) = source {
+                fact("Source", &[Ours(source)]);
+            }
+        }
     }
     dl
 }

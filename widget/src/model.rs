@@ -208,6 +208,8 @@ impl Row {
                     fulfillment,
                     order,
                     history,
+                    // The sync API has no Get Tracking Validation answers to give yet.
+                    tracking_validation: None,
                 });
             }
             Ok(None) => {}

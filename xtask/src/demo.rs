@@ -187,7 +187,7 @@ fn print_welcome(port: u16) {
     Fulfillment Preflight demo:   {url}
   ────────────────────────────────────────────────────────────────────────
     A demo shop of 40 fulfillments, TikTok Shop simulated. Try:
-    • #1053.1 \"Pitney Bowes\": add the carrier mapping Pitney Bowes → USPS;
+    • #1053.1 \"Harbor 3PL\": add the carrier mapping Harbor 3PL → UPS;
       it fixes #1054.1 too. Then sync both.
     • #1069.1: the UPS number is one digit off. Fix it to 1Z4F9W170394428716,
       then sync.
@@ -196,6 +196,9 @@ fn print_welcome(port: u16) {
     • #1063.1: a carrier name that is markup, shown as plain text.
     • #1007.1: the only tracking update left, about 5 hours before it closes;
       #1014.1 and #1002.1: the update already used, the window expired.
+    • #1055.1: a USPS label bought in Shopify, refused by TikTok Shop US
+      since 2026-01-01: buy it through TikTok Shipping or ship with another
+      carrier.
     Ctrl-C stops it. Each run starts on a fresh database in target/demo/.
 "
     );

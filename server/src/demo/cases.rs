@@ -128,7 +128,7 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
     // Synced: pushed through the real sync, hours to days ago.
     let synced = [
         case(1001, "UPS", d.ups()?, &[(TEE_BLACK, 1)], hours(52)),
-        case(1003, "USPS", d.usps()?, &[(SOCKS, 2)], hours(47)),
+        case(1003, "UPS", d.ups()?, &[(SOCKS, 2)], hours(47)),
         case(
             1004,
             "FedEx",
@@ -137,7 +137,7 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
             hours(30),
         ),
         case(1006, "Amazon", d.amazon()?, &[(TOTE, 1)], hours(26)),
-        case(1008, "USPS", d.usps()?, &[(CANDLE, 3)], hours(20)),
+        case(1008, "FedEx", d.fedex()?, &[(CANDLE, 3)], hours(20)),
         case(
             1009,
             "UPS",
@@ -163,10 +163,10 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
         expect(s.sync(c, minutes(c.created.minutes - 10)).await?, ok, c)?;
     }
     // Synced after its one tracking update.
-    let updated = case(1015, "USPS", d.usps()?, &[(BOTTLE, 1)], hours(40));
+    let updated = case(1015, "FedEx", d.fedex()?, &[(BOTTLE, 1)], hours(40));
     s.create(&updated, hours(40)).await?;
     expect(s.sync(&updated, hours(40)).await?, ok, &updated)?;
-    let second = d.usps()?;
+    let second = d.fedex()?;
     s.webhook(&updated, &second, hours(38)).await?;
     expect(s.sync(&updated, hours(38)).await?, ok, &updated)?;
 
@@ -179,10 +179,16 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
             d.ups()?,
         ),
         (
-            case(1019, "USPS", d.usps()?, &[(MUG, 1), (CANDLE, 1)], hours(30)),
+            case(
+                1019,
+                "FedEx",
+                d.fedex()?,
+                &[(MUG, 1), (CANDLE, 1)],
+                hours(30),
+            ),
             hours(30),
             hours(28),
-            d.usps()?,
+            d.fedex()?,
         ),
     ] {
         s.create(&c, shipped).await?;
@@ -190,7 +196,7 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
         let between = if c.carrier == "UPS" {
             d.ups()?
         } else {
-            d.usps()?
+            d.fedex()?
         };
         s.webhook(&c, &between, fixed).await?;
         expect(s.sync(&c, fixed).await?, ok, &c)?;
@@ -214,10 +220,10 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
     }
 
     // Ready update with the window closing in about five hours: the only update left.
-    let closing = case(1007, "USPS", d.usps()?, &[(PILLOW, 1)], hours(67));
+    let closing = case(1007, "UPS", d.ups()?, &[(PILLOW, 1)], hours(67));
     s.create(&closing, hours(67)).await?;
     expect(s.sync(&closing, hours(67)).await?, ok, &closing)?;
-    let next = d.usps()?;
+    let next = d.ups()?;
     s.webhook(&closing, &next, minutes(15)).await?;
 
     // line_items.already_fulfilled: the units went out in another package from Seller Center.
@@ -256,7 +262,7 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
     order.is_buyer_request_cancel = true;
     s.create_with(&cancel_asked, order).await?;
 
-    let on_hold = case(1030, "USPS", d.usps()?, &[(TOTE, 2)], minutes(30));
+    let on_hold = case(1030, "UPS", d.ups()?, &[(TOTE, 2)], minutes(30));
     let mut order = on_hold.order();
     order.status = "ON_HOLD".to_owned();
     order.is_on_hold_order = true;
@@ -297,12 +303,12 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
         s.create(&c, c.created).await?;
     }
 
-    // Fixed by one carrier mapping: Pitney Bowes labels, delivered by USPS.
-    let mapping = case(1053, MAPPING_FROM, d.usps()?, &[(MUG, 2)], hours(3));
+    // Fixed by one carrier mapping: the 3PL's own name on labels UPS delivers.
+    let mapping = case(1053, MAPPING_FROM, d.ups()?, &[(MUG, 2)], hours(3));
     let twin = case(
         1054,
         MAPPING_FROM,
-        d.usps()?,
+        d.ups()?,
         &[(TOTE, 1), (CANDLE, 1)],
         hours(2),
     );
@@ -332,7 +338,7 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
     // Ready to ship.
     let other_ups = d.ups()?;
     for c in [
-        case(1048, "USPS", d.usps()?, &[(BEANIE, 1)], hours(3)),
+        case(1048, "FedEx", d.fedex()?, &[(BEANIE, 1)], hours(3)),
         case(1049, "UPS", d.ups()?, &[(TEE_BLACK, 3)], hours(2)),
         case(
             1050,
@@ -349,20 +355,24 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
             minutes(80),
         ),
         case(1052, "Other", other_ups, &[(SOCKS, 2)], minutes(70)),
-        case(
-            1055,
-            "USPS Priority Mail",
-            d.usps()?,
-            &[(PILLOW, 1), (CANDLE, 2)],
-            minutes(45),
-        ),
         case(1057, "Amazon", d.amazon()?, &[(BOTTLE, 1)], minutes(20)),
     ] {
         s.create(&c, c.created).await?;
     }
 
-    // tracking.invalid_check_digit: a UPS number one digit off (the walk's), and a USPS one.
-    let usps_typo = off_by_one(&d.usps()?, Courier::Usps)?;
+    // carrier.usps_self_shipping_not_allowed: a USPS label bought in Shopify, which TikTok Shop US
+    // refuses since 2026-01-01 (only TikTok Shipping's USPS labels count).
+    let usps = case(
+        1055,
+        "USPS Priority Mail",
+        d.usps()?,
+        &[(PILLOW, 1), (CANDLE, 2)],
+        minutes(45),
+    );
+    s.create(&usps, usps.created).await?;
+
+    // tracking.invalid_check_digit: a UPS number one digit off (the walk's), and a FedEx one.
+    let fedex_typo = off_by_one(&d.fedex()?, Courier::Fedex)?;
     if !recognize(WALK_CHECK_DIGIT_FIX).valid.contains(Courier::Ups) {
         return Err(seed_error(format!(
             "`{WALK_CHECK_DIGIT_FIX}` is no valid UPS number"
@@ -370,7 +380,7 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
     }
     let walk_typo = off_by_one(WALK_CHECK_DIGIT_FIX, Courier::Ups)?;
     for c in [
-        case(1059, "USPS", usps_typo, &[(TEE_WHITE, 2)], minutes(35)),
+        case(1059, "FedEx", fedex_typo, &[(TEE_WHITE, 2)], minutes(35)),
         case(
             TYPO_NUMBER,
             "UPS",

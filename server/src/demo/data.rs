@@ -18,15 +18,16 @@ pub(super) const UPS_ID: &str = "7117859084333745966";
 /// The demo shop.
 pub const SHOP: &str = "preflight-demo.myshopify.com";
 
-/// The walk's carrier-mapping case: a Pitney Bowes label (delivered by USPS) that TikTok Shop does
-/// not know by that name. [`WALK_MAPPING_TWIN`] has the same carrier name: one mapping fixes both.
+/// The walk's carrier-mapping case: a 3PL that writes its own name as the carrier on labels UPS
+/// delivers, a name TikTok Shop does not know. [`WALK_MAPPING_TWIN`] has the same carrier name: one
+/// mapping fixes both.
 pub const WALK_MAPPING: &str = "5603918295893";
 /// The second fulfillment fixed by the same mapping as [`WALK_MAPPING`].
 pub const WALK_MAPPING_TWIN: &str = "5603918296174";
 /// The Shopify carrier name of the mapping cases.
-pub const MAPPING_FROM: &str = "Pitney Bowes";
+pub const MAPPING_FROM: &str = "Harbor 3PL";
 /// The TikTok Shop provider the mapping cases map to.
-pub const MAPPING_TO: &str = "USPS";
+pub const MAPPING_TO: &str = "UPS";
 
 /// The walk's bad check digit: a UPS number one digit off ([`WALK_CHECK_DIGIT_FIX`] with its last
 /// digit changed).

@@ -136,6 +136,8 @@ impl Seeder<'_> {
         ago: Ago,
     ) -> Result<(), ApiError> {
         self.at(ago);
+        // Seller Center buys its USPS labels through TikTok Shipping.
+        self.sim.add_tiktok_shipping_label(tracking);
         self.sim
             .ship(
                 &self.shop,

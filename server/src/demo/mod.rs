@@ -15,19 +15,20 @@
 //!
 //! | orders | case |
 //! | --- | --- |
-//! | #1001, #1003, #1004, #1006, #1008, #1009, #1011, #1013 | synced: pushed 2 to 52 hours ago (UPS, USPS, FedEx, Amazon, OnTrac; several units and lines) |
+//! | #1001, #1003, #1004, #1006, #1008, #1009, #1011, #1013 | synced: pushed 2 to 52 hours ago (UPS, FedEx, Amazon, OnTrac; several units and lines) |
 //! | #1015 | synced after its one tracking update |
 //! | #1014, #1019 | `tracking.update_limit_reached`: the update spent, and Shopify has a third number |
 //! | #1002, #1005 | `tracking.update_window_expired`: pushed 96 and 100 hours ago, a new number now |
 //! | #1007 | ready update, `tracking.only_update_left`: pushed 67 hours ago, the window closes in about 5 hours |
-//! | #1021, #1024 | `line_items.already_fulfilled`: shipped from Seller Center with another number |
+//! | #1021, #1024 | `line_items.already_fulfilled`: shipped from Seller Center with another number (a TikTok Shipping USPS label, a UPS one) |
 //! | #1026, #1027, #1029, #1030 | `order.cancelled`, `order.fulfilled_by_tiktok`, `order.cancellation_requested`, `order.on_hold` |
 //! | #1031, #1033, #1035, #1063 | `carrier.not_integrated`: "Bob's Local Courier", "Fedx" (FedEx suggested), "Sunrise Courier Co.", and [`XSS_CARRIER`] |
 //! | #1032 | `carrier.missing`: "Other" with no mapping and a number of no known format |
 //! | #1053, #1054 | `carrier.not_integrated` until the mapping [`MAPPING_FROM`] → [`MAPPING_TO`] |
 //! | #1041, #1044, #1046 | sync failed: TikTok Shop refused the push (21011022: the economy delivery option has no FedEx or Amazon; 21011025: #1001's number pasted again) |
-//! | #1048, #1049, #1050, #1051, #1052, #1055, #1057 | ready to ship (USPS, UPS ×3, FedEx with three lines, Lasership, "Other" told by a UPS number, USPS Priority Mail, Amazon) |
-//! | #1059, #1069 | `tracking.invalid_check_digit`: a USPS and a UPS number one digit off |
+//! | #1048, #1049, #1050, #1051, #1052, #1057 | ready to ship (FedEx, UPS ×3, FedEx with three lines, Lasership, "Other" told by a UPS number, Amazon) |
+//! | #1055 | `carrier.usps_self_shipping_not_allowed`: "USPS Priority Mail" with a label bought outside TikTok Shipping |
+//! | #1059, #1069 | `tracking.invalid_check_digit`: a FedEx and a UPS number one digit off |
 //! | #1077 | ready as last read, 422 at the sync's re-check |
 //!
 //! The newcomer's walk: [`WALK_MAPPING`] (a carrier one mapping fixes, with [`MAPPING_FROM`] →

@@ -29,7 +29,7 @@ use super::{ShopContext, Tts};
 use faults::Faults;
 pub use faults::{RateLimit, Throttled, DEFAULT_DROP_HOLD};
 use model::{refuse, unix_now, SimOrder, State};
-pub use model::{LedgerEntry, Push, MAX_TRACKING_UPDATES, UPDATE_WINDOW_SECS};
+pub use model::{LedgerEntry, Push, ShopProfile, MAX_TRACKING_UPDATES, UPDATE_WINDOW_SECS};
 
 /// The simulator: cheap to clone, every clone shares one platform.
 #[derive(Clone, Debug)]
@@ -49,6 +49,8 @@ impl Simulator {
             app_secret: app_secret.into(),
             state: Arc::new(Mutex::new(State {
                 now: unix_now(),
+                shops: BTreeMap::new(),
+                tiktok_shipping_labels: std::collections::BTreeSet::new(),
                 orders: BTreeMap::new(),
                 packages: BTreeMap::new(),
                 providers: BTreeMap::new(),
@@ -97,6 +99,18 @@ impl Simulator {
     }
 
     // Seeding.
+
+    /// Sets who a shop is (a US local seller without exceptions until then).
+    pub fn set_shop_profile(&self, shop_cipher: &str, profile: ShopProfile) {
+        self.lock().shops.insert(shop_cipher.to_owned(), profile);
+    }
+
+    /// Records a label bought through TikTok Shipping, by its tracking number.
+    pub fn add_tiktok_shipping_label(&self, tracking_number: &str) {
+        self.lock()
+            .tiktok_shipping_labels
+            .insert(tracking_number.to_owned());
+    }
 
     /// Adds providers to a delivery option.
     pub fn add_providers(

@@ -1,7 +1,7 @@
 //! The platform as the simulator models it: orders of unit line items, packages, shipping providers,
 //! the ledger of applied pushes and the clock, with TikTok Shop's own refusals.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::faults::Faults;
@@ -77,11 +77,40 @@ pub(super) struct SimPackage {
     pub(super) updates_used: u32,
 }
 
+/// Who a shop is, as TikTok Shop knows it: its market and seller type, and the exceptions it was granted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShopProfile {
+    /// The market, like `US`.
+    pub region: String,
+    /// `LOCAL` or `CROSS_BORDER`.
+    pub seller_type: String,
+    /// The shop may push USPS labels bought outside TikTok Shipping.
+    pub usps_exception: bool,
+}
+
+impl Default for ShopProfile {
+    fn default() -> Self {
+        Self {
+            region: "US".to_owned(),
+            seller_type: "LOCAL".to_owned(),
+            usps_exception: false,
+        }
+    }
+}
+
+/// From when US sellers must buy USPS labels through TikTok Shipping: cross-border sellers from
+/// 2025-10-27, every seller from 2026-01-01 (00:00 UTC), in Unix seconds.
+const USPS_VIA_TIKTOK_SHIPPING_CROSS_BORDER: i64 = 1_761_523_200;
+const USPS_VIA_TIKTOK_SHIPPING_ALL: i64 = 1_767_225_600;
+
 /// The platform: every shop's orders and packages, the providers of each delivery option, the ledger,
 /// the clock, and the faults in force.
 #[derive(Debug)]
 pub(super) struct State {
     pub(super) now: i64,
+    pub(super) shops: BTreeMap<String, ShopProfile>,
+    /// Tracking numbers of labels bought through TikTok Shipping.
+    pub(super) tiktok_shipping_labels: BTreeSet<String>,
     pub(super) orders: BTreeMap<String, SimOrder>,
     pub(super) packages: BTreeMap<String, SimPackage>,
     pub(super) providers: BTreeMap<String, Vec<ShippingProvider>>,
@@ -166,6 +195,34 @@ impl State {
             .find(|p| p.id == provider_id)
             .map(|p| p.name.clone())
             .unwrap_or_default()
+    }
+
+    /// Refuses a USPS label bought outside TikTok Shipping where the shop may no longer push one.
+    pub(super) fn check_usps_label(
+        &self,
+        shop_cipher: &str,
+        provider_id: &str,
+        tracking_number: &str,
+    ) -> Result<(), TtsError> {
+        let profile = self.shops.get(shop_cipher).cloned().unwrap_or_default();
+        let since = if profile.seller_type == "CROSS_BORDER" {
+            USPS_VIA_TIKTOK_SHIPPING_CROSS_BORDER
+        } else {
+            USPS_VIA_TIKTOK_SHIPPING_ALL
+        };
+        let usps = self.provider_name(provider_id).eq_ignore_ascii_case("USPS");
+        if usps
+            && profile.region == "US"
+            && self.now >= since
+            && !profile.usps_exception
+            && !self.tiktok_shipping_labels.contains(tracking_number)
+        {
+            return refuse(
+                codes::MATCH_PROVIDER_FAILED,
+                "match provider failed. USPS labels must be purchased through TikTok Shipping.",
+            );
+        }
+        Ok(())
     }
 
     pub(super) fn tracking_used_elsewhere(
@@ -286,6 +343,11 @@ impl State {
             );
         }
         check_tracking_number(&request.tracking_number)?;
+        self.check_usps_label(
+            shop_cipher,
+            &request.shipping_provider_id,
+            &request.tracking_number,
+        )?;
         if self.tracking_used_elsewhere(shop_cipher, &request.tracking_number, None) {
             return refuse(
                 codes::DUPLICATE_TRACKING_NUMBER,
@@ -389,6 +451,11 @@ impl State {
             );
         }
         check_tracking_number(&request.tracking_number)?;
+        self.check_usps_label(
+            shop_cipher,
+            &request.shipping_provider_id,
+            &request.tracking_number,
+        )?;
         if self.tracking_used_elsewhere(shop_cipher, &request.tracking_number, Some(package_id)) {
             return refuse(
                 codes::DUPLICATE_TRACKING_NUMBER,
