@@ -133,7 +133,7 @@ impl Validator {
                 None,
             ));
         }
-        let tracking = carrier::clean_tracking_number(
+        let mut tracking = carrier::clean_tracking_number(
             fulfillment.tracking_numbers.first().map(String::as_str),
             shape.tracking_field(),
             &mut diagnostics,
@@ -165,6 +165,9 @@ impl Validator {
                 None
             }
         };
+        if let Some(t) = &mut tracking {
+            carrier::settle_separators(t, provider, shape.tracking_field(), &mut diagnostics);
+        }
         if let Some(p) = provider {
             if let Some(t) = &tracking {
                 carrier::check_number_fits(
@@ -187,7 +190,11 @@ impl Validator {
         let mut plan = Plan {
             shipping_provider_id: provider.map(|p| p.id.clone()),
             shipping_provider_name: provider.map(|p| p.name.clone()),
-            tracking_number: number.map(str::to_owned),
+            // Never a number TikTok Shop refuses.
+            tracking_number: tracking
+                .as_ref()
+                .filter(|t| t.pushable)
+                .map(|t| t.number.clone()),
             ..Plan::default()
         };
         let mut update_deadline = None;

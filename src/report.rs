@@ -211,6 +211,13 @@ pub enum Data {
         /// The status, as its API writes it.
         status: String,
     },
+    /// A tracking number as sent, and as cleaned: what is pushed, or the candidate to check.
+    Cleaned {
+        /// The tracking number as sent.
+        tracking_number: String,
+        /// Without what TikTok Shop refuses; `None` when nothing is left.
+        cleaned: Option<String>,
+    },
     /// A dated platform rule the push breaks.
     PlatformRule {
         /// The rule.
@@ -320,10 +327,22 @@ codes! {
     TrackingTooLong = "tracking.too_long", Error, Tracking, &[],
         "The tracking number is longer than any carrier's tracking number: it is likely not one.",
         "Correct the tracking number in Shopify: enter the number the carrier gave for this shipment.";
-    /// Characters other than letters and digits.
-    TrackingInvalidCharacters = "tracking.invalid_characters", Warning, Tracking, &["21004012"],
-        "The tracking number contains characters other than letters and digits, which TikTok Shop may reject.",
-        "Check the tracking number: remove anything the carrier's own number does not contain.";
+    /// Dashes or dots removed: the rest is a valid number of a known format.
+    TrackingSeparatorsRemoved = "tracking.separators_removed", Info, Tracking, &[],
+        "The tracking number contained dashes or dots, which TikTok Shop does not accept; without them it is a valid number of a known format, and that is what is pushed.",
+        "Nothing to do.";
+    /// Characters other than letters and digits, not mere separators.
+    TrackingInvalidCharacters = "tracking.invalid_characters", Error, Tracking, &["21004012"],
+        "The tracking number contains characters other than letters and digits, which TikTok Shop refuses.",
+        "Correct the tracking number in Shopify to the carrier's number alone (the cleaned one shown, if it is right).";
+    /// The carrier's number with other text around it.
+    TrackingExtraText = "tracking.extra_text", Error, Tracking, &["11028006"],
+        "The tracking number is this carrier's number with other text around it (a label such as AWB), which TikTok Shop cannot match to the carrier.",
+        "Correct the tracking number in Shopify to the carrier's number alone (the cleaned one shown, if it is right).";
+    /// None of the named carrier's known formats.
+    TrackingUnknownFormat = "tracking.unknown_format", Warning, Tracking, &[],
+        "The tracking number matches none of this carrier's known formats: TikTok Shop may warn that it finds no provider for it, and the buyer may not be able to track it.",
+        "Check the number against the carrier's label before you sync.";
     /// The check digit fails for the carrier's format.
     TrackingInvalidCheckDigit = "tracking.invalid_check_digit", Error, Tracking, &[],
         "The tracking number has the shape of this carrier's numbers, but its check digit is wrong: it likely has a typo.",
@@ -555,6 +574,12 @@ impl ToJson for Data {
                 .field("requested", requested)
                 .field("remaining", remaining),
             Self::Status { status } => o.field("status", status),
+            Self::Cleaned {
+                tracking_number,
+                cleaned,
+            } => o
+                .field("trackingNumber", tracking_number)
+                .field("cleaned", cleaned),
             Self::PlatformRule { rule, from, source } => o
                 .field("rule", rule.id())
                 .field("from", from)

@@ -450,10 +450,15 @@ impl Signature {
 /// A tracking number cleaned for the push, and what the cleaning found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrackingNumber {
-    /// The number without whitespace.
+    /// The number without whitespace, and without separators when that made it a known format's.
     pub number: String,
     /// Its recognition.
     pub recognition: Recognition,
+    /// Whether TikTok Shop would take it as it is: letters and digits only, within the length bound.
+    pub pushable: bool,
+    /// The number as sent, when dashes or dots were taken out of it and the provider is yet to say
+    /// whether that stands ([`settle_separators`]).
+    pub separators_in: Option<String>,
 }
 
 /// The longest tracking number pushed, in characters (Unicode scalar values), on every path: a webhook's
@@ -465,16 +470,18 @@ pub struct TrackingNumber {
 /// for formats it does not know while refusing what cannot be a tracking number at all.
 pub const MAX_TRACKING_NUMBER_CHARS: usize = 64;
 
-/// Checks the tracking number's characters: removes pasted whitespace (info), refuses a number longer
-/// than [`MAX_TRACKING_NUMBER_CHARS`] and warns of characters other than letters and digits.
-/// Returns `None` with `tracking.missing` when there is no number.
+/// Cleans the tracking number as TikTok Shop will read it (letters and digits only, 21004012):
+/// whitespace is removed (info); dashes and dots are removed when what remains is a valid number of a
+/// known format (info, `tracking.separators_removed`); any other character is an error naming the cleaned
+/// candidate. A number longer than [`MAX_TRACKING_NUMBER_CHARS`] is an error. Returns `None` with
+/// `tracking.missing` when there is no number.
 pub fn clean_tracking_number(
     raw: Option<&str>,
     field: &'static str,
     out: &mut Vec<Diagnostic>,
 ) -> Option<TrackingNumber> {
     let raw = raw.unwrap_or("");
-    let number: String = if raw.chars().any(char::is_whitespace) {
+    let mut number: String = if raw.chars().any(char::is_whitespace) {
         raw.chars().filter(|c| !c.is_whitespace()).collect()
     } else {
         raw.to_owned()
@@ -486,31 +493,129 @@ pub fn clean_tracking_number(
     if number.len() != raw.len() {
         out.push(Diagnostic::new(Code::TrackingWhitespace, Some(field), None));
     }
-    let too_long = number.chars().nth(MAX_TRACKING_NUMBER_CHARS).is_some();
-    if too_long {
+    if number.chars().nth(MAX_TRACKING_NUMBER_CHARS).is_some() {
+        // No carrier's format is that long.
         out.push(Diagnostic::new(Code::TrackingTooLong, Some(field), None));
+        return Some(TrackingNumber {
+            number,
+            recognition: Recognition::default(),
+            pushable: false,
+            separators_in: None,
+        });
     }
-    if !number.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        out.push(Diagnostic::new(
-            Code::TrackingInvalidCharacters,
-            Some(field),
-            None,
-        ));
+    let mut pushable = true;
+    let mut separators_in = None;
+    if !is_alphanumeric(&number) {
+        let without_separators: String =
+            number.chars().filter(|c| !matches!(c, '-' | '.')).collect();
+        let cleaned = |cleaned: Option<String>| Data::Cleaned {
+            tracking_number: raw.to_owned(),
+            cleaned,
+        };
+        if is_alphanumeric(&without_separators)
+            && !tracking::recognize(&without_separators).valid.is_empty()
+        {
+            // Whether they go depends on the carrier: see `settle_separators`.
+            separators_in = Some(raw.to_owned());
+            number = without_separators;
+        } else {
+            let letters_and_digits: String =
+                number.chars().filter(char::is_ascii_alphanumeric).collect();
+            let suggestion = known_number_within(&letters_and_digits, None)
+                .map(str::to_owned)
+                .or_else(|| Some(letters_and_digits).filter(|s| !s.is_empty()));
+            out.push(Diagnostic::new(
+                Code::TrackingInvalidCharacters,
+                Some(field),
+                Some(cleaned(suggestion)),
+            ));
+            pushable = false;
+        }
     }
-    // No carrier's format is that long.
-    let recognition = if too_long {
-        Recognition::default()
-    } else {
-        tracking::recognize(&number)
-    };
+    let recognition = tracking::recognize(&number);
     Some(TrackingNumber {
         number,
         recognition,
+        pushable,
+        separators_in,
     })
 }
 
+/// Once the provider is known: dashes and dots taken out of a number go for good when what remains is a
+/// number of the provider's own formats (info); otherwise the number is refused as TikTok Shop would
+/// refuse it, with the cleaned candidate.
+pub fn settle_separators(
+    tracking: &mut TrackingNumber,
+    provider: Option<&Provider>,
+    field: &'static str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(raw) = tracking.separators_in.take() else {
+        return;
+    };
+    let own = provider.map_or(CourierSet::EMPTY, |p| p.couriers);
+    let code = if own.intersection(tracking.recognition.valid).is_empty() {
+        tracking.pushable = false;
+        Code::TrackingInvalidCharacters
+    } else {
+        Code::TrackingSeparatorsRemoved
+    };
+    out.push(Diagnostic::new(
+        code,
+        Some(field),
+        Some(Data::Cleaned {
+            tracking_number: raw,
+            cleaned: Some(tracking.number.clone()),
+        }),
+    ));
+}
+
+fn is_alphanumeric(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A valid number of a known format (of `couriers`, when given) inside `text` once letters around it
+/// are taken away (a label like `AWB`, a carrier's name): the longest such, or `None`.
+fn known_number_within(text: &str, couriers: Option<CourierSet>) -> Option<&str> {
+    let fits = |candidate: &str| {
+        let valid = tracking::recognize(candidate).valid;
+        match couriers {
+            Some(own) => !own.intersection(valid).is_empty(),
+            None => !valid.is_empty(),
+        }
+    };
+    if fits(text) {
+        return Some(text);
+    }
+    let bytes = text.as_bytes();
+    let lead = bytes.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let trail = bytes
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    // Longest first: the fewest letters taken away.
+    let mut best: Option<&str> = None;
+    for start in 0..=lead {
+        for end in (text.len().saturating_sub(trail)..=text.len()).rev() {
+            let Some(candidate) = text.get(start..end) else {
+                continue;
+            };
+            if candidate.len() < text.len()
+                && best.is_none_or(|b| candidate.len() > b.len())
+                && fits(candidate)
+            {
+                best = Some(candidate);
+            }
+        }
+    }
+    best
+}
+
 /// Checks the number's format against the resolved provider's couriers: a failed check digit on the
-/// carrier's own format is an error; formats that all belong to other carriers are a warning.
+/// carrier's own format, or on a UPU S10 number whatever the carrier, is an error; the carrier's number
+/// with other text around it is an error; formats that all belong to other carriers are a warning, and so
+/// is a number of none of the carrier's known formats.
 pub fn check_number_fits(
     index: &CarrierIndex,
     provider: &Provider,
@@ -520,24 +625,47 @@ pub fn check_number_fits(
 ) {
     let rec = tracking.recognition;
     let own = provider.couriers;
-    if own.is_empty() || !own.intersection(rec.valid).is_empty() {
+    if !own.intersection(rec.valid).is_empty() || !tracking.pushable {
         return;
     }
     let data = |couriers: CourierSet| Data::Tracking {
         tracking_number: tracking.number.clone(),
         carriers: index.courier_names(couriers),
     };
-    if !own.intersection(rec.bad_check).is_empty() {
+    let own_bad = own.intersection(rec.bad_check);
+    if !own_bad.is_empty() || rec.s10_bad_check {
+        let couriers = if own_bad.is_empty() {
+            rec.bad_check
+        } else {
+            own_bad
+        };
         out.push(Diagnostic::new(
             Code::TrackingInvalidCheckDigit,
             Some(field),
-            Some(data(own.intersection(rec.bad_check))),
+            Some(data(couriers)),
+        ));
+    } else if own.is_empty() {
+        // A carrier whose formats we do not know: nothing more to say.
+    } else if let Some(inner) = known_number_within(&tracking.number, Some(own)) {
+        out.push(Diagnostic::new(
+            Code::TrackingExtraText,
+            Some(field),
+            Some(Data::Cleaned {
+                tracking_number: tracking.number.clone(),
+                cleaned: Some(inner.to_owned()),
+            }),
         ));
     } else if !rec.valid.is_empty() {
         out.push(Diagnostic::new(
             Code::TrackingCarrierMismatch,
             Some(field),
             Some(data(rec.valid)),
+        ));
+    } else {
+        out.push(Diagnostic::new(
+            Code::TrackingUnknownFormat,
+            Some(field),
+            Some(data(own)),
         ));
     }
 }

@@ -126,7 +126,8 @@ export type Rule = "carrier" | "tracking" | "tracking_policy" | "line_items" | "
 export type DiagnosticCode =
   | "carrier.not_integrated" | "carrier.not_in_delivery_option" | "carrier.missing" | "carrier.ambiguous"
   | "carrier.inferred_from_tracking_number" | "carrier.usps_self_shipping_not_allowed"
-  | "tracking.missing" | "tracking.whitespace_removed" | "tracking.too_long" | "tracking.invalid_characters"
+  | "tracking.missing" | "tracking.whitespace_removed" | "tracking.too_long" | "tracking.separators_removed"
+  | "tracking.invalid_characters" | "tracking.extra_text" | "tracking.unknown_format"
   | "tracking.invalid_check_digit" | "tracking.carrier_mismatch" | "tracking.multiple_numbers"
   | "tracking.duplicate" | "tracking.update_limit_reached" | "tracking.update_window_expired"
   | "tracking.only_update_left" | "tracking.update_after_delivery" | "tracking.shipped_at_unknown"
@@ -148,6 +149,7 @@ export type DiagnosticData =
   | { packages: PackageRef[] }
   | { sku: string; requested: number; remaining: number }
   | { status: string }
+  | { trackingNumber: string; cleaned: string | null }
   | { rule: PlatformRule; from: string | null; source: string | null };
 
 export interface Diagnostic {

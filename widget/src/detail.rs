@@ -511,6 +511,15 @@ fn specifics(dom: &Dom, data: &Data, now: Timestamp) -> Element {
             ],
         ),
         Data::Status { status } => fact("Status", &[Theirs(status)]),
+        Data::Cleaned {
+            tracking_number,
+            cleaned,
+        } => {
+            fact("Tracking number", &[Theirs(tracking_number)]);
+            if let Some(cleaned) = cleaned {
+                fact("Cleaned", &[Theirs(cleaned)]);
+            }
+        }
         Data::PlatformRule { from, source, .. } => {
             match from {
                 Some(from) => fact("In force since", &[Ours(&model::time(*from))]),
