@@ -17,8 +17,8 @@ use crate::report::{Code, Data, Diagnostic, PackageRef};
 pub struct Allocation<'a> {
     /// Units to mark as shipped, one per unit, when nothing was pushed yet.
     pub to_ship: Vec<&'a TtsLineItem>,
-    /// The package already holding this fulfillment: from the history, or the one whose tracking number
-    /// is this fulfillment's.
+    /// The package already holding this fulfillment: from the history, the one whose tracking number is
+    /// this fulfillment's, or (without history) the one shipped package holding exactly its units.
     pub package: Option<&'a str>,
 }
 
@@ -360,6 +360,7 @@ pub fn allocate<'a>(
 
     let candidates = candidates();
     let mut taker = Taker::new(candidates, units.len());
+    let findings = out.len();
     let mut to_ship = Vec::new();
     let mut elsewhere = PackageGroups::default();
     let unit = |i: usize| units.get(i);
@@ -412,6 +413,28 @@ pub fn allocate<'a>(
                     remaining,
                 }),
             ));
+        }
+    }
+    // Without our history: every unit already shipped in one package that holds exactly these units is
+    // that package, and a new number for it is its tracking update.
+    if let ([shipped], true, true) = (
+        elsewhere.packages.as_slice(),
+        to_ship.is_empty(),
+        out.len() == findings,
+    ) {
+        let held = units
+            .iter()
+            .filter(|u| !u.is_cancelled() && u.package_id.as_deref() == Some(&shipped.package_id))
+            .count();
+        if held == shipped.line_item_ids.len() {
+            let package = units
+                .iter()
+                .find(|u| u.package_id.as_deref() == Some(&shipped.package_id))
+                .and_then(|u| u.package_id.as_deref());
+            return Allocation {
+                to_ship: Vec::new(),
+                package,
+            };
         }
     }
     if !elsewhere.packages.is_empty() {

@@ -25,6 +25,8 @@ pub struct Shipment<'a> {
 
 impl<'a> Shipment<'a> {
     /// The shipment of `package_id`, from the order's units (TikTok Shop's word wins) and our history.
+    /// When the package shows another number than the one our history pushed last, one more update
+    /// counts as spent.
     #[must_use]
     pub fn new(package_id: &'a str, order: &'a TtsOrder, history: Option<&'a History>) -> Self {
         let mut units = order
@@ -39,16 +41,22 @@ impl<'a> Shipment<'a> {
             .min()
             .map(Timestamp::from_unix);
         let ours = history.filter(|h| h.package_id.as_deref() == Some(package_id));
+        let shown = first.and_then(|u| u.tracking_number.as_deref());
+        let pushed = ours.and_then(|h| h.tracking_number.as_deref());
+        // The package carries another number than the one we pushed last: its update was spent
+        // elsewhere (Seller Center, another app, a 3PL's own link).
+        let spent_elsewhere = match (shown, pushed) {
+            (Some(shown), Some(pushed)) => !shown.eq_ignore_ascii_case(pushed),
+            _ => false,
+        };
         Self {
             package_id,
-            tracking_number: first
-                .and_then(|u| u.tracking_number.as_deref())
-                .or_else(|| ours.and_then(|h| h.tracking_number.as_deref())),
+            tracking_number: shown.or(pushed),
             shipping_provider_id: first
                 .and_then(|u| u.shipping_provider_id.as_deref())
                 .or_else(|| ours.and_then(|h| h.shipping_provider_id.as_deref())),
             shipped_at: ours.and_then(|h| h.shipped_at).or(rts),
-            updates_used: ours.map_or(0, |h| h.tracking_updates_used),
+            updates_used: ours.map_or(0, |h| h.tracking_updates_used) + u32::from(spent_elsewhere),
         }
     }
 }

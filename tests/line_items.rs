@@ -84,9 +84,11 @@ fn matches(item: &Item, unit: &Unit) -> bool {
         || same(item.variant_id, unit.seller_sku)
 }
 
-/// The plan's units and the line-item diagnostics, as the rules state them: items in order, each
-/// taking its lowest matching free units, then shipped ones, then cancelled ones.
-fn reference(items: &[Item], units: &[Unit]) -> (Vec<String>, Vec<Value>) {
+/// The plan (units to ship, or the one package to update) and the line-item diagnostics, as the rules
+/// state them: items in order, each taking its lowest matching free units, then shipped ones, then
+/// cancelled ones. Nothing to ship and every unit in one shipped package that holds exactly them: that
+/// package's tracking update.
+fn reference(items: &[Item], units: &[Unit]) -> (Result<Vec<String>, String>, Vec<Value>) {
     let mut taken = vec![false; units.len()];
     let mut to_ship = Vec::new();
     let mut out = Vec::new();
@@ -129,6 +131,17 @@ fn reference(items: &[Item], units: &[Unit]) -> (Vec<String>, Vec<Value>) {
             out.push(json!({"code": "line_items.quantity_exceeds_remaining", "data": data}));
         }
     }
+    if let ([(package, ids)], true, true) =
+        (packages.as_slice(), to_ship.is_empty(), out.is_empty())
+    {
+        let held = units
+            .iter()
+            .filter(|u| u.shipped() && format!("P{}", u.state) == *package)
+            .count();
+        if held == ids.len() {
+            return (Err(package.clone()), out);
+        }
+    }
     if !packages.is_empty() {
         let packages: Vec<Value> = packages
             .into_iter()
@@ -139,7 +152,7 @@ fn reference(items: &[Item], units: &[Unit]) -> (Vec<String>, Vec<Value>) {
             .collect();
         out.push(json!({"code": "line_items.already_fulfilled", "data": {"packages": packages}}));
     }
-    (to_ship, out)
+    (Ok(to_ship), out)
 }
 
 fn unit() -> impl Strategy<Value = Unit> {
@@ -201,9 +214,17 @@ proptest! {
             "history": null
         });
         let report = report(&input);
-        let (to_ship, diagnostics) = reference(&items, &units);
-        prop_assert_eq!(&report["plan"]["action"], "ship");
-        prop_assert_eq!(&report["plan"]["lineItemIds"], &json!(to_ship));
+        let (plan, diagnostics) = reference(&items, &units);
+        match plan {
+            Ok(to_ship) => {
+                prop_assert_eq!(&report["plan"]["action"], "ship");
+                prop_assert_eq!(&report["plan"]["lineItemIds"], &json!(to_ship));
+            }
+            Err(package) => {
+                prop_assert_eq!(&report["plan"]["action"], "update_tracking");
+                prop_assert_eq!(&report["plan"]["packageId"], &json!(package));
+            }
+        }
         let ours: Vec<Value> = report["diagnostics"]
             .as_array()
             .unwrap()

@@ -126,11 +126,16 @@ fn rebuild(
             .flatten()
             .or(shipped.rts)
             .unwrap_or(now - 3600);
+        // The package shows another number than the one we pushed last: an update spent elsewhere.
+        let pushed = history["trackingNumber"].as_str().filter(|_| ours);
+        let elsewhere = pushed.is_some_and(|p| {
+            !shipped.tracking.is_empty() && !p.eq_ignore_ascii_case(&shipped.tracking)
+        });
         let used = if ours {
             history["trackingUpdatesUsed"].as_u64().unwrap_or(0)
         } else {
             0
-        };
+        } + u64::from(elsewhere);
         let provider = if shipped.provider.is_empty() {
             history["shippingProviderId"]
                 .as_str()
@@ -142,10 +147,10 @@ fn rebuild(
         sim.set_now(shipped_at);
         // TikTok Shop accepted these packages: a USPS label among them was TikTok Shipping's.
         sim.add_tiktok_shipping_label(&shipped.tracking);
-        let first = if used > 0 {
-            format!("REPLAY{n}")
-        } else {
-            shipped.tracking.clone()
+        let first = match pushed {
+            Some(pushed) if elsewhere => pushed.to_owned(),
+            _ if used > 0 => format!("REPLAY{n}"),
+            _ => shipped.tracking.clone(),
         };
         sim.add_tiktok_shipping_label(&first);
         let made = sim

@@ -226,21 +226,26 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
     let next = d.ups()?;
     s.webhook(&closing, &next, minutes(15)).await?;
 
-    // line_items.already_fulfilled: the units went out in another package from Seller Center.
-    for (c, theirs, provider) in [
+    // Shipped from Seller Center, never by us. #1021: one of its two items went out in a package
+    // (line_items.already_fulfilled). #1024: both went out in a package of exactly them, so Shopify's
+    // number is that package's one tracking update.
+    for (c, shipped, theirs, provider) in [
         (
-            case(1021, "UPS", d.ups()?, &[(BEANIE, 1)], hours(6)),
+            case(1021, "UPS", d.ups()?, &[(BEANIE, 1), (SOCKS, 1)], hours(6)),
+            1,
             d.usps()?,
             USPS_ID,
         ),
         (
             case(1024, "FedEx", d.fedex()?, &[(TEE_BLACK, 2)], hours(5)),
+            2,
             d.ups()?,
             UPS_ID,
         ),
     ] {
         s.add_order(c.order());
-        s.ship_in_seller_center(&c, &theirs, provider, hours(30))?;
+        let units = c.unit_ids().into_iter().take(shipped).collect();
+        s.ship_in_seller_center(&c, units, &theirs, provider, hours(30))?;
         s.create_fulfillment(&c, c.created).await?;
         s.link(&c, c.created).await?;
     }
@@ -397,7 +402,9 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
     let recheck = case(1077, "UPS", d.ups()?, &[(BEANIE, 1), (MUG, 1)], minutes(25));
     s.create(&recheck, minutes(24)).await?;
     let theirs = d.usps()?;
-    s.ship_in_seller_center(&recheck, &theirs, USPS_ID, minutes(10))?;
+    // One of its two items: the other is still to ship, so the re-check sees a conflict.
+    let first = recheck.unit_ids().into_iter().take(1).collect();
+    s.ship_in_seller_center(&recheck, first, &theirs, USPS_ID, minutes(10))?;
 
     check_walk(&mapping, &twin, &recheck, &xss)
 }

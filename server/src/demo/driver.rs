@@ -131,6 +131,7 @@ impl Seeder<'_> {
     pub(super) fn ship_in_seller_center(
         &self,
         case: &Case,
+        units: Vec<String>,
         tracking: &str,
         provider_id: &str,
         ago: Ago,
@@ -143,7 +144,7 @@ impl Seeder<'_> {
                 &self.shop,
                 &case.tts_order_id(),
                 &MarkPackageShippedRequest {
-                    order_line_item_ids: case.unit_ids(),
+                    order_line_item_ids: units,
                     tracking_number: tracking.to_owned(),
                     shipping_provider_id: provider_id.to_owned(),
                 },

@@ -20,7 +20,8 @@
 //! | #1014, #1019 | `tracking.update_limit_reached`: the update spent, and Shopify has a third number |
 //! | #1002, #1005 | `tracking.update_window_expired`: pushed 96 and 100 hours ago, a new number now |
 //! | #1007 | ready update, `tracking.only_update_left`: pushed 67 hours ago, the window closes in about 5 hours |
-//! | #1021, #1024 | `line_items.already_fulfilled`: shipped from Seller Center with another number (a TikTok Shipping USPS label, a UPS one) |
+//! | #1021 | `line_items.already_fulfilled`: one of its two items shipped from Seller Center (a TikTok Shipping USPS label) |
+//! | #1024 | ready update, `tracking.only_update_left`: both its items shipped from Seller Center in one package (UPS), never by us: Shopify's FedEx number is that package's update |
 //! | #1026, #1027, #1029, #1030 | `order.cancelled`, `order.fulfilled_by_tiktok`, `order.cancellation_requested`, `order.on_hold` |
 //! | #1031, #1033, #1035, #1063 | `carrier.not_integrated`: "Bob's Local Courier", "Fedx" (FedEx suggested), "Sunrise Courier Co.", and [`XSS_CARRIER`] |
 //! | #1032 | `carrier.missing`: "Other" with no mapping and a number of no known format |
