@@ -230,6 +230,9 @@ impl Validator {
             Verdict::InSync
         } else {
             line_items::check_order(fulfillment, order, &mut diagnostics);
+            if plan.action == Action::Ship {
+                line_items::check_dispatch(order, now, &mut diagnostics);
+            }
             if diagnostics.iter().any(|d| d.severity == Severity::Error) {
                 Verdict::Blocked
             } else {

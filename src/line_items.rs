@@ -446,9 +446,89 @@ pub fn allocate<'a>(
             }),
         ));
     }
+    if to_ship.iter().any(|u| u.has_cancel_request()) {
+        out.push(Diagnostic::new(
+            Code::LineItemsAfterSaleRequest,
+            Some(field),
+            None,
+        ));
+    }
+    if splits_a_sku(units, &to_ship) {
+        out.push(Diagnostic::new(Code::LineItemsSkuSplit, Some(field), None));
+    }
     Allocation {
         to_ship,
         package: None,
+    }
+}
+
+/// Whether shipping `to_ship` leaves other units of one of their SKUs to ship (TikTok Shop's SKU id, else
+/// the seller SKU).
+fn splits_a_sku(units: &[TtsLineItem], to_ship: &[&TtsLineItem]) -> bool {
+    let free = units.iter().filter(|u| is_available(u)).count();
+    if to_ship.is_empty() || free == to_ship.len() {
+        return false;
+    }
+    fn key(unit: &TtsLineItem) -> Option<String> {
+        unit.sku_id.as_deref().map(str::to_owned).or_else(|| {
+            unit.seller_sku
+                .as_deref()
+                .map(|s| s.trim().to_ascii_lowercase())
+        })
+    }
+    let mut left: HashMap<String, isize> = HashMap::new();
+    for unit in units.iter().filter(|u| is_available(u)) {
+        if let Some(k) = key(unit) {
+            *left.entry(k).or_default() += 1;
+        }
+    }
+    for unit in to_ship {
+        if let Some(k) = key(unit) {
+            *left.entry(k).or_default() -= 1;
+        }
+    }
+    to_ship
+        .iter()
+        .filter_map(|u| key(u))
+        .any(|k| left.get(&k).is_some_and(|&n| n > 0))
+}
+
+/// How close to its dispatch deadlines an order ships: within this many hours is "soon".
+pub const DISPATCH_WARNING_HOURS: u32 = 24;
+
+/// The order's dispatch deadlines for a first push at `now`: past or within a day of the ship-by time
+/// (`rts_sla_time`), within a day of the time TikTok Shop cancels an order not handed over
+/// (`shipping_due_time`, or past it). Warnings: the push still goes.
+pub fn check_dispatch(order: &TtsOrder, now: crate::Timestamp, out: &mut Vec<Diagnostic>) {
+    let soon = |deadline: i64| {
+        now.unix_seconds() >= deadline.saturating_sub(i64::from(DISPATCH_WARNING_HOURS) * 3600)
+    };
+    let data = |deadline: i64| {
+        Some(Data::Deadline {
+            deadline: crate::Timestamp::from_unix(deadline),
+        })
+    };
+    if let Some(sla) = order.rts_sla_time {
+        if now.unix_seconds() >= sla {
+            out.push(Diagnostic::new(
+                Code::OrderDispatchLate,
+                Some("order.rts_sla_time"),
+                data(sla),
+            ));
+        } else if soon(sla) {
+            out.push(Diagnostic::new(
+                Code::OrderDispatchDueSoon,
+                Some("order.rts_sla_time"),
+                data(sla),
+            ));
+        }
+    }
+    if let Some(due) = order.shipping_due_time.filter(|&due| soon(due)) {
+        out.push(Diagnostic::new(
+            Code::OrderAutoCancelDue,
+            Some("order.shipping_due_time"),
+            data(due),
+        ));
     }
 }
 

@@ -211,6 +211,11 @@ pub enum Data {
         /// The status, as its API writes it.
         status: String,
     },
+    /// A deadline of the order.
+    Deadline {
+        /// When.
+        deadline: Timestamp,
+    },
     /// A tracking number as sent, and as cleaned: what is pushed, or the candidate to check.
     Cleaned {
         /// The tracking number as sent.
@@ -384,17 +389,25 @@ codes! {
         "These items are already fulfilled at TikTok Shop in another package, with different items or another tracking number.",
         "Ask TikTok Shop support to cancel the previous fulfillment, then sync again.";
     /// An item is not in the order.
-    LineItemsNotInOrder = "line_items.not_in_order", Error, LineItems, &["21011004"],
+    LineItemsNotInOrder = "line_items.not_in_order", Error, LineItems, &["21011029"],
         "An item of this fulfillment is not in the TikTok Shop order (no line item with its SKU).",
         "Check the item's SKU in Shopify against the seller SKU in TikTok Shop, or fulfil this item outside the sync.";
     /// More units than remain to ship.
-    LineItemsQuantityExceedsRemaining = "line_items.quantity_exceeds_remaining", Error, LineItems, &["21011004"],
+    LineItemsQuantityExceedsRemaining = "line_items.quantity_exceeds_remaining", Error, LineItems, &[],
         "The fulfillment ships more units of an item than the TikTok Shop order has left to ship.",
         "Correct the quantity in the Shopify fulfillment to the units still to ship.";
     /// The units were cancelled.
     LineItemsCancelled = "line_items.cancelled", Error, LineItems, &["21011041", "21011042"],
         "Units of this item were cancelled in the TikTok Shop order and cannot be shipped.",
         "Remove the cancelled units from the fulfillment, or refund them in Shopify.";
+    /// A unit the push ships has a cancellation (after-sale) request pending.
+    LineItemsAfterSaleRequest = "line_items.after_sale_request", Error, LineItems, &["21011007", "21008044"],
+        "A unit of this fulfillment has a cancellation request from the buyer pending at TikTok Shop, which refuses to ship it until the request is answered.",
+        "Answer the request in TikTok Shop Seller Center, then sync again.";
+    /// Some units of a SKU go in this package, others of the same SKU stay to ship.
+    LineItemsSkuSplit = "line_items.sku_split", Warning, LineItems, &["21011036"],
+        "This push ships some units of a SKU and leaves other units of the same SKU to ship later; TikTok Shop refuses splitting one SKU over packages where its market does not allow it.",
+        "Ship every unit of the SKU in one fulfillment if you can, or check that the market allows split shipping.";
     /// The fulfillment has no items.
     LineItemsEmpty = "line_items.empty", Error, LineItems, &[],
         "The fulfillment has no items to ship.",
@@ -412,17 +425,29 @@ codes! {
         "The TikTok Shop order is on hold (the buyer may still cancel) and cannot be shipped yet.",
         "Wait until the hold ends, then sync again.";
     /// The buyer asked to cancel.
-    OrderCancellationRequested = "order.cancellation_requested", Error, Order, &["21011007"],
+    OrderCancellationRequested = "order.cancellation_requested", Error, Order, &["21011007", "21008044"],
         "The buyer asked to cancel this TikTok Shop order.",
         "Answer the cancellation request in TikTok Shop Seller Center before shipping.";
     /// TikTok fulfils the order.
-    OrderFulfilledByTiktok = "order.fulfilled_by_tiktok", Error, Order, &["21008025"],
+    OrderFulfilledByTiktok = "order.fulfilled_by_tiktok", Error, Order, &["21008025", "21011004"],
         "This order is fulfilled by TikTok, so the seller cannot push a fulfillment.",
         "Nothing to push: TikTok fulfils this order.";
     /// TikTok ships the order with its own label.
-    OrderShippedByTiktok = "order.shipped_by_tiktok", Error, Order, &["21008025"],
+    OrderShippedByTiktok = "order.shipped_by_tiktok", Error, Order, &["21008025", "21011004"],
         "This order ships with a TikTok Shipping label, so the seller cannot push a carrier and tracking number.",
         "Ship with the TikTok Shipping label from TikTok Shop Seller Center.";
+    /// Past the order's ship-by time.
+    OrderDispatchLate = "order.dispatch_late", Warning, Order, &[],
+        "The order's ship-by time has passed: TikTok Shop counts this shipment as late dispatch, which weighs on the shop's performance.",
+        "Sync now, and ship earlier next time.";
+    /// Within a day of the order's ship-by time.
+    OrderDispatchDueSoon = "order.dispatch_due_soon", Warning, Order, &[],
+        "The order must be shipped within a day, by its ship-by time, or it counts as late dispatch.",
+        "Sync before the deadline.";
+    /// Within a day of the time TikTok Shop cancels the order if it is not shipped.
+    OrderAutoCancelDue = "order.auto_cancel_due", Warning, Order, &[],
+        "TikTok Shop cancels this order if it is not shipped within a day (or at any moment, when that time has passed).",
+        "Sync now: a cancelled order cannot be shipped.";
     /// The Shopify fulfillment itself was cancelled or failed.
     FulfillmentNotSuccessful = "fulfillment.not_successful", Error, Order, &[],
         "The Shopify fulfillment is cancelled or failed, so there is nothing to ship.",
@@ -574,6 +599,7 @@ impl ToJson for Data {
                 .field("requested", requested)
                 .field("remaining", remaining),
             Self::Status { status } => o.field("status", status),
+            Self::Deadline { deadline } => o.field("deadline", deadline),
             Self::Cleaned {
                 tracking_number,
                 cleaned,

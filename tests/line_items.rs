@@ -152,6 +152,24 @@ fn reference(items: &[Item], units: &[Unit]) -> (Result<Vec<String>, String>, Ve
             .collect();
         out.push(json!({"code": "line_items.already_fulfilled", "data": {"packages": packages}}));
     }
+    // A SKU (TikTok Shop's id, else the seller SKU) of which free units stay behind.
+    let key = |u: &Unit| {
+        u.sku_id
+            .map(str::to_owned)
+            .or_else(|| u.seller_sku.map(|s| s.trim().to_ascii_lowercase()))
+    };
+    let split = to_ship.iter().any(|id| {
+        let k: usize = id[1..].parse().unwrap();
+        let Some(sku) = key(&units[k]) else {
+            return false;
+        };
+        units.iter().enumerate().any(|(j, u)| {
+            u.free() && key(u).as_ref() == Some(&sku) && !to_ship.contains(&format!("U{j}"))
+        })
+    });
+    if split {
+        out.push(json!({"code": "line_items.sku_split", "data": null}));
+    }
     (Ok(to_ship), out)
 }
 

@@ -101,6 +101,7 @@ fn rebuild(
                 .unwrap_or("LOCAL")
                 .to_owned(),
             usps_exception: exempt,
+            ..ShopProfile::default()
         },
     );
     // A shop the restriction reached early is another platform than the one simulated.

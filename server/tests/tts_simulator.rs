@@ -320,9 +320,9 @@ fn usps_labels_only_through_tiktok_shipping_by_seller_type_and_date() {
     let own_label = "9400111206206406260787";
     let push = |sim: &Simulator| sim.ship(SHOP, "1001", &ship(&["1001-1"], USPS, own_label));
     let profile = |seller_type: &str, usps_exception: bool| ShopProfile {
-        region: "US".to_owned(),
         seller_type: seller_type.to_owned(),
         usps_exception,
+        ..ShopProfile::default()
     };
 
     // Cross-border sellers from 2025-10-27, local ones from 2026-01-01.
@@ -357,6 +357,49 @@ fn usps_labels_only_through_tiktok_shipping_by_seller_type_and_date() {
     );
     assert!(push(&s).is_ok());
     assert_eq!(sim().push_count(), 0);
+}
+
+#[test]
+fn a_unit_with_a_cancellation_request_and_a_split_sku_are_refused() {
+    // A buyer asked to cancel unit 1001-1: it cannot ship until the request is answered.
+    let s = sim();
+    let mut order =
+        Simulator::awaiting_shipment("1001", OPTION, &[("1001-1", "A"), ("1001-2", "B")]);
+    order.line_items[0].cancel_user = Some("BUYER".to_owned());
+    s.add_order(SHOP, order);
+    let refused = s.ship(SHOP, "1001", &ship(&["1001-1"], UPS, "1Z999AA10123456784"));
+    assert_eq!(code(refused), 21_011_007);
+    assert!(s
+        .ship(SHOP, "1001", &ship(&["1001-2"], UPS, "1Z999AA10123456784"))
+        .is_ok());
+
+    // Where the market forbids it, one SKU's units go in one package.
+    let s = sim();
+    let mut order = Simulator::awaiting_shipment(
+        "1001",
+        OPTION,
+        &[("1001-1", "A"), ("1001-2", "A"), ("1001-3", "B")],
+    );
+    for (item, sku) in order.line_items.iter_mut().zip(["SKU-A", "SKU-A", "SKU-B"]) {
+        item.sku_id = Some(sku.to_owned());
+    }
+    s.add_order(SHOP, order);
+    s.set_shop_profile(
+        SHOP,
+        ShopProfile {
+            sku_split_forbidden: true,
+            ..ShopProfile::default()
+        },
+    );
+    let one_of_two = s.ship(SHOP, "1001", &ship(&["1001-1"], UPS, "1Z999AA10123456784"));
+    assert_eq!(code(one_of_two), 21_011_036);
+    assert!(s
+        .ship(
+            SHOP,
+            "1001",
+            &ship(&["1001-1", "1001-2"], UPS, "1Z999AA10123456784")
+        )
+        .is_ok());
 }
 
 #[test]

@@ -24,6 +24,10 @@ pub struct TtsOrder {
     pub is_buyer_request_cancel: bool,
     /// The order is on hold (the buyer's remorse period).
     pub is_on_hold_order: bool,
+    /// The latest time to ship (`rts_sla_time`), in Unix seconds: later counts as late dispatch.
+    pub rts_sla_time: Option<i64>,
+    /// When TikTok Shop cancels the order if it is not handed over (`shipping_due_time`), in Unix seconds.
+    pub shipping_due_time: Option<i64>,
     /// The order's unit line items.
     pub line_items: Vec<TtsLineItem>,
     /// The order's packages.
@@ -162,6 +166,8 @@ pub struct TtsLineItem {
     pub shipping_provider_name: Option<String>,
     /// When the unit was marked ready to ship (shipped, for seller shipping), in Unix seconds.
     pub rts_time: Option<i64>,
+    /// Who asked to cancel the unit (`cancel_user`: `BUYER`, `SELLER`, …), when someone did.
+    pub cancel_user: Option<String>,
 }
 
 impl TtsLineItem {
@@ -170,6 +176,13 @@ impl TtsLineItem {
     pub fn is_cancelled(&self) -> bool {
         self.package_status == PackageStatus::Cancelled
             || self.display_status.as_deref() == Some("CANCELLED")
+    }
+
+    /// Whether a cancellation (after-sale) request on the unit is pending: someone asked, and the unit is
+    /// not cancelled yet.
+    #[must_use]
+    pub fn has_cancel_request(&self) -> bool {
+        self.cancel_user.is_some() && !self.is_cancelled()
     }
 
     /// Whether the unit is in a package that has shipped (or at least has a tracking number).
@@ -201,6 +214,12 @@ impl Read for TtsOrder {
             delivery_option_id: o.id("delivery_option_id")?,
             is_buyer_request_cancel: o.flag("is_buyer_request_cancel")?.unwrap_or(false),
             is_on_hold_order: o.flag("is_on_hold_order")?.unwrap_or(false),
+            rts_sla_time: o
+                .optional("rts_sla_time", read::seconds)?
+                .filter(|&t| t > 0),
+            shipping_due_time: o
+                .optional("shipping_due_time", read::seconds)?
+                .filter(|&t| t > 0),
             line_items: o.optional("line_items", read::list_of)?.unwrap_or_default(),
             packages: o.optional("packages", read::list_of)?.unwrap_or_default(),
         })
@@ -222,6 +241,7 @@ impl Read for TtsLineItem {
             shipping_provider_id: o.id("shipping_provider_id")?,
             shipping_provider_name: o.text("shipping_provider_name")?,
             rts_time: o.optional("rts_time", read::seconds)?,
+            cancel_user: o.text("cancel_user")?,
         })
     }
 }

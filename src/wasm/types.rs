@@ -83,7 +83,7 @@ export interface TtsLineItem {
   display_status?: string | null; package_id?: Id | null;
   package_status?: "TO_FULFILL" | "PROCESSING" | "FULFILLING" | "COMPLETED" | "CANCELLED" | string | null;
   tracking_number?: string | null; shipping_provider_id?: Id | null; shipping_provider_name?: string | null;
-  rts_time?: number | null;
+  rts_time?: number | null; cancel_user?: string | null;
   [field: string]: unknown;
 }
 
@@ -96,6 +96,7 @@ export interface TtsOrder {
   shipping_type?: "SELLER" | "TIKTOK" | string | null;
   delivery_option_id?: Id | null;
   is_buyer_request_cancel?: boolean | null; is_on_hold_order?: boolean | null;
+  rts_sla_time?: number | null; shipping_due_time?: number | null;
   line_items?: TtsLineItem[] | null; packages?: { id: Id; [field: string]: unknown }[] | null;
   [field: string]: unknown;
 }
@@ -132,9 +133,10 @@ export type DiagnosticCode =
   | "tracking.duplicate" | "tracking.update_limit_reached" | "tracking.update_window_expired"
   | "tracking.only_update_left" | "tracking.update_after_delivery" | "tracking.shipped_at_unknown"
   | "line_items.already_fulfilled" | "line_items.not_in_order" | "line_items.quantity_exceeds_remaining"
-  | "line_items.cancelled" | "line_items.empty"
+  | "line_items.cancelled" | "line_items.empty" | "line_items.after_sale_request" | "line_items.sku_split"
   | "order.cancelled" | "order.unpaid" | "order.on_hold" | "order.cancellation_requested"
-  | "order.fulfilled_by_tiktok" | "order.shipped_by_tiktok" | "fulfillment.not_successful";
+  | "order.fulfilled_by_tiktok" | "order.shipped_by_tiktok" | "order.dispatch_late"
+  | "order.dispatch_due_soon" | "order.auto_cancel_due" | "fulfillment.not_successful";
 
 export interface ProviderRef { id: string; name: string; }
 export interface PackageRef { packageId: string; trackingNumber: string | null; lineItemIds: string[]; }
@@ -150,6 +152,7 @@ export type DiagnosticData =
   | { sku: string; requested: number; remaining: number }
   | { status: string }
   | { trackingNumber: string; cleaned: string | null }
+  | { deadline: string }
   | { rule: PlatformRule; from: string | null; source: string | null };
 
 export interface Diagnostic {

@@ -511,6 +511,10 @@ fn specifics(dom: &Dom, data: &Data, now: Timestamp) -> Element {
             ],
         ),
         Data::Status { status } => fact("Status", &[Theirs(status)]),
+        Data::Deadline { deadline } => {
+            let when = format!("{} ({})", model::time(*deadline), relative(*deadline, now));
+            fact("Deadline", &[Ours(&when)]);
+        }
         Data::Cleaned {
             tracking_number,
             cleaned,

@@ -48,6 +48,8 @@ pub mod codes {
     pub const TRACKING_NUMBER_SPECIAL_CHARACTERS: u64 = 21_004_012;
     /// The order is fulfilled by the platform: the seller cannot operate it.
     pub const FULFILLED_BY_PLATFORM: u64 = 21_008_025;
+    /// One SKU's units may not be split over packages.
+    pub const SKU_SPLIT_NOT_ALLOWED: u64 = 21_011_036;
     /// The provider cannot be matched for this shop (a USPS label bought outside TikTok Shipping).
     pub const MATCH_PROVIDER_FAILED: u64 = 21_022_032;
     /// The delivery option is invalid.

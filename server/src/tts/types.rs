@@ -142,6 +142,12 @@ pub struct Order {
     /// The order is on hold.
     #[serde(default)]
     pub is_on_hold_order: bool,
+    /// The latest time to ship, in Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rts_sla_time: Option<i64>,
+    /// When TikTok Shop cancels the order if it is not handed over, in Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_due_time: Option<i64>,
     /// The units.
     #[serde(default)]
     pub line_items: Vec<LineItem>,
@@ -185,6 +191,9 @@ pub struct LineItem {
     /// When the unit was marked ready to ship, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rts_time: Option<i64>,
+    /// Who asked to cancel the unit, while a request is pending or after it was cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_user: Option<String>,
 }
 
 /// A package of an order.

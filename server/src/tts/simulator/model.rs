@@ -86,6 +86,8 @@ pub struct ShopProfile {
     pub seller_type: String,
     /// The shop may push USPS labels bought outside TikTok Shipping.
     pub usps_exception: bool,
+    /// The shop's market refuses one SKU's units split over packages.
+    pub sku_split_forbidden: bool,
 }
 
 impl Default for ShopProfile {
@@ -94,6 +96,7 @@ impl Default for ShopProfile {
             region: "US".to_owned(),
             seller_type: "LOCAL".to_owned(),
             usps_exception: false,
+            sku_split_forbidden: false,
         }
     }
 }
@@ -225,6 +228,29 @@ impl State {
         Ok(())
     }
 
+    /// Whether shipping `ids` leaves other units of one of their SKUs unshipped.
+    fn splits_a_sku(&self, order: &SimOrder, ids: &[String]) -> bool {
+        let waiting = |item: &&LineItem| {
+            !ids.contains(&item.id)
+                && !is_cancelled(item)
+                && self.package_of(order, &item.id).is_none()
+        };
+        order
+            .order
+            .line_items
+            .iter()
+            .filter(|item| ids.contains(&item.id))
+            .filter_map(|item| item.sku_id.as_ref())
+            .any(|sku| {
+                order
+                    .order
+                    .line_items
+                    .iter()
+                    .filter(waiting)
+                    .any(|other| other.sku_id.as_ref() == Some(sku))
+            })
+    }
+
     pub(super) fn tracking_used_elsewhere(
         &self,
         shop_cipher: &str,
@@ -326,6 +352,12 @@ impl State {
                     "Cannot complete the operation when order is cancelled.",
                 );
             }
+            if item.cancel_user.is_some() {
+                return refuse(
+                    codes::AFTER_SALE,
+                    "Package item has after-sale request, please process the after-sale request first.",
+                );
+            }
             if self.package_of(sim_order, id).is_some() {
                 return refuse(codes::ALREADY_SHIPPED, "These orders are already shipped.");
             }
@@ -348,6 +380,16 @@ impl State {
             &request.shipping_provider_id,
             &request.tracking_number,
         )?;
+        let split_forbidden = self
+            .shops
+            .get(shop_cipher)
+            .is_some_and(|p| p.sku_split_forbidden);
+        if split_forbidden && self.splits_a_sku(sim_order, ids) {
+            return refuse(
+                codes::SKU_SPLIT_NOT_ALLOWED,
+                "split same sku in Multi Package not allow.",
+            );
+        }
         if self.tracking_used_elsewhere(shop_cipher, &request.tracking_number, None) {
             return refuse(
                 codes::DUPLICATE_TRACKING_NUMBER,
