@@ -190,6 +190,122 @@ pub const US: &[CatalogProvider] = &[
         &["Tusk Logistics", "Tusk"],
         NONE,
     ),
+    // Freight and heavyweight carriers (ids as connectors document them; Shopify's names as aliases).
+    p("7443957391328020232", "Ceva Logistics", &["CEVA"], NONE),
+    p(
+        "7443960654106461959",
+        "Pilot Freight Services",
+        &["Pilot Freight", "Pilot"],
+        NONE,
+    ),
+    p("7443960918918039303", "Mainfreight", &[], NONE),
+    p(
+        "7443962159819654919",
+        "Freightquote by C.H. Robinson",
+        &["Freightquote", "C.H. Robinson", "CH Robinson"],
+        NONE,
+    ),
+    p(
+        "7443962761375123207",
+        "Tazmanian Freight Systems",
+        &["Tazmanian Freight"],
+        NONE,
+    ),
+    p("7443963002103006984", "Metropolitan", &[], NONE),
+    p("7443963103403837192", "ABF Freight", &["ABF"], NONE),
+    p("7443963680233899783", "Saia Inc.", &["Saia"], NONE),
+    p(
+        "7443963761360111378",
+        "Daylight Transport",
+        &["Daylight"],
+        NONE,
+    ),
+    p(
+        "7443963984505472776",
+        "Day & Ross Freight",
+        &["Day & Ross", "Day and Ross"],
+        NONE,
+    ),
+    p(
+        "7443964819356518162",
+        "Southeastern Freight Lines",
+        &["Southeastern Freight", "SEFL"],
+        NONE,
+    ),
+    p(
+        "7443965081018189576",
+        "Roadrunner Freight",
+        &["Roadrunner"],
+        NONE,
+    ),
+    p(
+        "7443965216620021522",
+        "Dayton Freight Lines",
+        &["Dayton Freight"],
+        NONE,
+    ),
+    p(
+        "7443965284153165586",
+        "Fastfrate Group",
+        &["Fastfrate"],
+        NONE,
+    ),
+    p(
+        "7443965466114033416",
+        "CrossCountry Freight Solutions",
+        &["CrossCountry Freight"],
+        NONE,
+    ),
+    p("7443965673564276487", "PS Logistics", &[], NONE),
+    p("7443965834688464658", "JP Express", &[], NONE),
+    p("7443966039123035911", "Tax-Air", &[], NONE),
+    p(
+        "7443966093628344071",
+        "Oak Harbor Freight Lines",
+        &["Oak Harbor Freight", "Oak Harbor"],
+        NONE,
+    ),
+    p("7443967306838836999", "DHL Heavyweight", &[], NONE),
+    p("7443967395145729810", "UPS Heavyweight", &[], NONE),
+    p("7443971189820622610", "XPO", &["XPO Logistics"], NONE),
+    p(
+        "7443972065616463623",
+        "Estes Express Lines",
+        &["Estes", "Estes Express"],
+        NONE,
+    ),
+    p(
+        "7443972524611733256",
+        "R+L Carriers",
+        &["R+L", "R&L Carriers", "R and L Carriers"],
+        NONE,
+    ),
+    p("7443972918754674450", "Central Transport", &[], NONE),
+    p("7443973316697655048", "Averitt Express", &["Averitt"], NONE),
+    p(
+        "7443973716947502855",
+        "Pitt Ohio",
+        &["Pitt Ohio Express"],
+        NONE,
+    ),
+    p(
+        "7443974197195310866",
+        "AAA Cooper Transportation",
+        &["AAA Cooper"],
+        NONE,
+    ),
+    p(
+        "7443974531196143368",
+        "A. Duie Pyle",
+        &["A Duie Pyle", "Pyle"],
+        NONE,
+    ),
+    p(
+        "7444679050045425415",
+        "Old Dominion Freight Line USA",
+        &["Old Dominion", "Old Dominion Freight Line", "ODFL"],
+        NONE,
+    ),
 ];
 
 /// The UK providers.
@@ -252,6 +368,11 @@ pub const UK: &[CatalogProvider] = &[
         &["Amazon", "Amazon Logistics", "Amazon Shipping"],
         one(Courier::AmazonLogistics),
     ),
+    // Continental carriers TikTok Shop lists for UK and EU shops (as connectors document them).
+    p("7038796963025782530", "DHL Paket", &["DHL Parcel DE"], NONE),
+    p("7073406403947267841", "La Poste", &[], NONE),
+    p("7038794268994963202", "Colissimo", &[], NONE),
+    p("7038794025851160321", "Colis Privé", &["Colis Prive"], NONE),
 ];
 
 /// Names that could mean several providers of a region, settled by the tracking number or a mapping.
