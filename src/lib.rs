@@ -41,8 +41,8 @@ pub mod wasm;
 pub use error::{InputError, InputErrorKind};
 pub use model::read::from_json;
 pub use model::{
-    CarrierMapping, History, Input, PlatformRule, Policy, Region, RuleOverride, SellerType,
-    Settings, TrackingValidation,
+    CarrierMapping, DeliveryOptionProviders, History, Input, PlatformRule, Policy, Region,
+    RuleOverride, SellerType, Settings, TrackingValidation,
 };
 pub use report::{Action, Code, Diagnostic, Plan, Report, Severity, Verdict};
 pub use time::{Timestamp, TimestampError};
@@ -139,10 +139,11 @@ impl Validator {
             &mut diagnostics,
         );
         let recognition = tracking.as_ref().map(|t| t.recognition).unwrap_or_default();
-        let provider = match self.carriers.resolve(
+        let provider = match self.carriers.resolve_for(
             fulfillment.tracking_company.as_deref(),
             recognition,
             shape.carrier_field(),
+            order.delivery_option_id.as_deref(),
         ) {
             Resolution::Resolved { provider, how } => {
                 let provider = self.carriers.provider(provider);

@@ -261,6 +261,15 @@ fn settings() -> impl Strategy<Value = preflight::Settings> {
                 let mut settings = preflight::Settings::new(region);
                 settings.seller_type = seller_type;
                 settings.carrier_mappings = carrier_mappings;
+                settings.delivery_option_providers = shipping_providers
+                    .iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, p)| preflight::DeliveryOptionProviders {
+                        delivery_option_id: format!("70911466632296547{i:02}"),
+                        providers: vec![p.clone()],
+                    })
+                    .collect();
                 settings.shipping_providers = shipping_providers;
                 settings.policy = preflight::Policy {
                     update_window_hours: hours,

@@ -732,6 +732,7 @@ async fn settings_read_as_the_engine_reads_them_and_lists_carry_the_servers_cloc
     assert_eq!(
         body,
         json!({"region": "US", "sellerType": "LOCAL", "carrierMappings": [], "shippingProviders": null,
+            "deliveryOptionProviders": {},
             "policy": {"updateWindowHours": 72, "maxTrackingUpdates": 1}, "ruleOverrides": {}})
     );
     let (status, _) = s

@@ -235,9 +235,14 @@ fn the_engine_predicts_what_the_simulator_does() {
         if plan["action"] == "none" || (plan["action"] == "ship" && units.is_empty()) {
             continue;
         }
-        // The delivery option offers the settings' providers, or every provider of the region.
+        // The order's delivery option offers its own providers when the settings list them, else the
+        // settings' providers, else every provider of the region.
+        let option = vector["input"]["order"]["delivery_option_id"]
+            .as_str()
+            .unwrap_or_default();
+        let listed = vector["settings"]["deliveryOptionProviders"][option].as_array();
         let providers: Vec<ShippingProvider> =
-            match vector["settings"]["shippingProviders"].as_array() {
+            match listed.or(vector["settings"]["shippingProviders"].as_array()) {
                 Some(list) => list
                     .iter()
                     .map(|p| {

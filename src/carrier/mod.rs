@@ -12,7 +12,7 @@ pub mod tracking;
 use std::collections::HashMap;
 
 use crate::error::{InputError, InputErrorKind};
-use crate::model::{CarrierMapping, Region, Settings};
+use crate::model::{CarrierMapping, Region, Settings, ShippingProvider};
 use crate::report::{Code, Data, Diagnostic, ProviderRef};
 use tracking::{Courier, CourierSet, Recognition};
 
@@ -33,6 +33,16 @@ impl Provider {
             id: self.id.clone(),
             name: self.name.clone(),
         }
+    }
+}
+
+/// Which providers an order's delivery option accepts, by index.
+#[derive(Clone, Copy)]
+struct Accepted<'a>(&'a [bool]);
+
+impl Accepted<'_> {
+    fn has(self, index: usize) -> bool {
+        self.0.get(index).copied().unwrap_or(false)
     }
 }
 
@@ -70,8 +80,10 @@ pub enum Resolution {
 pub struct CarrierIndex {
     region: Region,
     providers: Vec<Provider>,
-    /// Per provider: accepted by the delivery option (all true when the option's list is unknown).
+    /// Per provider: accepted by `shippingProviders` (all true when not given).
     allowed: Vec<bool>,
+    /// Per delivery option id: which providers it accepts (from `deliveryOptionProviders`).
+    by_option: HashMap<Box<str>, Vec<bool>>,
     /// Normalized catalog names and aliases → provider indexes (several for an ambiguous name).
     names: HashMap<Box<str>, Vec<usize>>,
     longest_name: usize,
@@ -146,33 +158,49 @@ impl CarrierIndex {
             }
         }
 
-        // The delivery option's providers: matched to the catalog by id, then by name; others added.
-        let mut allowed = vec![settings.shipping_providers.is_none(); providers.len()];
-        for sp in settings.shipping_providers.iter().flatten() {
-            let by_id = providers.iter().position(|p| p.id == sp.id);
-            let by_name = || {
-                names
-                    .get(normalize(&sp.name).as_str())
-                    .filter(|found| found.len() == 1)
-                    .and_then(|found| found.first().copied())
-            };
-            let index = match by_id.or_else(by_name) {
-                Some(index) => index,
-                None => {
-                    providers.push(Provider {
-                        id: sp.id.clone(),
-                        name: sp.name.clone(),
-                        couriers: CourierSet::EMPTY,
-                    });
-                    allowed.push(false);
-                    let index = providers.len() - 1;
-                    add_name(&mut names, &sp.name, index);
-                    index
+        // The delivery options' providers: matched to the catalog by id, then by name; others added.
+        let mut restrict = |providers: &mut Vec<Provider>,
+                            names: &mut HashMap<Box<str>, Vec<usize>>,
+                            list: &[ShippingProvider]| {
+            let mut allowed = Vec::new();
+            for sp in list {
+                let by_id = providers.iter().position(|p| p.id == sp.id);
+                let by_name = || {
+                    names
+                        .get(normalize(&sp.name).as_str())
+                        .filter(|found| found.len() == 1)
+                        .and_then(|found| found.first().copied())
+                };
+                let index = match by_id.or_else(by_name) {
+                    Some(index) => index,
+                    None => {
+                        providers.push(Provider {
+                            id: sp.id.clone(),
+                            name: sp.name.clone(),
+                            couriers: CourierSet::EMPTY,
+                        });
+                        let index = providers.len() - 1;
+                        add_name(names, &sp.name, index);
+                        index
+                    }
+                };
+                if allowed.len() <= index {
+                    allowed.resize(index + 1, false);
                 }
-            };
-            if let Some(slot) = allowed.get_mut(index) {
-                *slot = true;
+                if let Some(slot) = allowed.get_mut(index) {
+                    *slot = true;
+                }
             }
+            allowed
+        };
+        let allowed = match &settings.shipping_providers {
+            Some(list) => restrict(&mut providers, &mut names, list),
+            None => vec![true; providers.len()],
+        };
+        let mut by_option = HashMap::new();
+        for option in &settings.delivery_option_providers {
+            let allowed = restrict(&mut providers, &mut names, &option.providers);
+            by_option.insert(option.delivery_option_id.clone().into_boxed_str(), allowed);
         }
         let longest_name = names.keys().map(|k| k.len()).max().unwrap_or(0);
         let signatures: Vec<(Box<str>, Signature, Vec<usize>)> = order
@@ -187,6 +215,7 @@ impl CarrierIndex {
             region: settings.region,
             providers,
             allowed,
+            by_option,
             names,
             longest_name,
             signatures,
@@ -260,13 +289,33 @@ impl CarrierIndex {
         self.providers.get(index)
     }
 
-    fn is_allowed(&self, index: usize) -> bool {
-        self.allowed.get(index).copied().unwrap_or(false)
+    /// The providers a delivery option accepts: its own list when the settings give one, else
+    /// `shippingProviders`, else all.
+    fn accepted(&self, delivery_option: Option<&str>) -> Accepted<'_> {
+        Accepted(
+            delivery_option
+                .and_then(|id| self.by_option.get(id))
+                .unwrap_or(&self.allowed),
+        )
     }
 
     /// Resolves a Shopify carrier name (empty or "Other" both mean no carrier was named), with the tracking number's recognition to infer or disambiguate.
     #[must_use]
     pub fn resolve(&self, name: Option<&str>, rec: Recognition, field: &'static str) -> Resolution {
+        self.resolve_for(name, rec, field, None)
+    }
+
+    /// [`Self::resolve`] for an order of `delivery_option`: only the providers that option accepts count
+    /// when the settings list them.
+    #[must_use]
+    pub fn resolve_for(
+        &self,
+        name: Option<&str>,
+        rec: Recognition,
+        field: &'static str,
+        delivery_option: Option<&str>,
+    ) -> Resolution {
+        let accepted = self.accepted(delivery_option);
         let raw = name.unwrap_or("").trim();
         let key = normalize(raw);
         let resolved = |provider, how| Resolution::Resolved { provider, how };
@@ -277,16 +326,16 @@ impl CarrierIndex {
         } else if key == OTHER {
             None
         } else if let Some(found) = self.names.get(key.as_str()) {
-            Some(self.pick(found, rec).map(|i| (i, How::Catalog)))
+            Some(self.pick(found, rec, accepted).map(|i| (i, How::Catalog)))
         } else {
             self.service(&key)
-                .map(|found| self.pick(found, rec).map(|i| (i, How::Service)))
+                .map(|found| self.pick(found, rec, accepted).map(|i| (i, How::Service)))
         };
         let found = match (found, self.default) {
             (Some(found), _) => Some(found),
             (None, Some(default)) => Some(Ok((default, How::Default))),
             (None, None) if key.is_empty() || key == OTHER => {
-                Some(self.infer(rec).map(|i| (i, How::Inferred)))
+                Some(self.infer(rec, accepted).map(|i| (i, How::Inferred)))
             }
             (None, None) => None,
         };
@@ -304,16 +353,23 @@ impl CarrierIndex {
             )))
         };
         match found {
-            Some(Ok((index, how))) if self.is_allowed(index) => resolved(index, how),
-            Some(Ok(_)) => diagnostic(Code::CarrierNotInDeliveryOption, self.suggest(&key, rec)),
+            Some(Ok((index, how))) if accepted.has(index) => resolved(index, how),
+            Some(Ok(_)) => diagnostic(
+                Code::CarrierNotInDeliveryOption,
+                self.suggest(&key, rec, accepted),
+            ),
             Some(Err(candidates)) if candidates.is_empty() && (key.is_empty() || key == OTHER) => {
-                diagnostic(Code::CarrierMissing, self.suggest(&key, rec))
+                diagnostic(Code::CarrierMissing, self.suggest(&key, rec, accepted))
             }
-            Some(Err(candidates)) if candidates.is_empty() => {
-                diagnostic(Code::CarrierNotIntegrated, self.suggest(&key, rec))
-            }
+            Some(Err(candidates)) if candidates.is_empty() => diagnostic(
+                Code::CarrierNotIntegrated,
+                self.suggest(&key, rec, accepted),
+            ),
             Some(Err(candidates)) => diagnostic(Code::CarrierAmbiguous, candidates),
-            None => diagnostic(Code::CarrierNotIntegrated, self.suggest(&key, rec)),
+            None => diagnostic(
+                Code::CarrierNotIntegrated,
+                self.suggest(&key, rec, accepted),
+            ),
         }
     }
 
@@ -327,15 +383,16 @@ impl CarrierIndex {
     }
 
     /// One provider of several: the allowed ones, then those the tracking number fits.
-    fn pick(&self, found: &[usize], rec: Recognition) -> Result<usize, Vec<usize>> {
+    fn pick(
+        &self,
+        found: &[usize],
+        rec: Recognition,
+        accepted: Accepted<'_>,
+    ) -> Result<usize, Vec<usize>> {
         if let [only] = found {
             return Ok(*only);
         }
-        let allowed: Vec<usize> = found
-            .iter()
-            .copied()
-            .filter(|&i| self.is_allowed(i))
-            .collect();
+        let allowed: Vec<usize> = found.iter().copied().filter(|&i| accepted.has(i)).collect();
         match allowed.as_slice() {
             [only] => return Ok(*only),
             [] => return found.first().copied().ok_or_else(Vec::new),
@@ -358,12 +415,12 @@ impl CarrierIndex {
     }
 
     /// The allowed providers the tracking number's valid formats point at.
-    fn infer(&self, rec: Recognition) -> Result<usize, Vec<usize>> {
+    fn infer(&self, rec: Recognition, accepted: Accepted<'_>) -> Result<usize, Vec<usize>> {
         if rec.valid.is_empty() {
             return Err(Vec::new());
         }
         let candidates: Vec<usize> = (0..self.providers.len())
-            .filter(|&i| self.is_allowed(i) && self.fits(i, rec.valid))
+            .filter(|&i| accepted.has(i) && self.fits(i, rec.valid))
             .collect();
         match candidates.as_slice() {
             [only] => Ok(*only),
@@ -374,9 +431,9 @@ impl CarrierIndex {
     /// Up to three allowed providers close to the name, or fitting the tracking number when there is no
     /// name to compare. Closeness is the Dice coefficient of the names' letter pairs, or one name
     /// starting with the other.
-    fn suggest(&self, key: &str, rec: Recognition) -> Vec<usize> {
+    fn suggest(&self, key: &str, rec: Recognition, accepted: Accepted<'_>) -> Vec<usize> {
         const MAX: usize = 3;
-        let allowed = (0..self.providers.len()).filter(|&i| self.is_allowed(i));
+        let allowed = (0..self.providers.len()).filter(|&i| accepted.has(i));
         if key.is_empty() || key == OTHER {
             let couriers = rec.valid.union(rec.bad_check);
             return allowed
@@ -396,7 +453,7 @@ impl CarrierIndex {
                 scored.extend(
                     indexes
                         .iter()
-                        .filter(|&&i| self.is_allowed(i))
+                        .filter(|&&i| accepted.has(i))
                         .map(|&i| (score, i)),
                 );
             }

@@ -65,8 +65,12 @@ pub struct Settings {
     /// case, spacing or punctuation; `"*"` is the default for names nothing else resolves.
     pub carrier_mappings: Vec<CarrierMapping>,
     /// The providers of the order's delivery option (from Get Shipping Providers), when known: then only
-    /// those are accepted.
+    /// those are accepted (for orders of a delivery option `delivery_option_providers` does not list).
     pub shipping_providers: Option<Vec<ShippingProvider>>,
+    /// The providers of each delivery option (Get Shipping Providers,
+    /// `GET /logistics/202309/delivery_options/{delivery_option_id}/shipping_providers`): an order whose
+    /// `delivery_option_id` is listed accepts only its option's providers.
+    pub delivery_option_providers: Vec<DeliveryOptionProviders>,
     /// The tracking-update policy.
     pub policy: Policy,
     /// Dated platform rules switched on or off for this shop, whatever the date says (a seller with an
@@ -83,6 +87,7 @@ impl Settings {
             seller_type: SellerType::Local,
             carrier_mappings: Vec::new(),
             shipping_providers: None,
+            delivery_option_providers: Vec::new(),
             policy: Policy::default(),
             rule_overrides: Vec::new(),
         }
@@ -168,6 +173,15 @@ pub struct CarrierMapping {
     pub from: String,
     /// A TikTok Shop provider name or id.
     pub to: String,
+}
+
+/// The providers one delivery option accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryOptionProviders {
+    /// The delivery option id, as Order Detail's `delivery_option_id` gives it.
+    pub delivery_option_id: String,
+    /// Its providers.
+    pub providers: Vec<ShippingProvider>,
 }
 
 /// A provider of a delivery option, as Get Shipping Providers returns it.
@@ -290,6 +304,7 @@ impl Read for Settings {
             "sellerType",
             "carrierMappings",
             "shippingProviders",
+            "deliveryOptionProviders",
             "policy",
             "ruleOverrides",
         ])?;
@@ -316,6 +331,7 @@ impl Read for Settings {
                 .optional("carrierMappings", read::list_of)?
                 .unwrap_or_default(),
             shipping_providers: o.optional("shippingProviders", read::list_of)?,
+            delivery_option_providers: o.read("deliveryOptionProviders")?.unwrap_or_default(),
             policy: o.read("policy")?.unwrap_or_default(),
             rule_overrides,
         })
@@ -377,6 +393,10 @@ impl ToJson for Settings {
             .field("sellerType", &self.seller_type)
             .field("carrierMappings", &self.carrier_mappings)
             .field("shippingProviders", &self.shipping_providers)
+            .field(
+                "deliveryOptionProviders",
+                &ByOption(&self.delivery_option_providers),
+            )
             .field("policy", &self.policy)
             .field("ruleOverrides", &RuleOverrides(&self.rule_overrides))
             .end();
@@ -386,6 +406,44 @@ impl ToJson for Settings {
 impl ToJson for SellerType {
     fn write_json(&self, out: &mut String) {
         self.code().write_json(out);
+    }
+}
+
+/// The delivery options' providers as the object `deliveryOptionProviders` reads.
+struct ByOption<'a>(&'a [DeliveryOptionProviders]);
+
+impl ToJson for ByOption<'_> {
+    fn write_json(&self, out: &mut String) {
+        let mut object = ObjectWriter::new(out);
+        for option in self.0 {
+            object.field(&option.delivery_option_id, &option.providers);
+        }
+        object.end();
+    }
+}
+
+/// `deliveryOptionProviders` is an object: `{"<delivery option id>": [{"id": …, "name": …}]}`.
+impl Read for Vec<DeliveryOptionProviders> {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(
+            value,
+            path,
+            "an object of delivery option ids, each a list of shipping providers",
+        )?;
+        let mut options = Vec::new();
+        for (id, _) in o.members() {
+            if options
+                .iter()
+                .any(|o: &DeliveryOptionProviders| o.delivery_option_id == id)
+            {
+                continue;
+            }
+            options.push(DeliveryOptionProviders {
+                delivery_option_id: id.to_owned(),
+                providers: o.optional(id, read::list_of)?.unwrap_or_default(),
+            });
+        }
+        Ok(options)
     }
 }
 

@@ -116,6 +116,11 @@ impl<'v, 'p> Object<'v, 'p> {
             .map(|(_, v)| v)
     }
 
+    /// The members' keys and values, in order (a repeated key more than once).
+    pub fn members(&self) -> impl Iterator<Item = (&'v str, &'v Value<'v>)> {
+        self.members.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
     /// Refuses members other than `known` (our own types: a typo would change a verdict).
     ///
     /// # Errors

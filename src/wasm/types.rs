@@ -37,6 +37,8 @@ export interface Settings {
   sellerType?: SellerType;
   carrierMappings?: CarrierMapping[];
   shippingProviders?: ShippingProvider[] | null;
+  /** Each delivery option's providers, by delivery option id: an order of a listed option accepts only those. */
+  deliveryOptionProviders?: { [deliveryOptionId: string]: ShippingProvider[] };
   policy?: Policy;
   /** Rules switched on (`true`) or off (`false`, an exception) for this shop, whatever the date. */
   ruleOverrides?: { [rule in PlatformRule]?: boolean };

@@ -6,6 +6,7 @@ export const SETTINGS = {
   sellerType: "LOCAL",
   carrierMappings: [],
   shippingProviders: null,
+  deliveryOptionProviders: {},
   policy: { updateWindowHours: 72, maxTrackingUpdates: 1 },
   ruleOverrides: {},
 };
