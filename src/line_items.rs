@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use crate::model::{
-    Fulfillment, FulfillmentLineItem, FulfillmentStatus, History, OrderStatus, PackageStatus,
-    TtsLineItem, TtsOrder,
+    BundleComponent, Fulfillment, FulfillmentLineItem, FulfillmentStatus, History, OrderStatus,
+    PackageStatus, TtsLineItem, TtsOrder,
 };
 use crate::report::{Code, Data, Diagnostic, PackageRef};
 
@@ -364,6 +364,16 @@ pub fn allocate<'a>(
     let mut to_ship = Vec::new();
     let mut elsewhere = PackageGroups::default();
     let unit = |i: usize| units.get(i);
+    // With virtual bundles in the order, what no unit matches is held back: bundle units may take it.
+    let has_bundles = units.iter().any(|u| !u.combined_listing_skus.is_empty());
+    let mut unmet: Vec<(usize, u32, Diagnostic)> = Vec::new();
+    let mut report = |n: usize, need: u32, d: Diagnostic, out: &mut Vec<Diagnostic>| {
+        if has_bundles {
+            unmet.push((n, need, d));
+        } else {
+            out.push(d);
+        }
+    };
     for (n, item) in items.iter().enumerate() {
         let sku = item
             .sku
@@ -371,7 +381,7 @@ pub fn allocate<'a>(
             .or_else(|| item.variant_id.clone())
             .unwrap_or_default();
         if candidates.of(n).is_empty() {
-            out.push(Diagnostic::new(
+            let d = Diagnostic::new(
                 Code::LineItemsNotInOrder,
                 Some(field),
                 Some(Data::Item {
@@ -379,7 +389,8 @@ pub fn allocate<'a>(
                     requested: item.quantity,
                     remaining: 0,
                 }),
-            ));
+            );
+            report(n, item.quantity, d, out);
             continue;
         }
         let mut need = item.quantity;
@@ -404,7 +415,7 @@ pub fn allocate<'a>(
             ));
         }
         if need > 0 {
-            out.push(Diagnostic::new(
+            let d = Diagnostic::new(
                 Code::LineItemsQuantityExceedsRemaining,
                 Some(field),
                 Some(Data::Item {
@@ -412,8 +423,23 @@ pub fn allocate<'a>(
                     requested: item.quantity,
                     remaining,
                 }),
-            ));
+            );
+            report(n, need, d, out);
         }
+    }
+    if has_bundles {
+        let wanted: Vec<(usize, u32)> = unmet.iter().map(|(n, need, _)| (*n, *need)).collect();
+        let bundled = bundles(units, &items, &wanted, field);
+        for unit in &bundled.elsewhere {
+            elsewhere.add(unit);
+        }
+        to_ship.extend(bundled.ship);
+        for (n, _, d) in unmet {
+            if !bundled.items.get(n).copied().unwrap_or(false) {
+                out.push(d);
+            }
+        }
+        out.extend(bundled.incomplete);
     }
     // Without our history: every unit already shipped in one package that holds exactly these units is
     // that package, and a new number for it is its tracking update.
@@ -460,6 +486,118 @@ pub fn allocate<'a>(
         to_ship,
         package: None,
     }
+}
+
+/// Whether an item is a component of a bundle: its SKU is the component's seller SKU, or its variant id
+/// the component's SKU id or seller SKU.
+fn is_component(item: &FulfillmentLineItem, c: &BundleComponent) -> bool {
+    item_keys(item).any(|(field, key)| {
+        let theirs = match field {
+            Field::SellerSku => c.seller_sku.as_deref(),
+            Field::SkuId => c.sku_id.as_deref(),
+        };
+        theirs.is_some_and(|k| same_key(k, key))
+    })
+}
+
+/// What the bundle pass decided.
+#[derive(Default)]
+struct Bundled<'a> {
+    /// Per item: it is a bundle's component, shipped (or reported) here.
+    items: Vec<bool>,
+    /// Available bundle units to ship.
+    ship: Vec<&'a TtsLineItem>,
+    /// Bundle units already shipped.
+    elsewhere: Vec<&'a TtsLineItem>,
+    /// `line_items.bundle_incomplete` for what is left of a component item.
+    incomplete: Vec<Diagnostic>,
+}
+
+/// Virtual bundle units whose every component (`sku_count` of each) the `wanted` quantities of items
+/// (what no unit of their own took) hold ship whole; what is left of a component item, not enough for
+/// a whole bundle unit, is `line_items.bundle_incomplete`.
+fn bundles<'a>(
+    units: &'a [TtsLineItem],
+    items: &[&FulfillmentLineItem],
+    wanted: &[(usize, u32)],
+    field: &'static str,
+) -> Bundled<'a> {
+    let mut done = Bundled {
+        items: vec![false; items.len()],
+        ..Bundled::default()
+    };
+    let loose: Vec<usize> = wanted.iter().map(|&(n, _)| n).collect();
+    let mut left: Vec<u32> = vec![0; items.len()];
+    for &(n, need) in wanted {
+        if let Some(slot) = left.get_mut(n) {
+            *slot = need;
+        }
+    }
+    let bundle_units = units
+        .iter()
+        .filter(|u| !u.combined_listing_skus.is_empty() && !u.is_cancelled());
+    for unit in bundle_units {
+        let holds = |c: &BundleComponent, left: &[u32]| {
+            loose
+                .iter()
+                .filter_map(|&n| Some((items.get(n)?, left.get(n)?)))
+                .filter(|(item, _)| is_component(item, c))
+                .map(|(_, &q)| u64::from(q))
+                .sum::<u64>()
+                >= u64::from(c.sku_count)
+        };
+        if !unit.combined_listing_skus.iter().all(|c| holds(c, &left)) {
+            continue;
+        }
+        for c in &unit.combined_listing_skus {
+            let mut need = c.sku_count;
+            for &n in &loose {
+                let (Some(item), Some(q)) = (items.get(n), left.get_mut(n)) else {
+                    continue;
+                };
+                if need > 0 && is_component(item, c) {
+                    let take = need.min(*q);
+                    *q -= take;
+                    need -= take;
+                }
+            }
+        }
+        if unit.is_shipped() {
+            done.elsewhere.push(unit);
+        } else if is_available(unit) {
+            done.ship.push(unit);
+        }
+    }
+    for &(n, need) in wanted {
+        let Some(item) = items.get(n) else { continue };
+        let component = units
+            .iter()
+            .flat_map(|u| &u.combined_listing_skus)
+            .any(|c| is_component(item, c));
+        if !component {
+            continue;
+        }
+        if let Some(slot) = done.items.get_mut(n) {
+            *slot = true;
+        }
+        let rest = left.get(n).copied().unwrap_or(0);
+        if rest > 0 {
+            done.incomplete.push(Diagnostic::new(
+                Code::LineItemsBundleIncomplete,
+                Some(field),
+                Some(Data::Item {
+                    sku: item
+                        .sku
+                        .clone()
+                        .or_else(|| item.variant_id.clone())
+                        .unwrap_or_default(),
+                    requested: need,
+                    remaining: need - rest,
+                }),
+            ));
+        }
+    }
+    done
 }
 
 /// Whether shipping `to_ship` leaves other units of one of their SKUs to ship (TikTok Shop's SKU id, else

@@ -400,6 +400,10 @@ codes! {
     LineItemsCancelled = "line_items.cancelled", Error, LineItems, &["21011041", "21011042"],
         "Units of this item were cancelled in the TikTok Shop order and cannot be shipped.",
         "Remove the cancelled units from the fulfillment, or refund them in Shopify.";
+    /// Components of a virtual bundle, but not all a bundle unit holds.
+    LineItemsBundleIncomplete = "line_items.bundle_incomplete", Error, LineItems, &[],
+        "This item is part of a TikTok Shop bundle, and a bundle ships whole: the fulfillment does not hold every item (and count) of a bundle unit.",
+        "Fulfil every item of the bundle together in Shopify, then sync.";
     /// A unit the push ships has a cancellation (after-sale) request pending.
     LineItemsAfterSaleRequest = "line_items.after_sale_request", Error, LineItems, &["21011007", "21008044"],
         "A unit of this fulfillment has a cancellation request from the buyer pending at TikTok Shop, which refuses to ship it until the request is answered.",

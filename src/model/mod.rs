@@ -9,7 +9,7 @@ pub mod shopify;
 pub mod tts;
 
 pub use shopify::{Fulfillment, FulfillmentLineItem, FulfillmentStatus, Shape};
-pub use tts::{OrderStatus, PackageStatus, TtsLineItem, TtsOrder, TtsPackage};
+pub use tts::{BundleComponent, OrderStatus, PackageStatus, TtsLineItem, TtsOrder, TtsPackage};
 
 use crate::error::{InputError, InputErrorKind};
 use crate::json::{ObjectWriter, ToJson, Value};

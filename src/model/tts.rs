@@ -168,6 +168,19 @@ pub struct TtsLineItem {
     pub rts_time: Option<i64>,
     /// Who asked to cancel the unit (`cancel_user`: `BUYER`, `SELLER`, …), when someone did.
     pub cancel_user: Option<String>,
+    /// For a unit of a virtual bundle, the SKUs it stands for (`combined_listing_skus`); empty otherwise.
+    pub combined_listing_skus: Vec<BundleComponent>,
+}
+
+/// One SKU a virtual bundle unit stands for (Order Detail 202507, `line_items[].combined_listing_skus[]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BundleComponent {
+    /// The component's TikTok Shop SKU id.
+    pub sku_id: Option<String>,
+    /// The component's seller SKU, as the connector created the Shopify order with it.
+    pub seller_sku: Option<String>,
+    /// How many of it one bundle unit holds (`sku_count`; at least 1).
+    pub sku_count: u32,
 }
 
 impl TtsLineItem {
@@ -242,6 +255,20 @@ impl Read for TtsLineItem {
             shipping_provider_name: o.text("shipping_provider_name")?,
             rts_time: o.optional("rts_time", read::seconds)?,
             cancel_user: o.text("cancel_user")?,
+            combined_listing_skus: o
+                .optional("combined_listing_skus", read::list_of)?
+                .unwrap_or_default(),
+        })
+    }
+}
+
+impl Read for BundleComponent {
+    fn read(value: &Value<'_>, path: &Path<'_>) -> Result<Self, InputError> {
+        let o = Object::new(value, path, "a combined listing SKU object")?;
+        Ok(Self {
+            sku_id: o.id("sku_id")?,
+            seller_sku: o.text("seller_sku")?,
+            sku_count: o.count("sku_count")?.unwrap_or(1).max(1),
         })
     }
 }

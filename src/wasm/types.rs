@@ -86,6 +86,9 @@ export interface TtsLineItem {
   package_status?: "TO_FULFILL" | "PROCESSING" | "FULFILLING" | "COMPLETED" | "CANCELLED" | string | null;
   tracking_number?: string | null; shipping_provider_id?: Id | null; shipping_provider_name?: string | null;
   rts_time?: number | null; cancel_user?: string | null;
+  /** A virtual bundle's unit: the SKUs it stands for. */
+  combined_listing_skus?: { sku_id?: Id | null; seller_sku?: string | null; sku_count?: number | null;
+                            [field: string]: unknown }[] | null;
   [field: string]: unknown;
 }
 
@@ -136,6 +139,7 @@ export type DiagnosticCode =
   | "tracking.only_update_left" | "tracking.update_after_delivery" | "tracking.shipped_at_unknown"
   | "line_items.already_fulfilled" | "line_items.not_in_order" | "line_items.quantity_exceeds_remaining"
   | "line_items.cancelled" | "line_items.empty" | "line_items.after_sale_request" | "line_items.sku_split"
+  | "line_items.bundle_incomplete"
   | "order.cancelled" | "order.unpaid" | "order.on_hold" | "order.cancellation_requested"
   | "order.fulfilled_by_tiktok" | "order.shipped_by_tiktok" | "order.dispatch_late"
   | "order.dispatch_due_soon" | "order.auto_cancel_due" | "fulfillment.not_successful";

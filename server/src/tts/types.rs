@@ -194,6 +194,26 @@ pub struct LineItem {
     /// Who asked to cancel the unit, while a request is pending or after it was cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_user: Option<String>,
+    /// A virtual bundle's unit: the SKUs it stands for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub combined_listing_skus: Vec<CombinedListingSku>,
+}
+
+/// One SKU a virtual bundle unit stands for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CombinedListingSku {
+    /// The SKU id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku_id: Option<String>,
+    /// The seller SKU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller_sku: Option<String>,
+    /// How many of it one bundle unit holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku_count: Option<u32>,
+    /// The product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
 }
 
 /// A package of an order.
