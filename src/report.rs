@@ -300,6 +300,10 @@ codes! {
     CarrierNotIntegrated = "carrier.not_integrated", Error, Carrier, CARRIER_CODES,
         "TikTok Shop accepts only its integrated shipping providers, and this carrier name matches none of them.",
         "Use a supported carrier, or add a carrier mapping from this name to a TikTok Shop shipping provider.";
+    /// The carrier is a TikTok Shop provider of another market than the shop's.
+    CarrierOtherRegion = "carrier.other_region", Error, Carrier, &["21011022"],
+        "This carrier is a TikTok Shop shipping provider in another market, not in this shop's, so TikTok Shop refuses it here.",
+        "Ship with one of this market's providers, or map this carrier name to one of them.";
     /// The carrier is integrated but not offered by the order's delivery option.
     CarrierNotInDeliveryOption = "carrier.not_in_delivery_option", Error, Carrier, CARRIER_CODES,
         "This carrier is a TikTok Shop provider, but not one of the providers of this order's delivery option.",

@@ -361,15 +361,30 @@ impl CarrierIndex {
             Some(Err(candidates)) if candidates.is_empty() && (key.is_empty() || key == OTHER) => {
                 diagnostic(Code::CarrierMissing, self.suggest(&key, rec, accepted))
             }
-            Some(Err(candidates)) if candidates.is_empty() => diagnostic(
-                Code::CarrierNotIntegrated,
-                self.suggest(&key, rec, accepted),
-            ),
+            Some(Err(candidates)) if candidates.is_empty() => {
+                diagnostic(self.not_integrated(&key), self.suggest(&key, rec, accepted))
+            }
             Some(Err(candidates)) => diagnostic(Code::CarrierAmbiguous, candidates),
-            None => diagnostic(
-                Code::CarrierNotIntegrated,
-                self.suggest(&key, rec, accepted),
-            ),
+            None => diagnostic(self.not_integrated(&key), self.suggest(&key, rec, accepted)),
+        }
+    }
+
+    /// Why a name resolves to no provider: it is one of another market's (a UK shop naming USPS), or
+    /// of none.
+    fn not_integrated(&self, key: &str) -> Code {
+        let elsewhere = Region::ALL
+            .into_iter()
+            .filter(|&r| r != self.region)
+            .flat_map(catalog::providers)
+            .any(|p| {
+                std::iter::once(p.name)
+                    .chain(p.aliases.iter().copied())
+                    .any(|name| normalize(name) == key)
+            });
+        if elsewhere {
+            Code::CarrierOtherRegion
+        } else {
+            Code::CarrierNotIntegrated
         }
     }
 

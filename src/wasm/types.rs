@@ -130,7 +130,7 @@ export type Rule = "carrier" | "tracking" | "tracking_policy" | "line_items" | "
 
 /** Every diagnostic code. */
 export type DiagnosticCode =
-  | "carrier.not_integrated" | "carrier.not_in_delivery_option" | "carrier.missing" | "carrier.ambiguous"
+  | "carrier.not_integrated" | "carrier.other_region" | "carrier.not_in_delivery_option" | "carrier.missing" | "carrier.ambiguous"
   | "carrier.inferred_from_tracking_number" | "carrier.usps_self_shipping_not_allowed"
   | "tracking.missing" | "tracking.whitespace_removed" | "tracking.too_long" | "tracking.separators_removed"
   | "tracking.invalid_characters" | "tracking.extra_text" | "tracking.unknown_format"
