@@ -158,7 +158,8 @@ impl CarrierIndex {
             }
         }
 
-        // The delivery options' providers: matched to the catalog by id, then by name; others added.
+        // The delivery options' providers: matched to the catalog by id, then by name or alias (the live id
+        // replacing the catalog's); others added under their own names.
         let mut restrict = |providers: &mut Vec<Provider>,
                             names: &mut HashMap<Box<str>, Vec<usize>>,
                             list: &[ShippingProvider]| {
@@ -171,9 +172,16 @@ impl CarrierIndex {
                         .filter(|found| found.len() == 1)
                         .and_then(|found| found.first().copied())
                 };
-                let index = match by_id.or_else(by_name) {
-                    Some(index) => index,
-                    None => {
+                let index = match (by_id, by_name()) {
+                    (Some(index), _) => index,
+                    // The catalog's provider under another id: the live id is the one TikTok Shop takes.
+                    (None, Some(index)) => {
+                        if let Some(p) = providers.get_mut(index) {
+                            p.id.clone_from(&sp.id);
+                        }
+                        index
+                    }
+                    (None, None) => {
                         providers.push(Provider {
                             id: sp.id.clone(),
                             name: sp.name.clone(),
