@@ -3,7 +3,7 @@
 //!
 //! Floors, each using only those below it: `api` (routes; `demo` seeds through them) → `sync` (the
 //! at-most-once push) → `state`, `wire` (our records as JSON), `engine` (its pool) → `error` →
-//! `store`, `tts`, `auth`.
+//! `store`, `tts`, `auth`, `tokens` (access tokens sealed at rest).
 
 pub mod api;
 pub mod auth;
@@ -14,6 +14,7 @@ pub mod serve;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod tokens;
 pub mod tts;
 pub mod wire;
 
