@@ -885,3 +885,102 @@ fn idempotency_keys_replay_mismatch_in_progress_and_purge() {
     assert_eq!(again, UpsertOutcome::Unchanged);
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
+
+mod credentials {
+    use super::*;
+    use preflight_server::store::{Platform, ShopCredentials};
+    use preflight_server::tokens::{ExposeSecret, KeyRing, Purpose, SecretString};
+
+    fn ring() -> KeyRing {
+        let spec = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned();
+        KeyRing::parse(&SecretString::from(spec)).unwrap()
+    }
+
+    fn pair(ring: &KeyRing, shop: &str, n: u32, previous: Option<String>) -> ShopCredentials {
+        let seal = |purpose, text: String| ring.seal(shop, purpose, &SecretString::from(text));
+        ShopCredentials {
+            access_token: seal(Purpose::ShopifyAccess, format!("shpat_{n}")),
+            access_expires_at: Some(START + 3_600_000),
+            refresh_token: Some(seal(Purpose::ShopifyRefresh, format!("shprt_{n}"))),
+            refresh_expires_at: None,
+            previous_refresh_token: previous,
+            needs_reconnect: false,
+        }
+    }
+
+    #[test]
+    fn sealed_pairs_rotate_atomically_per_shop_and_platform() {
+        let dir = TempDir::new().unwrap();
+        let store = open(&dir);
+        let ring = ring();
+        assert_eq!(store.credentials(A, Platform::Shopify).unwrap(), None);
+
+        let first = pair(&ring, A, 1, None);
+        assert!(store
+            .swap_credentials(A, Platform::Shopify, None, &first)
+            .unwrap());
+        let stored = store.credentials(A, Platform::Shopify).unwrap().unwrap();
+        assert_eq!(stored, first);
+        let access = ring
+            .open(A, Purpose::ShopifyAccess, &stored.access_token)
+            .unwrap();
+        assert_eq!(access.expose_secret(), "shpat_1");
+        // Nothing plain in the file, and nothing of the tokens in Debug.
+        for file in std::fs::read_dir(dir.path()).unwrap() {
+            let bytes = std::fs::read(file.unwrap().path()).unwrap();
+            assert!(!bytes.windows(6).any(|w| w == b"shpat_"));
+        }
+        assert!(!format!("{stored:?}").contains("v1."));
+
+        // A refresh rotates the pair only from the refresh token it used.
+        let old_refresh = first.refresh_token.clone().unwrap();
+        let second = pair(&ring, A, 2, Some(old_refresh.clone()));
+        assert!(store
+            .swap_credentials(A, Platform::Shopify, Some(&old_refresh), &second)
+            .unwrap());
+        let third = pair(&ring, A, 3, Some(old_refresh.clone()));
+        assert!(!store
+            .swap_credentials(A, Platform::Shopify, Some(&old_refresh), &third)
+            .unwrap());
+        assert_eq!(
+            store.credentials(A, Platform::Shopify).unwrap().unwrap(),
+            second
+        );
+
+        // Per shop and per platform; reconnect marks; uninstall deletes.
+        assert_eq!(store.credentials(B, Platform::Shopify).unwrap(), None);
+        assert_eq!(store.credentials(A, Platform::Tiktok).unwrap(), None);
+        assert!(store.mark_reconnect(A, Platform::Shopify).unwrap());
+        assert!(
+            store
+                .credentials(A, Platform::Shopify)
+                .unwrap()
+                .unwrap()
+                .needs_reconnect
+        );
+        assert!(!store.mark_reconnect(B, Platform::Shopify).unwrap());
+        assert!(store.delete_credentials(A, Platform::Shopify).unwrap());
+        assert_eq!(store.credentials(A, Platform::Shopify).unwrap(), None);
+        assert!(!store.delete_credentials(A, Platform::Shopify).unwrap());
+    }
+
+    #[test]
+    fn a_plain_token_is_refused() {
+        let dir = TempDir::new().unwrap();
+        let store = open(&dir);
+        let plain = ShopCredentials {
+            access_token: "shpat_plain".to_owned(),
+            access_expires_at: None,
+            refresh_token: None,
+            refresh_expires_at: None,
+            previous_refresh_token: None,
+            needs_reconnect: false,
+        };
+        let refused = store.swap_credentials(A, Platform::Shopify, None, &plain);
+        assert!(
+            matches!(refused, Err(StoreError::InvalidInput { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(store.credentials(A, Platform::Shopify).unwrap(), None);
+    }
+}

@@ -1,7 +1,26 @@
 //! The schema, as ordered migrations. Never edit a released migration: append a new one.
 
 /// `(version, name, SQL)`, in order; versions start at 1 and have no gaps.
-pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", V1)];
+pub(super) const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", V1), (2, "shop_credentials", V2)];
+
+/// Each shop's platform credentials: tokens sealed by `crate::tokens` (never plain), expiries in Unix
+/// milliseconds.
+const V2: &str = r"
+CREATE TABLE shop_credentials (
+    shop                   TEXT NOT NULL,
+    platform               TEXT NOT NULL CHECK (platform IN ('shopify', 'tiktok')),
+    access_token           TEXT NOT NULL CHECK (access_token LIKE 'v1.%'),
+    access_expires_at      INTEGER,
+    refresh_token          TEXT CHECK (refresh_token IS NULL OR refresh_token LIKE 'v1.%'),
+    refresh_expires_at     INTEGER,
+    previous_refresh_token TEXT
+                           CHECK (previous_refresh_token IS NULL OR previous_refresh_token LIKE 'v1.%'),
+    needs_reconnect        INTEGER NOT NULL DEFAULT 0 CHECK (needs_reconnect IN (0, 1)),
+    updated_at             INTEGER NOT NULL,
+    PRIMARY KEY (shop, platform)
+) STRICT, WITHOUT ROWID;
+";
 
 const V1: &str = r"
 CREATE TABLE shop_settings (

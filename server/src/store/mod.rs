@@ -246,6 +246,43 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Database`].
     fn purge_expired(&self) -> Result<Purged, StoreError>;
 
+    /// A shop's credentials at a platform, as stored (tokens sealed), or `None`.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn credentials(
+        &self,
+        shop: &str,
+        platform: Platform,
+    ) -> Result<Option<ShopCredentials>, StoreError>;
+
+    /// Stores a shop's credentials at a platform, all fields at once, when the stored refresh token is
+    /// still `expected_refresh` (`None`: when none is stored yet, or to replace whatever is). Answers
+    /// whether it stored them: `false` means another refresh got there first.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for a token that is not sealed; [`StoreError::Database`].
+    fn swap_credentials(
+        &self,
+        shop: &str,
+        platform: Platform,
+        expected_refresh: Option<&str>,
+        credentials: &ShopCredentials,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks a shop's credentials at a platform as refused: the merchant must reconnect (reload, for
+    /// Shopify). Answers whether there were credentials to mark.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn mark_reconnect(&self, shop: &str, platform: Platform) -> Result<bool, StoreError>;
+
+    /// Deletes a shop's credentials at a platform (an uninstall). Answers whether there were any.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn delete_credentials(&self, shop: &str, platform: Platform) -> Result<bool, StoreError>;
+
     /// Whether the database answers (for `/healthz`).
     ///
     /// # Errors
@@ -385,6 +422,56 @@ impl SyncStatusKind {
         [Self::NotSynced, Self::Synced, Self::SyncFailed]
             .into_iter()
             .find(|s| s.as_str() == name)
+    }
+}
+
+/// A platform a shop is connected to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Platform {
+    /// Shopify (the Admin API).
+    Shopify,
+    /// TikTok Shop (the Open API).
+    Tiktok,
+}
+
+impl Platform {
+    /// The name, as stored.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Shopify => "shopify",
+            Self::Tiktok => "tiktok",
+        }
+    }
+}
+
+/// A shop's credentials at a platform as stored: tokens sealed by [`crate::tokens::KeyRing`] (never
+/// plain), expiries in Unix milliseconds.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ShopCredentials {
+    /// The sealed access token.
+    pub access_token: String,
+    /// When the access token expires; `None` when it does not.
+    pub access_expires_at: Option<i64>,
+    /// The sealed refresh token, when the platform gives one.
+    pub refresh_token: Option<String>,
+    /// When the refresh token expires.
+    pub refresh_expires_at: Option<i64>,
+    /// The sealed refresh token the current pair was obtained with: a refresh whose answer was lost is
+    /// retried with it.
+    pub previous_refresh_token: Option<String>,
+    /// The platform refused a refresh: the merchant must reconnect.
+    pub needs_reconnect: bool,
+}
+
+impl std::fmt::Debug for ShopCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Sealed tokens are not secret, but nothing token-shaped goes to a log.
+        f.debug_struct("ShopCredentials")
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("needs_reconnect", &self.needs_reconnect)
+            .finish_non_exhaustive()
     }
 }
 

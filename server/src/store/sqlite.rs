@@ -15,10 +15,10 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 use super::migrations::MIGRATIONS;
 use super::{
     Clock, FulfillmentPage, FulfillmentPatch, FulfillmentQuery, FulfillmentRecord,
-    FulfillmentWebhook, IdempotencyStart, Purged, PushRecord, PushState, PushTransition, Recovery,
-    Store, StoreError, StoredResponse, SyncFailure, SyncStatus, SyncStatusKind, SystemClock,
-    UpsertOutcome, IDEMPOTENCY_LOCK_TIMEOUT, IDEMPOTENCY_RETENTION, MAX_PAGE_LIMIT,
-    WEBHOOK_EVENT_RETENTION,
+    FulfillmentWebhook, IdempotencyStart, Platform, Purged, PushRecord, PushState, PushTransition,
+    Recovery, ShopCredentials, Store, StoreError, StoredResponse, SyncFailure, SyncStatus,
+    SyncStatusKind, SystemClock, UpsertOutcome, IDEMPOTENCY_LOCK_TIMEOUT, IDEMPOTENCY_RETENTION,
+    MAX_PAGE_LIMIT, WEBHOOK_EVENT_RETENTION,
 };
 
 /// How a [`SqliteStore`] is opened.
@@ -1125,6 +1125,111 @@ impl Store for SqliteStore {
                 idempotency_keys,
                 webhook_events,
             })
+        })
+    }
+
+    fn credentials(
+        &self,
+        shop: &str,
+        platform: Platform,
+    ) -> Result<Option<ShopCredentials>, StoreError> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT access_token, access_expires_at, refresh_token, refresh_expires_at, \
+                     previous_refresh_token, needs_reconnect FROM shop_credentials \
+                     WHERE shop = ?1 AND platform = ?2",
+                )?
+                .query_row(params![shop, platform.as_str()], |r| {
+                    Ok(ShopCredentials {
+                        access_token: r.get(0)?,
+                        access_expires_at: r.get(1)?,
+                        refresh_token: r.get(2)?,
+                        refresh_expires_at: r.get(3)?,
+                        previous_refresh_token: r.get(4)?,
+                        needs_reconnect: r.get::<_, i64>(5)? != 0,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    fn swap_credentials(
+        &self,
+        shop: &str,
+        platform: Platform,
+        expected_refresh: Option<&str>,
+        credentials: &ShopCredentials,
+    ) -> Result<bool, StoreError> {
+        check_shop(shop)?;
+        let sealed = |field: &'static str, token: Option<&str>| match token {
+            Some(t) if !t.starts_with("v1.") => {
+                Err(StoreError::invalid(field, "expected a sealed token"))
+            }
+            _ => Ok(()),
+        };
+        sealed("access_token", Some(&credentials.access_token))?;
+        sealed("refresh_token", credentials.refresh_token.as_deref())?;
+        sealed(
+            "previous_refresh_token",
+            credentials.previous_refresh_token.as_deref(),
+        )?;
+        self.write(|tx, now| {
+            let stored: Option<Option<String>> = tx
+                .prepare_cached(
+                    "SELECT refresh_token FROM shop_credentials WHERE shop = ?1 AND platform = ?2",
+                )?
+                .query_row(params![shop, platform.as_str()], |r| r.get(0))
+                .optional()?;
+            if let (Some(expected), Some(stored)) = (expected_refresh, &stored) {
+                if stored.as_deref() != Some(expected) {
+                    return Ok(false);
+                }
+            }
+            tx.prepare_cached(
+                "INSERT INTO shop_credentials (shop, platform, access_token, access_expires_at, \
+                 refresh_token, refresh_expires_at, previous_refresh_token, needs_reconnect, \
+                 updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 ON CONFLICT (shop, platform) DO UPDATE SET access_token = excluded.access_token, \
+                 access_expires_at = excluded.access_expires_at, \
+                 refresh_token = excluded.refresh_token, \
+                 refresh_expires_at = excluded.refresh_expires_at, \
+                 previous_refresh_token = excluded.previous_refresh_token, \
+                 needs_reconnect = excluded.needs_reconnect, updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                shop,
+                platform.as_str(),
+                credentials.access_token,
+                credentials.access_expires_at,
+                credentials.refresh_token,
+                credentials.refresh_expires_at,
+                credentials.previous_refresh_token,
+                i64::from(credentials.needs_reconnect),
+                now
+            ])?;
+            Ok(true)
+        })
+    }
+
+    fn mark_reconnect(&self, shop: &str, platform: Platform) -> Result<bool, StoreError> {
+        self.write(|tx, now| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE shop_credentials SET needs_reconnect = 1, updated_at = ?3 \
+                     WHERE shop = ?1 AND platform = ?2",
+                )?
+                .execute(params![shop, platform.as_str(), now])?;
+            Ok(changed > 0)
+        })
+    }
+
+    fn delete_credentials(&self, shop: &str, platform: Platform) -> Result<bool, StoreError> {
+        self.write(|tx, _| {
+            let deleted = tx
+                .prepare_cached("DELETE FROM shop_credentials WHERE shop = ?1 AND platform = ?2")?
+                .execute(params![shop, platform.as_str()])?;
+            Ok(deleted > 0)
         })
     }
 
