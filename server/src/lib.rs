@@ -3,7 +3,8 @@
 //!
 //! Floors, each using only those below it: `api` (routes; `demo` seeds through them) → `sync` (the
 //! at-most-once push) → `state`, `wire` (our records as JSON), `engine` (its pool) → `error` →
-//! `store`, `tts`, `auth`, `tokens` (access tokens sealed at rest).
+//! `store`, `tts`, `shopify` (its token endpoint; a simulator), `auth`, `tokens` (access tokens sealed
+//! at rest).
 
 pub mod api;
 pub mod auth;
@@ -11,6 +12,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod serve;
+pub mod shopify;
 pub mod state;
 pub mod store;
 pub mod sync;
