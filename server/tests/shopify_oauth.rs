@@ -54,9 +54,8 @@ async fn exchange_then_refresh_with_rotation_and_a_lost_answer() {
     let r1 = first.refresh_token.unwrap();
     assert!(sim.access_token_valid(SHOP, first.access_token.expose_secret()));
 
-    // A refresh rotates the pair; the old access token stops.
+    // A refresh rotates the pair.
     let second = client.refresh(SHOP, &r1).await.unwrap();
-    assert!(!sim.access_token_valid(SHOP, first.access_token.expose_secret()));
     let r2 = second.refresh_token.unwrap();
     assert_ne!(r2.expose_secret(), r1.expose_secret());
 
@@ -101,13 +100,19 @@ async fn forged_expired_and_foreign_session_tokens_are_refused() {
         "invalid_subject_token"
     );
     assert_eq!(sim.issued(), 0);
-    // Uninstalled: a fresh session token no longer gets a token.
-    sim.uninstall(SHOP);
+    // Uninstalled: the refresh token stops; a merchant's session token installs the app again.
+    sim.set_now(T0);
     let fresh = sim.session_token(SHOP, "42");
+    let grant = client.exchange(SHOP, &fresh).await.unwrap();
+    sim.uninstall(SHOP);
+    let refresh = grant.refresh_token.unwrap();
     assert_eq!(
-        refused(client.exchange(SHOP, &fresh).await).0,
+        refused(client.refresh(SHOP, &refresh).await).0,
         "invalid_grant"
     );
+    assert!(!sim.access_token_valid(SHOP, grant.access_token.expose_secret()));
+    let again = sim.session_token(SHOP, "42");
+    assert!(client.exchange(SHOP, &again).await.is_ok());
 }
 
 #[tokio::test]

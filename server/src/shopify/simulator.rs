@@ -159,7 +159,8 @@ impl ShopifySimulator {
         valid
     }
 
-    /// The app is uninstalled from `shop`: its tokens stop working.
+    /// The app is uninstalled from `shop`: its tokens stop working until a merchant's session token is
+    /// exchanged again.
     pub fn uninstall(&self, shop: &str) {
         let mut s = self.lock();
         s.uninstalled.push(shop.to_owned());
@@ -212,9 +213,6 @@ impl ShopifySimulator {
             ));
         }
         let mut s = self.lock();
-        if s.uninstalled.iter().any(|u| u == shop) {
-            return Err(Refusal::new("invalid_grant", "The app is not installed"));
-        }
         match form.grant_type.as_str() {
             TOKEN_EXCHANGE => {
                 let offline = form.requested_token_type.as_deref() == Some(OFFLINE);
@@ -243,6 +241,8 @@ impl ShopifySimulator {
                         "Invalid session token",
                     ));
                 }
+                // A merchant opening the app installs it again.
+                s.uninstalled.retain(|u| u != shop);
                 Ok(self.issue(&mut s, shop, None))
             }
             "refresh_token" => {
@@ -257,9 +257,7 @@ impl ShopifySimulator {
                 if !(current || previous) || now >= st.refresh_expires_at {
                     return Err(Refusal::new("invalid_grant", "Invalid refresh token"));
                 }
-                // The old pair's access token stops with the rotation.
-                let shop_owned = shop.to_owned();
-                s.access.retain(|_, g| g.shop != shop_owned);
+                // Access tokens already issued live out their hour.
                 Ok(self.issue(&mut s, shop, Some(given.to_owned())))
             }
             _ => Err(Refusal::new(

@@ -1,0 +1,254 @@
+//! Each shop's Shopify access token: obtained by exchanging the merchant's session token on their first
+//! request, sealed at rest, refreshed before it expires (the refresh token rotates: the new pair is
+//! stored whole, and only from the refresh token it came from), and, when Shopify refuses a refresh,
+//! the shop marked so that the merchant is asked to reload.
+
+use std::sync::Arc;
+
+use super::oauth::{OAuthError, TokenClient, TokenGrant};
+use crate::store::{Clock, Platform, ShopCredentials, Store, StoreError};
+use crate::tokens::{KeyRing, OpenError, Purpose, SecretString};
+
+/// How long before its expiry an access token is refreshed, in milliseconds.
+pub const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
+
+/// Why no access token is at hand.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialsError {
+    /// The shop has no token and no session token came to exchange.
+    #[error("the shop has not authorized the app yet: open it from the Shopify admin")]
+    NotInstalled,
+    /// Shopify refused the session token at exchange (expired or forged).
+    #[error("Shopify refused the session token")]
+    InvalidSessionToken,
+    /// Shopify refused a refresh: the merchant must reload the app to authorize it again.
+    #[error("Shopify refused to refresh the shop's access: reload the app")]
+    ReloadNeeded,
+    /// Shopify did not answer, or answered nothing usable.
+    #[error("Shopify's token endpoint is unavailable: {0}")]
+    Unavailable(String),
+    /// A stored token does not open (the key ring lacks its key, or it was altered).
+    #[error("the shop's stored token does not open: {0}")]
+    Sealed(#[from] OpenError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A task of ours failed.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl CredentialsError {
+    /// The stable code of this error.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::NotInstalled => "shopify.not_installed",
+            Self::InvalidSessionToken => "auth.invalid_token",
+            Self::ReloadNeeded => "shopify.reload_needed",
+            Self::Unavailable(_) => "shopify.unavailable",
+            Self::Sealed(_) => "shopify.token_unreadable",
+            Self::Store(e) => e.code(),
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+/// Each shop's Shopify access token, kept fresh.
+#[derive(Clone)]
+pub struct ShopifyCredentials {
+    client: TokenClient,
+    ring: Arc<KeyRing>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    /// One refresh at a time in this process: two at once would rotate the pair twice, and the pair
+    /// stored would hold a refresh token Shopify no longer takes.
+    refreshing: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for ShopifyCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShopifyCredentials")
+            .field("client", &self.client)
+            .field("ring", &self.ring)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ShopifyCredentials {
+    /// Credentials kept in `store`, sealed under `ring`, obtained through `client`.
+    #[must_use]
+    pub fn new(
+        client: TokenClient,
+        ring: Arc<KeyRing>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            client,
+            ring,
+            store,
+            clock,
+            refreshing: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    async fn stored(&self, shop: &str) -> Result<Option<ShopCredentials>, CredentialsError> {
+        let (store, shop) = (self.store.clone(), shop.to_owned());
+        Ok(
+            tokio::task::spawn_blocking(move || store.credentials(&shop, Platform::Shopify))
+                .await
+                .map_err(|_| CredentialsError::Internal("a store task failed"))??,
+        )
+    }
+
+    async fn swap(
+        &self,
+        shop: &str,
+        expected: Option<String>,
+        credentials: ShopCredentials,
+    ) -> Result<bool, CredentialsError> {
+        let (store, shop) = (self.store.clone(), shop.to_owned());
+        Ok(tokio::task::spawn_blocking(move || {
+            store.swap_credentials(&shop, Platform::Shopify, expected.as_deref(), &credentials)
+        })
+        .await
+        .map_err(|_| CredentialsError::Internal("a store task failed"))??)
+    }
+
+    fn sealed(&self, shop: &str, grant: &TokenGrant, previous: Option<String>) -> ShopCredentials {
+        let now = self.clock.now_millis();
+        let at = |secs: Option<u64>| {
+            secs.and_then(|s| i64::try_from(s).ok())
+                .map(|s| now.saturating_add(s.saturating_mul(1000)))
+        };
+        ShopCredentials {
+            access_token: self
+                .ring
+                .seal(shop, Purpose::ShopifyAccess, &grant.access_token),
+            access_expires_at: at(grant.expires_in),
+            refresh_token: grant
+                .refresh_token
+                .as_ref()
+                .map(|r| self.ring.seal(shop, Purpose::ShopifyRefresh, r)),
+            refresh_expires_at: at(grant.refresh_token_expires_in),
+            previous_refresh_token: previous,
+            needs_reconnect: false,
+        }
+    }
+
+    /// Exchanges the merchant's session token and stores the pair, replacing whatever was stored.
+    ///
+    /// # Errors
+    /// [`CredentialsError::InvalidSessionToken`], [`CredentialsError::Unavailable`], or the store's.
+    pub async fn install(
+        &self,
+        shop: &str,
+        session_token: &str,
+    ) -> Result<SecretString, CredentialsError> {
+        let grant = self
+            .client
+            .exchange(shop, session_token)
+            .await
+            .map_err(|e| match e {
+                OAuthError::Refused { ref error, .. } if error == "invalid_subject_token" => {
+                    CredentialsError::InvalidSessionToken
+                }
+                OAuthError::Refused { .. } => CredentialsError::ReloadNeeded,
+                other => CredentialsError::Unavailable(other.to_string()),
+            })?;
+        let credentials = self.sealed(shop, &grant, None);
+        self.swap(shop, None, credentials).await?;
+        Ok(grant.access_token)
+    }
+
+    /// The shop's access token: the stored one while it has more than [`REFRESH_MARGIN_MS`] to live,
+    /// else a refreshed one; with none stored (or its refresh refused), the merchant's `session_token`
+    /// is exchanged when given.
+    ///
+    /// # Errors
+    /// [`CredentialsError::NotInstalled`] with nothing stored and no session token;
+    /// [`CredentialsError::ReloadNeeded`] when Shopify refused the refresh and no session token came;
+    /// [`CredentialsError::Unavailable`] when Shopify did not answer twice; the store's or the seal's.
+    pub async fn access_token(
+        &self,
+        shop: &str,
+        session_token: Option<&str>,
+    ) -> Result<SecretString, CredentialsError> {
+        let Some(stored) = self.stored(shop).await? else {
+            return match session_token {
+                Some(token) => self.install(shop, token).await,
+                None => Err(CredentialsError::NotInstalled),
+            };
+        };
+        let fresh = stored
+            .access_expires_at
+            .is_none_or(|at| at.saturating_sub(REFRESH_MARGIN_MS) > self.clock.now_millis());
+        if !stored.needs_reconnect && fresh {
+            return Ok(self
+                .ring
+                .open(shop, Purpose::ShopifyAccess, &stored.access_token)?);
+        }
+        let refreshed = {
+            let _one_at_a_time = self.refreshing.lock().await;
+            // Another request may have refreshed while this one waited.
+            let stored = self.stored(shop).await?.unwrap_or(stored);
+            let fresh = stored
+                .access_expires_at
+                .is_none_or(|at| at.saturating_sub(REFRESH_MARGIN_MS) > self.clock.now_millis());
+            match (&stored.refresh_token, stored.needs_reconnect) {
+                (_, false) if fresh => {
+                    Ok(self
+                        .ring
+                        .open(shop, Purpose::ShopifyAccess, &stored.access_token)?)
+                }
+                (Some(refresh), false) => self.refresh(shop, refresh).await,
+                _ => Err(CredentialsError::ReloadNeeded),
+            }
+        };
+        match (refreshed, session_token) {
+            (Err(CredentialsError::ReloadNeeded), Some(token)) => self.install(shop, token).await,
+            (result, _) => result,
+        }
+    }
+
+    /// Refreshes with the stored refresh token, retried once with the same token when the answer is
+    /// lost (Shopify keeps it valid until the new pair is used). A refusal marks the shop for reload.
+    async fn refresh(&self, shop: &str, sealed: &str) -> Result<SecretString, CredentialsError> {
+        let refresh = self.ring.open(shop, Purpose::ShopifyRefresh, sealed)?;
+        let mut answer = self.client.refresh(shop, &refresh).await;
+        if matches!(&answer, Err(e) if e.answer_lost()) {
+            answer = self.client.refresh(shop, &refresh).await;
+        }
+        match answer {
+            Ok(grant) => {
+                let credentials = self.sealed(shop, &grant, Some(sealed.to_owned()));
+                if self
+                    .swap(shop, Some(sealed.to_owned()), credentials)
+                    .await?
+                {
+                    return Ok(grant.access_token);
+                }
+                // Another request refreshed first: its pair stands.
+                let stored = self
+                    .stored(shop)
+                    .await?
+                    .ok_or(CredentialsError::NotInstalled)?;
+                Ok(self
+                    .ring
+                    .open(shop, Purpose::ShopifyAccess, &stored.access_token)?)
+            }
+            Err(OAuthError::Refused { .. }) => {
+                let (store, owned) = (self.store.clone(), shop.to_owned());
+                tokio::task::spawn_blocking(move || {
+                    store.mark_reconnect(&owned, Platform::Shopify)
+                })
+                .await
+                .map_err(|_| CredentialsError::Internal("a store task failed"))??;
+                Err(CredentialsError::ReloadNeeded)
+            }
+            Err(other) => Err(CredentialsError::Unavailable(other.to_string())),
+        }
+    }
+}
