@@ -396,8 +396,9 @@ async fn fulfillment_webhook(
     let (text, id, updated_at) = state
         .engine
         .run(move || -> Result<_, ApiError> {
-            let text = body.0;
-            let (id, updated_at) = webhook_identity(&text)?;
+            let (id, updated_at) = webhook_identity(&body.0)?;
+            // Only what the engine and the widget read is stored: no buyer's data.
+            let text = crate::wire::stored_fulfillment(&body.0)?;
             Ok((text, id, updated_at))
         })
         .await??;

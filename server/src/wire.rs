@@ -8,6 +8,109 @@ use serde_json::{json, Value};
 use crate::error::ApiError;
 use crate::store::{FulfillmentRecord, SyncStatus};
 
+/// The fields of a Shopify fulfillment (REST/webhook or GraphQL shape) the engine and the widget read;
+/// everything else (the destination address, the customer, receipts, prices, line-item properties) is
+/// never stored.
+const FULFILLMENT_FIELDS: &[&str] = &[
+    "id",
+    "admin_graphql_api_id",
+    "legacyResourceId",
+    "order_id",
+    "order",
+    "name",
+    "status",
+    "service",
+    "location_id",
+    "shipment_status",
+    "tracking_company",
+    "tracking_number",
+    "tracking_numbers",
+    "tracking_url",
+    "tracking_urls",
+    "trackingInfo",
+    "created_at",
+    "updated_at",
+    "createdAt",
+    "updatedAt",
+    "line_items",
+    "fulfillmentLineItems",
+];
+
+/// The fields of a fulfillment's line item kept (REST shape; GraphQL line items keep their `lineItem`
+/// reference's id, SKU, name and variant).
+const LINE_ITEM_FIELDS: &[&str] = &[
+    "id",
+    "variant_id",
+    "product_id",
+    "title",
+    "variant_title",
+    "name",
+    "sku",
+    "quantity",
+    "fulfillable_quantity",
+    "fulfillment_status",
+    "requires_shipping",
+    "node",
+    "lineItem",
+    "variant",
+    "edges",
+    "nodes",
+];
+
+fn keep(value: &mut Value, fields: &[&str]) {
+    if let Value::Object(map) = value {
+        map.retain(|k, _| fields.contains(&k.as_str()));
+    }
+}
+
+/// A Shopify fulfillment payload as stored: only the fields the engine and the widget read (no buyer
+/// names, addresses, e-mails or phones). `order` keeps its id alone.
+///
+/// # Errors
+/// [`ApiError`] 400 `input.malformed_json` when the text is not JSON.
+pub(crate) fn stored_fulfillment(text: &str) -> Result<String, ApiError> {
+    let mut value: Value = serde_json::from_str(text).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "input.malformed_json",
+            e.to_string(),
+        )
+    })?;
+    keep(&mut value, FULFILLMENT_FIELDS);
+    if let Some(order) = value.get_mut("order") {
+        keep(order, &["id"]);
+    }
+    for list in ["line_items", "fulfillmentLineItems"] {
+        match value.get_mut(list) {
+            Some(Value::Array(items)) => items.iter_mut().for_each(prune_item),
+            Some(connection @ Value::Object(_)) => {
+                keep(connection, &["edges", "nodes"]);
+                for key in ["edges", "nodes"] {
+                    if let Some(Value::Array(items)) = connection.get_mut(key) {
+                        items.iter_mut().for_each(prune_item);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(value.to_string())
+}
+
+/// A line item (or a GraphQL edge or node of one) with its kept fields only.
+fn prune_item(item: &mut Value) {
+    keep(item, LINE_ITEM_FIELDS);
+    if let Some(node) = item.get_mut("node") {
+        prune_item(node);
+    }
+    if let Some(line) = item.get_mut("lineItem") {
+        keep(line, &["id", "sku", "name", "variant"]);
+        if let Some(variant) = line.get_mut("variant") {
+            keep(variant, &["id", "sku"]);
+        }
+    }
+}
+
 /// `{"carrierMappings": [...]}`, as `PUT /api/settings/carrier-mappings` takes it.
 pub(crate) fn mappings_json(mappings: &[CarrierMapping]) -> String {
     let mut out = String::new();

@@ -301,6 +301,49 @@ async fn validate_uses_the_shops_mappings_and_refuses_bad_input() {
 }
 
 #[tokio::test]
+async fn a_fulfillment_webhook_stores_no_buyer_data() {
+    let s = Server::start().await;
+    let payload = json!({"id": 4712, "order_id": 6123456789012345678_u64, "name": "#1042.1",
+        "updated_at": "2026-11-20T10:00:00-05:00", "status": "success",
+        "tracking_company": "UPS", "tracking_number": "1Z999AA10123456784",
+        "destination": {"first_name": "Ada", "last_name": "Lovelace", "address1": "12 Analytical Row",
+                        "phone": "+44 20 7946 0000", "zip": "N1 9GU"},
+        "email": "ada@example.com", "receipt": {"authorization": "xyz"},
+        "line_items": [{"id": 1, "sku": "TEE", "quantity": 1, "name": "Tee", "price": "28.00",
+                        "properties": [{"name": "Engraving", "value": "For Ada"}],
+                        "origin_location": {"address1": "1 Warehouse Way"}}]})
+    .to_string();
+    let (status, _) = s.webhook(&payload, "p1", "app-secret").await;
+    assert_eq!(status, 200);
+    let (_, body) = s
+        .call(
+            reqwest::Method::GET,
+            "/api/fulfillments/4712",
+            Some(SHOP),
+            None,
+        )
+        .await;
+    let stored = body["fulfillment"].to_string();
+    for personal in [
+        "Ada",
+        "Lovelace",
+        "Analytical",
+        "+44",
+        "ada@example.com",
+        "xyz",
+        "Warehouse",
+    ] {
+        assert!(!stored.contains(personal), "{personal} stored: {stored}");
+    }
+    assert_eq!(body["fulfillment"]["line_items"][0]["sku"], "TEE");
+    assert_eq!(
+        body["fulfillment"]["order_id"],
+        json!(6123456789012345678_u64)
+    );
+    assert_eq!(body["fulfillment"]["name"], "#1042.1");
+}
+
+#[tokio::test]
 async fn webhooks_are_verified_idempotent_and_scoped_by_shop() {
     let s = Server::start().await;
     let v1 = json!({"id": 4711, "updated_at": "2026-11-20T10:00:00-05:00", "status": "success",
