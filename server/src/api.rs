@@ -24,6 +24,7 @@ use crate::error::{Body, Query};
 use crate::state::{blocking, settings_text, shop_settings};
 pub use crate::state::{AppState, Pages};
 use crate::store::{FulfillmentQuery, FulfillmentWebhook, SyncStatusKind, UpsertOutcome};
+use crate::webhooks;
 use crate::wire::{fulfillment_json, mappings_json, settings_of};
 use preflight::json::ToJson;
 use preflight::{
@@ -106,7 +107,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         ));
     let router = Router::new()
         .route("/healthz", get(healthz))
-        .route("/webhooks/shopify/fulfillments", post(fulfillment_webhook));
+        .route("/webhooks/shopify/fulfillments", post(fulfillment_webhook))
+        .route(
+            "/webhooks/shopify/app/uninstalled",
+            post(webhooks::app_uninstalled),
+        )
+        .route(
+            "/webhooks/shopify/customers/data_request",
+            post(webhooks::customers_data_request),
+        )
+        .route(
+            "/webhooks/shopify/customers/redact",
+            post(webhooks::customers_redact),
+        )
+        .route("/webhooks/shopify/shop/redact", post(webhooks::shop_redact));
     let router = if state.demo_shop.is_some() {
         router.route("/demo/token", get(demo_token))
     } else {

@@ -1,7 +1,8 @@
 //! The sync API's parts: authentication of Shopify requests, storage on embedded SQLite, and TikTok
 //! Shop, live or simulated, behind one trait.
 //!
-//! Floors, each using only those below it: `api` (routes; `demo` seeds through them) → `sync` (the
+//! Floors, each using only those below it: `api` (routes; `demo` seeds through them; `webhooks`, Shopify's
+//! lifecycle and privacy webhooks) → `sync` (the
 //! at-most-once push) → `state`, `wire` (our records as JSON), `engine` (its pool) → `error` →
 //! `store`, `tts`, `shopify` (its token endpoint; a simulator), `auth`, `tokens` (access tokens sealed
 //! at rest).
@@ -18,6 +19,7 @@ pub mod store;
 pub mod sync;
 pub mod tokens;
 pub mod tts;
+pub mod webhooks;
 pub mod wire;
 
 pub use serve::{serve, ServeConfig};

@@ -246,6 +246,19 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Database`].
     fn purge_expired(&self) -> Result<Purged, StoreError>;
 
+    /// Records a webhook delivery by its id: `true` the first time, `false` for a repeat.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for an empty id; [`StoreError::Database`].
+    fn first_delivery(&self, shop: &str, webhook_id: &str) -> Result<bool, StoreError>;
+
+    /// Deletes every row of a shop, in every table (Shopify's `shop/redact`): how many rows each table
+    /// lost.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn delete_shop(&self, shop: &str) -> Result<Vec<(&'static str, usize)>, StoreError>;
+
     /// A shop's credentials at a platform, as stored (tokens sealed), or `None`.
     ///
     /// # Errors

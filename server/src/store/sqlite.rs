@@ -1128,6 +1128,42 @@ impl Store for SqliteStore {
         })
     }
 
+    fn first_delivery(&self, shop: &str, webhook_id: &str) -> Result<bool, StoreError> {
+        check_shop(shop)?;
+        check_id("webhook_id", webhook_id)?;
+        self.write(|tx, now| {
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO webhook_events (shop, event_id, seen_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![shop, webhook_id, now])?;
+            Ok(inserted > 0)
+        })
+    }
+
+    fn delete_shop(&self, shop: &str) -> Result<Vec<(&'static str, usize)>, StoreError> {
+        // Children before parents (pushes name their fulfillment).
+        const TABLES: [&str; 6] = [
+            "pushes",
+            "fulfillments",
+            "idempotency_keys",
+            "webhook_events",
+            "shop_settings",
+            "shop_credentials",
+        ];
+        self.write(|tx, _| {
+            let mut deleted = Vec::with_capacity(TABLES.len());
+            for table in TABLES {
+                let n = tx
+                    .prepare_cached(&format!("DELETE FROM {table} WHERE shop = ?1"))?
+                    .execute([shop])?;
+                deleted.push((table, n));
+            }
+            Ok(deleted)
+        })
+    }
+
     fn credentials(
         &self,
         shop: &str,
