@@ -21,6 +21,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::auth::{self, Session};
 pub use crate::error::ApiError;
 use crate::error::{Body, Query};
+use crate::shopify::credentials::CredentialsError;
 use crate::state::{blocking, settings_text, shop_settings};
 pub use crate::state::{AppState, Pages};
 use crate::store::{FulfillmentQuery, FulfillmentWebhook, SyncStatusKind, UpsertOutcome};
@@ -54,7 +55,46 @@ impl FromRequestParts<Arc<AppState>> for ShopSession {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        Ok(Self(auth::verify_bearer(header, &state.shopify)?))
+        let session = auth::verify_bearer(header, &state.shopify)?;
+        install_on_first_request(state, &session, header).await?;
+        Ok(Self(session))
+    }
+}
+
+/// On a shop's first request, its session token is exchanged for a Shopify access token (kept sealed).
+/// A refused session token is 401; Shopify unavailable is logged and retried on the next request.
+async fn install_on_first_request(
+    state: &AppState,
+    session: &Session,
+    header: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(tokens) = &state.shopify_tokens else {
+        return Ok(());
+    };
+    if state.is_installed(&session.shop) {
+        return Ok(());
+    }
+    let bearer = header
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim);
+    match tokens.access_token(&session.shop, bearer).await {
+        Ok(_) => {
+            state.set_installed(&session.shop, true);
+            Ok(())
+        }
+        Err(CredentialsError::InvalidSessionToken) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "auth.invalid_token",
+            "Shopify refused the session token",
+        )),
+        Err(error) => {
+            tracing::warn!(
+                shop = session.shop,
+                code = error.code(),
+                "no Shopify access token yet"
+            );
+            Ok(())
+        }
     }
 }
 

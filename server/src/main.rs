@@ -12,7 +12,12 @@ use preflight_server::auth::AppCredentials;
 use preflight_server::demo;
 use preflight_server::engine::EnginePool;
 use preflight_server::serve::{self, ServeConfig};
+use preflight_server::shopify::credentials::ShopifyCredentials;
+use preflight_server::shopify::oauth::{Endpoint, TokenClient};
+use preflight_server::shopify::simulator::{self as shopify_simulator, ShopifySimulator};
+use preflight_server::store::{Clock, SystemClock};
 use preflight_server::store::{FulfillmentQuery, SqliteStore, Store};
+use preflight_server::tokens::{KeyRing, SecretString, KEYS_ENV};
 use preflight_server::tts::client::{ClientConfig, TtsClient};
 use preflight_server::tts::simulator::Simulator;
 use preflight_server::tts::Tts;
@@ -23,6 +28,15 @@ enum TtsMode {
     /// The built-in simulator of the platform.
     Simulator,
     /// The TikTok Shop Open API.
+    Live,
+}
+
+/// Where Shopify's token endpoint is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ShopifyMode {
+    /// A Shopify simulator, started on a loopback port.
+    Simulator,
+    /// Shopify itself: `https://{shop}/admin/oauth/access_token`.
     Live,
 }
 
@@ -80,6 +94,18 @@ struct Config {
         hide_env_values = true
     )]
     shopify_previous_secret: Option<String>,
+    /// Shopify's token endpoint: the built-in simulator or Shopify itself.
+    #[arg(
+        long,
+        env = "PREFLIGHT_SHOPIFY_MODE",
+        value_enum,
+        default_value = "simulator"
+    )]
+    shopify_mode: ShopifyMode,
+    /// A file holding the token key ring (`id:base64-key[,…]`, the first sealing), when
+    /// `PREFLIGHT_TOKEN_KEYS` is not set.
+    #[arg(long, env = "PREFLIGHT_TOKEN_KEY_FILE")]
+    token_key_file: Option<PathBuf>,
     /// Demo mode: serve session tokens of `--demo-shop` at `GET /demo/token`, and seed the demo shop
     /// when it has no fulfillments yet. Only on a loopback address, with the simulator.
     #[arg(long, env = "PREFLIGHT_DEMO")]
@@ -218,18 +244,62 @@ fn run(config: Config) -> Result<(), String> {
         }),
         None => state,
     };
-    let state = Arc::new(if config.demo {
+    let state = if config.demo {
         tracing::warn!(shop = %config.demo_shop, "demo mode: session tokens served at GET /demo/token");
         state.with_demo_shop(config.demo_shop.clone())
     } else {
         tracing::info!("demo mode off");
         state
-    });
+    };
+    let ring = match KeyRing::from_env_or_file(config.token_key_file.as_deref()) {
+        Ok(Some(ring)) => ring,
+        Ok(None) if config.shopify_mode == ShopifyMode::Simulator => {
+            tracing::warn!(
+                "no token key ring ({KEYS_ENV} or --token-key-file): tokens are sealed under a key of \
+                 this run only, and exchanged again after a restart"
+            );
+            KeyRing::generate("run")
+        }
+        Ok(None) => {
+            return Err(format!(
+                "live Shopify needs a token key ring: {KEYS_ENV} or --token-key-file"
+            ))
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    tracing::info!(key = ring.current(), "token key ring");
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let endpoint = match config.shopify_mode {
+            ShopifyMode::Live => {
+                tracing::info!("Shopify: live");
+                Endpoint::Live
+            }
+            ShopifyMode::Simulator => {
+                let sim = ShopifySimulator::new(
+                    &config.shopify_app_key,
+                    &config.shopify_app_secret,
+                    SystemClock.now_millis().div_euclid(1000),
+                );
+                let (address, _task) = shopify_simulator::spawn_on_loopback(sim)
+                    .await
+                    .map_err(|e| format!("cannot start the Shopify simulator: {e}"))?;
+                tracing::info!(%address, "Shopify: the built-in simulator");
+                Endpoint::Simulated(format!("http://{address}"))
+            }
+        };
+        let client = TokenClient::new(
+            endpoint,
+            &config.shopify_app_key,
+            SecretString::from(config.shopify_app_secret.clone()),
+        )
+        .map_err(|e| format!("cannot build the Shopify client: {e}"))?;
+        let tokens =
+            ShopifyCredentials::new(client, Arc::new(ring), store.clone(), Arc::new(SystemClock));
+        let state = Arc::new(state.with_shopify_tokens(tokens));
         if let (true, Some(sim)) = (config.demo, simulator) {
             seed_demo(store, &sim, &config.demo_shop).await?;
         }

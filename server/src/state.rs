@@ -1,7 +1,7 @@
 //! What every handler shares: the store, TikTok Shop, the app's credentials, the clock, the engine's
 //! pool and the lock of each fulfillment being synced, with the store reads every layer needs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use preflight::{Settings, Timestamp};
@@ -9,6 +9,7 @@ use preflight::{Settings, Timestamp};
 use crate::auth::AppCredentials;
 use crate::engine::EnginePool;
 use crate::error::ApiError;
+use crate::shopify::credentials::ShopifyCredentials;
 use crate::store::{Clock, Store, StoreError, SystemClock};
 use crate::tts::Tts;
 use crate::wire::settings_of;
@@ -45,6 +46,10 @@ pub struct AppState {
     pub engine: EnginePool,
     /// One lock per fulfillment being synced: concurrent syncs of one fulfillment run one at a time.
     locks: std::sync::Mutex<HashMap<(String, String), FulfillmentLock>>,
+    /// Each shop's Shopify access token, when the server talks to Shopify (live or simulated).
+    pub shopify_tokens: Option<Arc<ShopifyCredentials>>,
+    /// Shops known to hold a Shopify access token, so that only a shop's first request asks the store.
+    installed: std::sync::Mutex<HashSet<String>>,
 }
 
 impl AppState {
@@ -65,6 +70,36 @@ impl AppState {
             clock: Arc::new(SystemClock),
             engine: EnginePool::per_cpu(),
             locks: std::sync::Mutex::default(),
+            shopify_tokens: None,
+            installed: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The same state keeping each shop's Shopify access token with `tokens`.
+    #[must_use]
+    pub fn with_shopify_tokens(mut self, tokens: ShopifyCredentials) -> Self {
+        self.shopify_tokens = Some(Arc::new(tokens));
+        self
+    }
+
+    /// Whether the shop is known to hold a Shopify access token in this process.
+    pub fn is_installed(&self, shop: &str) -> bool {
+        self.installed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(shop)
+    }
+
+    /// Records whether the shop holds a Shopify access token.
+    pub fn set_installed(&self, shop: &str, installed: bool) {
+        let mut set = self
+            .installed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if installed {
+            set.insert(shop.to_owned());
+        } else {
+            set.remove(shop);
         }
     }
 

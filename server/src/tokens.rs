@@ -158,6 +158,18 @@ impl KeyRing {
         Ok(Self { keys })
     }
 
+    /// A ring of one fresh random key named `id` (from the operating system's generator), for a run
+    /// that keeps no tokens past itself.
+    #[must_use]
+    pub fn generate(id: &str) -> Self {
+        Self {
+            keys: vec![RingKey {
+                id: id.to_owned(),
+                cipher: Aes256Gcm::new(&Aes256Gcm::generate_key(OsRng)),
+            }],
+        }
+    }
+
     /// The key ring of the environment variable [`KEYS_ENV`], else of `file` (same format), else none.
     ///
     /// # Errors

@@ -86,6 +86,7 @@ pub(crate) async fn app_uninstalled(
     }
     let (store, shop) = (state.store.clone(), delivery.shop.clone());
     let deleted = blocking(move || store.delete_credentials(&shop, Platform::Shopify)).await?;
+    state.set_installed(&delivery.shop, false);
     tracing::info!(
         shop = delivery.shop,
         tokens_deleted = deleted,
@@ -130,6 +131,7 @@ pub(crate) async fn shop_redact(
     let (store, shop) = (state.store.clone(), delivery.shop.clone());
     // Deleted even on a repeat: the delivery's own record goes with the rest.
     let deleted = blocking(move || store.delete_shop(&shop)).await?;
+    state.set_installed(&delivery.shop, false);
     let counts: serde_json::Map<String, Value> = deleted
         .into_iter()
         .map(|(table, n)| (table.to_owned(), json!(n)))

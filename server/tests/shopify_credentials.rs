@@ -187,3 +187,102 @@ async fn a_refused_refresh_asks_for_a_reload_and_a_session_token_reinstalls() {
         .unwrap();
     assert!(!stored.needs_reconnect);
 }
+
+mod first_request {
+    use super::*;
+    use preflight_server::api::{self, AppState};
+    use preflight_server::auth::{self, AppCredentials};
+    use preflight_server::store::SystemClock;
+    use preflight_server::tts::simulator::Simulator;
+    use preflight_server::ServeConfig;
+
+    /// The sync API on loopback keeping Shopify tokens with a Shopify simulator; its app's session
+    /// tokens are the simulator's.
+    async fn server() -> (String, ShopifySimulator, Arc<SqliteStore>, TempDir) {
+        let now = SystemClock.now_millis() / 1000;
+        let sim = ShopifySimulator::new("app-key", "app-secret", now);
+        let (addr, _task) = spawn_on_loopback(sim.clone()).await.unwrap();
+        let dir = TempDir::new().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("p.db")).unwrap());
+        let client = TokenClient::new(
+            Endpoint::Simulated(format!("http://{addr}")),
+            "app-key",
+            SecretString::from("app-secret".to_owned()),
+        )
+        .unwrap();
+        let ring = Arc::new(KeyRing::generate("test"));
+        let tokens = ShopifyCredentials::new(client, ring, store.clone(), Arc::new(SystemClock));
+        let app = AppCredentials {
+            key: "app-key".into(),
+            secret: "app-secret".into(),
+            previous_secret: None,
+        };
+        let state = AppState::new(
+            store.clone(),
+            Arc::new(Simulator::new("k", "s")),
+            app,
+            Vec::new(),
+        )
+        .with_shopify_tokens(tokens);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(preflight_server::serve(
+            listener,
+            api::router(Arc::new(state)),
+            ServeConfig::default(),
+            std::future::pending(),
+        ));
+        (url, sim, store, dir)
+    }
+
+    #[tokio::test]
+    async fn the_first_request_installs_and_an_uninstall_forgets() {
+        let (url, sim, store, _dir) = server().await;
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let get = |token: String| {
+            let http = http.clone();
+            let url = url.clone();
+            async move {
+                http.get(format!("{url}/api/settings"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        assert_eq!(get(sim.session_token(SHOP, "42")).await, 200);
+        assert_eq!(sim.issued(), 1);
+        assert!(store
+            .credentials(SHOP, Platform::Shopify)
+            .unwrap()
+            .is_some());
+        // Later requests use what is stored: nothing exchanged again.
+        assert_eq!(get(sim.session_token(SHOP, "42")).await, 200);
+        assert_eq!(sim.issued(), 1);
+
+        // Uninstalled: the tokens go, and the next request (a reinstall) exchanges again.
+        let body = r#"{"id": 1}"#;
+        let response = http
+            .post(format!("{url}/webhooks/shopify/app/uninstalled"))
+            .header(
+                "x-shopify-hmac-sha256",
+                auth::webhook_hmac("app-secret", body.as_bytes()),
+            )
+            .header("x-shopify-shop-domain", SHOP)
+            .header("x-shopify-topic", "app/uninstalled")
+            .header("x-shopify-webhook-id", "w1")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(store
+            .credentials(SHOP, Platform::Shopify)
+            .unwrap()
+            .is_none());
+        assert_eq!(get(sim.session_token(SHOP, "42")).await, 200);
+        assert_eq!(sim.issued(), 2);
+    }
+}
