@@ -62,7 +62,8 @@ impl FromRequestParts<Arc<AppState>> for ShopSession {
 }
 
 /// On a shop's first request, its session token is exchanged for a Shopify access token (kept sealed).
-/// A refused session token is 401; Shopify unavailable is logged and retried on the next request.
+/// A refused session token or authorization is 401; Shopify unavailable is logged and retried on the
+/// next request.
 async fn install_on_first_request(
     state: &AppState,
     session: &Session,
@@ -86,6 +87,13 @@ async fn install_on_first_request(
             StatusCode::UNAUTHORIZED,
             "auth.invalid_token",
             "Shopify refused the session token",
+        )),
+        // The app is not installed for Shopify (or its authorization was withdrawn): nothing of the
+        // shop is served until a reload authorizes it again.
+        Err(CredentialsError::ReloadNeeded) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "shopify.reload_needed",
+            "Shopify did not authorize the app for this shop: reload the app",
         )),
         Err(error) => {
             tracing::warn!(

@@ -199,6 +199,13 @@ mod first_request {
     /// The sync API on loopback keeping Shopify tokens with a Shopify simulator; its app's session
     /// tokens are the simulator's.
     async fn server() -> (String, ShopifySimulator, Arc<SqliteStore>, TempDir) {
+        server_with("app-secret").await
+    }
+
+    /// As [`server`], its token client holding `client_secret`.
+    async fn server_with(
+        client_secret: &str,
+    ) -> (String, ShopifySimulator, Arc<SqliteStore>, TempDir) {
         let now = SystemClock.now_millis() / 1000;
         let sim = ShopifySimulator::new("app-key", "app-secret", now);
         let (addr, _task) = spawn_on_loopback(sim.clone()).await.unwrap();
@@ -207,7 +214,7 @@ mod first_request {
         let client = TokenClient::new(
             Endpoint::Simulated(format!("http://{addr}")),
             "app-key",
-            SecretString::from("app-secret".to_owned()),
+            SecretString::from(client_secret.to_owned()),
         )
         .unwrap();
         let ring = Arc::new(KeyRing::generate("test"));
@@ -284,5 +291,26 @@ mod first_request {
             .is_none());
         assert_eq!(get(sim.session_token(SHOP, "42")).await, 200);
         assert_eq!(sim.issued(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refused_authorization_serves_nothing_of_the_shop() {
+        let (url, sim, store, _dir) = server_with("not-the-client-secret").await;
+        let response = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .get(format!("{url}/api/settings"))
+            .bearer_auth(sim.session_token(SHOP, "42"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "shopify.reload_needed");
+        assert!(store
+            .credentials(SHOP, Platform::Shopify)
+            .unwrap()
+            .is_none());
     }
 }
