@@ -264,13 +264,17 @@ impl Validator {
             return;
         };
         let issued_by_tiktok = number.is_some_and(|number| {
-            let validated = input.tracking_validation.as_ref().is_some_and(|v| {
-                v.is_tiktok_shipping
-                    && v.tracking_number
-                        .chars()
-                        .filter(|c| !c.is_whitespace())
-                        .eq(number.chars())
-            });
+            // Compared as TikTok Shop reads numbers: letters and digits, any case.
+            let bare = |s: &str| {
+                s.chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .map(|c| c.to_ascii_uppercase())
+                    .collect::<String>()
+            };
+            let validated = input
+                .tracking_validation
+                .as_ref()
+                .is_some_and(|v| v.is_tiktok_shipping && bare(&v.tracking_number) == bare(number));
             // An order TikTok Shipping ships carries TikTok Shipping's labels.
             validated || input.order.shipped_by_tiktok()
         });

@@ -429,7 +429,15 @@ pub fn allocate<'a>(
     }
     if has_bundles {
         let wanted: Vec<(usize, u32)> = unmet.iter().map(|(n, need, _)| (*n, *need)).collect();
-        let bundled = bundles(units, &items, &wanted, field);
+        let mut taken: std::collections::HashSet<&str> =
+            to_ship.iter().map(|u| u.id.as_str()).collect();
+        let shipped_ids: Vec<String> = elsewhere
+            .packages
+            .iter()
+            .flat_map(|p| p.line_item_ids.iter().cloned())
+            .collect();
+        taken.extend(shipped_ids.iter().map(String::as_str));
+        let bundled = bundles(units, &items, &wanted, &taken, field);
         for unit in &bundled.elsewhere {
             elsewhere.add(unit);
         }
@@ -442,7 +450,8 @@ pub fn allocate<'a>(
         out.extend(bundled.incomplete);
     }
     // Without our history: every unit already shipped in one package that holds exactly these units is
-    // that package, and a new number for it is its tracking update.
+    // that package, and a new number for it is its tracking update; unless another shipped package
+    // could as well hold them (then which one is this fulfillment's is not known).
     if let ([shipped], true, true) = (
         elsewhere.packages.as_slice(),
         to_ship.is_empty(),
@@ -452,7 +461,17 @@ pub fn allocate<'a>(
             .iter()
             .filter(|u| !u.is_cancelled() && u.package_id.as_deref() == Some(&shipped.package_id))
             .count();
-        if held == shipped.line_item_ids.len() {
+        let mut seen = vec![false; candidates.lists()];
+        let elsewhere_too = (0..items.len())
+            .flat_map(|n| candidates.of(n))
+            .filter(|&&id| {
+                seen.get_mut(id)
+                    .is_some_and(|s| !std::mem::replace(s, true))
+            })
+            .flat_map(|&id| candidates.list(id))
+            .filter_map(|&i| units.get(i))
+            .any(|u| u.is_shipped() && u.package_id.as_deref() != Some(&shipped.package_id));
+        if held == shipped.line_item_ids.len() && !elsewhere_too {
             let package = units
                 .iter()
                 .find(|u| u.package_id.as_deref() == Some(&shipped.package_id))
@@ -488,18 +507,6 @@ pub fn allocate<'a>(
     }
 }
 
-/// Whether an item is a component of a bundle: its SKU is the component's seller SKU, or its variant id
-/// the component's SKU id or seller SKU.
-fn is_component(item: &FulfillmentLineItem, c: &BundleComponent) -> bool {
-    item_keys(item).any(|(field, key)| {
-        let theirs = match field {
-            Field::SellerSku => c.seller_sku.as_deref(),
-            Field::SkuId => c.sku_id.as_deref(),
-        };
-        theirs.is_some_and(|k| same_key(k, key))
-    })
-}
-
 /// What the bundle pass decided.
 #[derive(Default)]
 struct Bundled<'a> {
@@ -513,74 +520,125 @@ struct Bundled<'a> {
     incomplete: Vec<Diagnostic>,
 }
 
+/// A component's keys, as items are matched to it: its seller SKU, its SKU id.
+fn component_keys(c: &BundleComponent) -> impl Iterator<Item = (Field, String)> + '_ {
+    [
+        c.seller_sku
+            .as_deref()
+            .map(|k| (Field::SellerSku, normalize(k))),
+        c.sku_id.as_deref().map(|k| (Field::SkuId, normalize(k))),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The component items of one key: their indexes, a cursor past those used up, and what they still
+/// hold in all.
+#[derive(Default)]
+struct ComponentList {
+    items: Vec<usize>,
+    cursor: usize,
+    total: u64,
+}
+
 /// Virtual bundle units whose every component (`sku_count` of each) the `wanted` quantities of items
-/// (what no unit of their own took) hold ship whole; what is left of a component item, not enough for
-/// a whole bundle unit, is `line_items.bundle_incomplete`.
+/// (what no unit of their own took) hold ship whole, available units before shipped ones, none the main
+/// pass took (`taken`, by unit id). What is left of a component item, not enough for a whole bundle
+/// unit, is `line_items.bundle_incomplete`. Linear: each item joins one list by key, and lists are used
+/// up from the front.
 fn bundles<'a>(
     units: &'a [TtsLineItem],
     items: &[&FulfillmentLineItem],
     wanted: &[(usize, u32)],
+    taken: &std::collections::HashSet<&str>,
     field: &'static str,
 ) -> Bundled<'a> {
     let mut done = Bundled {
         items: vec![false; items.len()],
         ..Bundled::default()
     };
-    let loose: Vec<usize> = wanted.iter().map(|&(n, _)| n).collect();
-    let mut left: Vec<u32> = vec![0; items.len()];
+    let bundle_units: Vec<&TtsLineItem> = units
+        .iter()
+        .filter(|u| !u.combined_listing_skus.is_empty() && !u.is_cancelled())
+        .filter(|u| !taken.contains(u.id.as_str()))
+        .collect();
+    let keys: std::collections::HashSet<(Field, String)> = bundle_units
+        .iter()
+        .flat_map(|u| &u.combined_listing_skus)
+        .flat_map(component_keys)
+        .collect();
+    let mut lists: HashMap<(Field, String), ComponentList> = HashMap::new();
+    let mut left = vec![0u32; items.len()];
     for &(n, need) in wanted {
-        if let Some(slot) = left.get_mut(n) {
-            *slot = need;
+        let Some(item) = items.get(n) else { continue };
+        let key = item_keys(item)
+            .map(|(f, k)| (f, normalize(k)))
+            .find(|k| keys.contains(k));
+        if let Some(key) = key {
+            let list = lists.entry(key).or_default();
+            list.items.push(n);
+            list.total += u64::from(need);
+            if let Some(slot) = left.get_mut(n) {
+                *slot = need;
+            }
+            if let Some(flag) = done.items.get_mut(n) {
+                *flag = true;
+            }
         }
     }
-    let bundle_units = units
-        .iter()
-        .filter(|u| !u.combined_listing_skus.is_empty() && !u.is_cancelled());
-    for unit in bundle_units {
-        let holds = |c: &BundleComponent, left: &[u32]| {
-            loose
+    // Available units first: a shipped one is only what the fulfillment already is.
+    let (available, shipped): (Vec<&TtsLineItem>, Vec<&TtsLineItem>) =
+        bundle_units.into_iter().partition(|u| is_available(u));
+    for unit in available.into_iter().chain(shipped) {
+        // What the unit needs, by list (a SKU listed twice counts twice).
+        let mut needs: Vec<((Field, String), u64)> = Vec::new();
+        let mut whole = true;
+        for c in &unit.combined_listing_skus {
+            let Some(key) = component_keys(c).find(|k| lists.contains_key(k)) else {
+                whole = false;
+                break;
+            };
+            match needs.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, n)) => *n += u64::from(c.sku_count),
+                None => needs.push((key, u64::from(c.sku_count))),
+            }
+        }
+        whole = whole
+            && needs
                 .iter()
-                .filter_map(|&n| Some((items.get(n)?, left.get(n)?)))
-                .filter(|(item, _)| is_component(item, c))
-                .map(|(_, &q)| u64::from(q))
-                .sum::<u64>()
-                >= u64::from(c.sku_count)
-        };
-        if !unit.combined_listing_skus.iter().all(|c| holds(c, &left)) {
+                .all(|(k, n)| lists.get(k).is_some_and(|l| l.total >= *n));
+        if !whole {
             continue;
         }
-        for c in &unit.combined_listing_skus {
-            let mut need = c.sku_count;
-            for &n in &loose {
-                let (Some(item), Some(q)) = (items.get(n), left.get_mut(n)) else {
-                    continue;
+        for (key, mut need) in needs {
+            let Some(list) = lists.get_mut(&key) else {
+                continue;
+            };
+            list.total -= need;
+            while need > 0 {
+                let Some(slot) = list.items.get(list.cursor).and_then(|&n| left.get_mut(n)) else {
+                    break;
                 };
-                if need > 0 && is_component(item, c) {
-                    let take = need.min(*q);
-                    *q -= take;
-                    need -= take;
+                let take = u32::try_from(need).unwrap_or(u32::MAX).min(*slot);
+                *slot -= take;
+                need -= u64::from(take);
+                if *slot == 0 {
+                    list.cursor += 1;
                 }
             }
         }
-        if unit.is_shipped() {
-            done.elsewhere.push(unit);
-        } else if is_available(unit) {
+        if is_available(unit) {
             done.ship.push(unit);
+        } else if unit.is_shipped() {
+            done.elsewhere.push(unit);
         }
     }
     for &(n, need) in wanted {
-        let Some(item) = items.get(n) else { continue };
-        let component = units
-            .iter()
-            .flat_map(|u| &u.combined_listing_skus)
-            .any(|c| is_component(item, c));
-        if !component {
+        let (Some(item), Some(&rest), Some(true)) =
+            (items.get(n), left.get(n), done.items.get(n).copied())
+        else {
             continue;
-        }
-        if let Some(slot) = done.items.get_mut(n) {
-            *slot = true;
-        }
-        let rest = left.get(n).copied().unwrap_or(0);
+        };
         if rest > 0 {
             done.incomplete.push(Diagnostic::new(
                 Code::LineItemsBundleIncomplete,

@@ -56,7 +56,9 @@ impl<'a> Shipment<'a> {
                 .and_then(|u| u.shipping_provider_id.as_deref())
                 .or_else(|| ours.and_then(|h| h.shipping_provider_id.as_deref())),
             shipped_at: ours.and_then(|h| h.shipped_at).or(rts),
-            updates_used: ours.map_or(0, |h| h.tracking_updates_used) + u32::from(spent_elsewhere),
+            updates_used: ours
+                .map_or(0, |h| h.tracking_updates_used)
+                .saturating_add(u32::from(spent_elsewhere)),
         }
     }
 }

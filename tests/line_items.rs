@@ -138,7 +138,13 @@ fn reference(items: &[Item], units: &[Unit]) -> (Result<Vec<String>, String>, Ve
             .iter()
             .filter(|u| u.shipped() && format!("P{}", u.state) == *package)
             .count();
-        if held == ids.len() {
+        // Another shipped package that could hold the items: not known which is this one.
+        let elsewhere_too = units.iter().any(|u| {
+            u.shipped()
+                && format!("P{}", u.state) != *package
+                && items.iter().any(|i| i.quantity > 0 && matches(i, u))
+        });
+        if held == ids.len() && !elsewhere_too {
             return (Err(package.clone()), out);
         }
     }

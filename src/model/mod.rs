@@ -431,17 +431,18 @@ impl Read for Vec<DeliveryOptionProviders> {
             "an object of delivery option ids, each a list of shipping providers",
         )?;
         let mut options = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (id, _) in o.members() {
-            if options
-                .iter()
-                .any(|o: &DeliveryOptionProviders| o.delivery_option_id == id)
-            {
+            // A repeated key reads as its last value; `null` as an option whose providers are unknown.
+            if !seen.insert(id) {
                 continue;
             }
-            options.push(DeliveryOptionProviders {
-                delivery_option_id: id.to_owned(),
-                providers: o.optional(id, read::list_of)?.unwrap_or_default(),
-            });
+            if let Some(providers) = o.optional(id, read::list_of)? {
+                options.push(DeliveryOptionProviders {
+                    delivery_option_id: id.to_owned(),
+                    providers,
+                });
+            }
         }
         Ok(options)
     }
