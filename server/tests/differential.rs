@@ -110,10 +110,12 @@ fn rebuild(
     }
     let validation = &vector["input"]["trackingValidation"];
     if validation["isTiktokShipping"] == true {
+        // The label's number as TikTok Shop holds it: letters and digits.
         let number: String = validation["trackingNumber"]
             .as_str()
             .unwrap_or_default()
-            .split_whitespace()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
             .collect();
         sim.add_tiktok_shipping_label(&number);
     }
