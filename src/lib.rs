@@ -139,6 +139,8 @@ impl Validator {
             &mut diagnostics,
         );
         let recognition = tracking.as_ref().map(|t| t.recognition).unwrap_or_default();
+        // The id pushed: the order's delivery option may give the provider its own.
+        let mut provider_id: Option<&str> = None;
         let provider = match self.carriers.resolve_for(
             fulfillment.tracking_company.as_deref(),
             recognition,
@@ -146,14 +148,17 @@ impl Validator {
             order.delivery_option_id.as_deref(),
         ) {
             Resolution::Resolved { provider, how } => {
+                provider_id = self
+                    .carriers
+                    .pushed_id(provider, order.delivery_option_id.as_deref());
                 let provider = self.carriers.provider(provider);
-                if let (How::Inferred, Some(p)) = (how, provider) {
+                if let (How::Inferred, Some(p), Some(id)) = (how, provider, provider_id) {
                     diagnostics.push(Diagnostic::new(
                         Code::CarrierInferred,
                         Some(shape.carrier_field()),
                         Some(Data::Provider {
                             provider: report::ProviderRef {
-                                id: p.id.clone(),
+                                id: id.to_owned(),
                                 name: p.name.clone(),
                             },
                         }),
@@ -189,7 +194,7 @@ impl Validator {
             line_items::allocate(fulfillment, order, history, number, &mut diagnostics);
 
         let mut plan = Plan {
-            shipping_provider_id: provider.map(|p| p.id.clone()),
+            shipping_provider_id: provider_id.map(str::to_owned),
             shipping_provider_name: provider.map(|p| p.name.clone()),
             // Never a number TikTok Shop refuses.
             tracking_number: tracking
@@ -203,7 +208,7 @@ impl Validator {
             Some(package_id) => {
                 let shipment = tracking_policy::Shipment::new(package_id, order, history);
                 let update = tracking_policy::Update {
-                    provider_id: provider.map(|p| p.id.as_str()),
+                    provider_id,
                     tracking_number: number,
                     order,
                     now,

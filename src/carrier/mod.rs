@@ -36,13 +36,28 @@ impl Provider {
     }
 }
 
-/// Which providers an order's delivery option accepts, by index.
+/// The providers a list of a delivery option accepts, and the ids it gives them.
+#[derive(Clone, Debug, Default)]
+struct Restriction {
+    /// Provider indexes, sorted; `None`: every catalog provider.
+    allowed: Option<Vec<usize>>,
+    /// Catalog providers the list gives another id, sorted by index: that id is pushed.
+    live_ids: Vec<(usize, String)>,
+}
+
+/// Which providers an order's delivery option accepts.
 #[derive(Clone, Copy)]
-struct Accepted<'a>(&'a [bool]);
+struct Accepted<'a> {
+    restriction: &'a Restriction,
+    catalog_len: usize,
+}
 
 impl Accepted<'_> {
     fn has(self, index: usize) -> bool {
-        self.0.get(index).copied().unwrap_or(false)
+        match &self.restriction.allowed {
+            Some(allowed) => allowed.binary_search(&index).is_ok(),
+            None => index < self.catalog_len,
+        }
     }
 }
 
@@ -80,10 +95,12 @@ pub enum Resolution {
 pub struct CarrierIndex {
     region: Region,
     providers: Vec<Provider>,
-    /// Per provider: accepted by `shippingProviders` (all true when not given).
-    allowed: Vec<bool>,
-    /// Per delivery option id: which providers it accepts (from `deliveryOptionProviders`).
-    by_option: HashMap<Box<str>, Vec<bool>>,
+    /// How many providers the region's catalog has (the first ones).
+    catalog_len: usize,
+    /// The providers `shippingProviders` accepts (every catalog provider when not given).
+    restriction: Restriction,
+    /// Per delivery option id: the providers it accepts (from `deliveryOptionProviders`).
+    by_option: HashMap<Box<str>, Restriction>,
     /// Normalized catalog names and aliases → provider indexes (several for an ambiguous name).
     names: HashMap<Box<str>, Vec<usize>>,
     longest_name: usize,
@@ -158,27 +175,32 @@ impl CarrierIndex {
             }
         }
 
-        // The delivery options' providers: matched to the catalog by id, then by name or alias (the live id
-        // replacing the catalog's); others added under their own names.
+        // The delivery options' providers: matched by id, then by name or alias (a live id differing from
+        // the catalog's is the one pushed for that option's orders); others added under their own names.
+        let catalog_len = providers.len();
+        let mut by_id: HashMap<String, usize> = providers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
         let mut restrict = |providers: &mut Vec<Provider>,
                             names: &mut HashMap<Box<str>, Vec<usize>>,
                             list: &[ShippingProvider]| {
-            let mut allowed = Vec::new();
+            let mut restriction = Restriction {
+                allowed: Some(Vec::with_capacity(list.len())),
+                live_ids: Vec::new(),
+            };
             for sp in list {
-                let by_id = providers.iter().position(|p| p.id == sp.id);
                 let by_name = || {
                     names
                         .get(normalize(&sp.name).as_str())
                         .filter(|found| found.len() == 1)
                         .and_then(|found| found.first().copied())
                 };
-                let index = match (by_id, by_name()) {
+                let index = match (by_id.get(&sp.id).copied(), by_name()) {
                     (Some(index), _) => index,
-                    // The catalog's provider under another id: the live id is the one TikTok Shop takes.
                     (None, Some(index)) => {
-                        if let Some(p) = providers.get_mut(index) {
-                            p.id.clone_from(&sp.id);
-                        }
+                        restriction.live_ids.push((index, sp.id.clone()));
                         index
                     }
                     (None, None) => {
@@ -188,27 +210,36 @@ impl CarrierIndex {
                             couriers: CourierSet::EMPTY,
                         });
                         let index = providers.len() - 1;
+                        by_id.insert(sp.id.clone(), index);
                         add_name(names, &sp.name, index);
                         index
                     }
                 };
-                if allowed.len() <= index {
-                    allowed.resize(index + 1, false);
-                }
-                if let Some(slot) = allowed.get_mut(index) {
-                    *slot = true;
+                if let Some(allowed) = restriction.allowed.as_mut() {
+                    allowed.push(index);
                 }
             }
-            allowed
+            if let Some(allowed) = restriction.allowed.as_mut() {
+                allowed.sort_unstable();
+                allowed.dedup();
+            }
+            restriction.live_ids.sort_unstable();
+            restriction
         };
-        let allowed = match &settings.shipping_providers {
+        let default = match &settings.shipping_providers {
             Some(list) => restrict(&mut providers, &mut names, list),
-            None => vec![true; providers.len()],
+            None => Restriction {
+                allowed: None,
+                live_ids: Vec::new(),
+            },
         };
         let mut by_option = HashMap::new();
         for option in &settings.delivery_option_providers {
-            let allowed = restrict(&mut providers, &mut names, &option.providers);
-            by_option.insert(option.delivery_option_id.clone().into_boxed_str(), allowed);
+            let restriction = restrict(&mut providers, &mut names, &option.providers);
+            by_option.insert(
+                option.delivery_option_id.clone().into_boxed_str(),
+                restriction,
+            );
         }
         let longest_name = names.keys().map(|k| k.len()).max().unwrap_or(0);
         let signatures: Vec<(Box<str>, Signature, Vec<usize>)> = order
@@ -222,7 +253,8 @@ impl CarrierIndex {
         let mut index = Self {
             region: settings.region,
             providers,
-            allowed,
+            catalog_len,
+            restriction: default,
             by_option,
             names,
             longest_name,
@@ -300,11 +332,26 @@ impl CarrierIndex {
     /// The providers a delivery option accepts: its own list when the settings give one, else
     /// `shippingProviders`, else all.
     fn accepted(&self, delivery_option: Option<&str>) -> Accepted<'_> {
-        Accepted(
-            delivery_option
+        Accepted {
+            restriction: delivery_option
                 .and_then(|id| self.by_option.get(id))
-                .unwrap_or(&self.allowed),
-        )
+                .unwrap_or(&self.restriction),
+            catalog_len: self.catalog_len,
+        }
+    }
+
+    /// The id pushed for the provider at `index` on an order of `delivery_option`: the id its delivery
+    /// option's list gives it, else the provider's own.
+    #[must_use]
+    pub fn pushed_id(&self, index: usize, delivery_option: Option<&str>) -> Option<&str> {
+        let restriction = self.accepted(delivery_option).restriction;
+        match restriction
+            .live_ids
+            .binary_search_by_key(&index, |(i, _)| *i)
+        {
+            Ok(at) => restriction.live_ids.get(at).map(|(_, id)| id.as_str()),
+            Err(_) => self.providers.get(index).map(|p| p.id.as_str()),
+        }
     }
 
     /// Resolves a Shopify carrier name (empty or "Other" both mean no carrier was named), with the tracking number's recognition to infer or disambiguate.
