@@ -429,15 +429,7 @@ pub fn allocate<'a>(
     }
     if has_bundles {
         let wanted: Vec<(usize, u32)> = unmet.iter().map(|(n, need, _)| (*n, *need)).collect();
-        let mut taken: std::collections::HashSet<&str> =
-            to_ship.iter().map(|u| u.id.as_str()).collect();
-        let shipped_ids: Vec<String> = elsewhere
-            .packages
-            .iter()
-            .flat_map(|p| p.line_item_ids.iter().cloned())
-            .collect();
-        taken.extend(shipped_ids.iter().map(String::as_str));
-        let bundled = bundles(units, &items, &wanted, &taken, field);
+        let bundled = bundles(units, &items, &wanted, &taker.taken, field);
         for unit in &bundled.elsewhere {
             elsewhere.add(unit);
         }
@@ -543,14 +535,14 @@ struct ComponentList {
 
 /// Virtual bundle units whose every component (`sku_count` of each) the `wanted` quantities of items
 /// (what no unit of their own took) hold ship whole, available units before shipped ones, none the main
-/// pass took (`taken`, by unit id). What is left of a component item, not enough for a whole bundle
+/// pass took (`taken`, by unit index). What is left of a component item, not enough for a whole bundle
 /// unit, is `line_items.bundle_incomplete`. Linear: each item joins one list by key, and lists are used
 /// up from the front.
 fn bundles<'a>(
     units: &'a [TtsLineItem],
     items: &[&FulfillmentLineItem],
     wanted: &[(usize, u32)],
-    taken: &std::collections::HashSet<&str>,
+    taken: &[bool],
     field: &'static str,
 ) -> Bundled<'a> {
     let mut done = Bundled {
@@ -559,23 +551,32 @@ fn bundles<'a>(
     };
     let bundle_units: Vec<&TtsLineItem> = units
         .iter()
-        .filter(|u| !u.combined_listing_skus.is_empty() && !u.is_cancelled())
-        .filter(|u| !taken.contains(u.id.as_str()))
+        .enumerate()
+        .filter(|(i, u)| {
+            !u.combined_listing_skus.is_empty()
+                && !u.is_cancelled()
+                && !taken.get(*i).copied().unwrap_or(false)
+        })
+        .map(|(_, u)| u)
         .collect();
-    let keys: std::collections::HashSet<(Field, String)> = bundle_units
+    // Every component key, with its list of component items.
+    let mut keys: HashMap<(Field, String), usize> = HashMap::new();
+    let mut lists: Vec<ComponentList> = Vec::new();
+    for key in bundle_units
         .iter()
         .flat_map(|u| &u.combined_listing_skus)
         .flat_map(component_keys)
-        .collect();
-    let mut lists: HashMap<(Field, String), ComponentList> = HashMap::new();
+    {
+        keys.entry(key).or_insert_with(|| {
+            lists.push(ComponentList::default());
+            lists.len() - 1
+        });
+    }
     let mut left = vec![0u32; items.len()];
     for &(n, need) in wanted {
         let Some(item) = items.get(n) else { continue };
-        let key = item_keys(item)
-            .map(|(f, k)| (f, normalize(k)))
-            .find(|k| keys.contains(k));
-        if let Some(key) = key {
-            let list = lists.entry(key).or_default();
+        let list = item_keys(item).find_map(|(f, k)| keys.get(&(f, normalize(k))).copied());
+        if let Some(list) = list.and_then(|l| lists.get_mut(l)) {
             list.items.push(n);
             list.total += u64::from(need);
             if let Some(slot) = left.get_mut(n) {
@@ -591,27 +592,30 @@ fn bundles<'a>(
         bundle_units.into_iter().partition(|u| is_available(u));
     for unit in available.into_iter().chain(shipped) {
         // What the unit needs, by list (a SKU listed twice counts twice).
-        let mut needs: Vec<((Field, String), u64)> = Vec::new();
+        let mut needs: Vec<(usize, u64)> = Vec::new();
         let mut whole = true;
         for c in &unit.combined_listing_skus {
-            let Some(key) = component_keys(c).find(|k| lists.contains_key(k)) else {
+            let list = component_keys(c)
+                .filter_map(|k| keys.get(&k).copied())
+                .find(|&l| lists.get(l).is_some_and(|l| !l.items.is_empty()));
+            let Some(list) = list else {
                 whole = false;
                 break;
             };
-            match needs.iter_mut().find(|(k, _)| *k == key) {
+            match needs.iter_mut().find(|(l, _)| *l == list) {
                 Some((_, n)) => *n += u64::from(c.sku_count),
-                None => needs.push((key, u64::from(c.sku_count))),
+                None => needs.push((list, u64::from(c.sku_count))),
             }
         }
         whole = whole
             && needs
                 .iter()
-                .all(|(k, n)| lists.get(k).is_some_and(|l| l.total >= *n));
+                .all(|(l, n)| lists.get(*l).is_some_and(|l| l.total >= *n));
         if !whole {
             continue;
         }
-        for (key, mut need) in needs {
-            let Some(list) = lists.get_mut(&key) else {
+        for (list, mut need) in needs {
+            let Some(list) = lists.get_mut(list) else {
                 continue;
             };
             list.total -= need;

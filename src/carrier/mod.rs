@@ -39,9 +39,9 @@ impl Provider {
 /// The providers a list of a delivery option accepts, and the ids it gives them.
 #[derive(Clone, Debug, Default)]
 struct Restriction {
-    /// Provider indexes, sorted; `None`: every catalog provider.
+    /// Provider indexes (a delivery option lists a handful); `None`: every catalog provider.
     allowed: Option<Vec<usize>>,
-    /// Catalog providers the list gives another id, sorted by index: that id is pushed.
+    /// Catalog providers the list gives another id: that id is pushed.
     live_ids: Vec<(usize, String)>,
 }
 
@@ -55,7 +55,7 @@ struct Accepted<'a> {
 impl Accepted<'_> {
     fn has(self, index: usize) -> bool {
         match &self.restriction.allowed {
-            Some(allowed) => allowed.binary_search(&index).is_ok(),
+            Some(allowed) => allowed.contains(&index),
             None => index < self.catalog_len,
         }
     }
@@ -216,14 +216,11 @@ impl CarrierIndex {
                     }
                 };
                 if let Some(allowed) = restriction.allowed.as_mut() {
-                    allowed.push(index);
+                    if !allowed.contains(&index) {
+                        allowed.push(index);
+                    }
                 }
             }
-            if let Some(allowed) = restriction.allowed.as_mut() {
-                allowed.sort_unstable();
-                allowed.dedup();
-            }
-            restriction.live_ids.sort_unstable();
             restriction
         };
         let default = match &settings.shipping_providers {
@@ -345,12 +342,9 @@ impl CarrierIndex {
     #[must_use]
     pub fn pushed_id(&self, index: usize, delivery_option: Option<&str>) -> Option<&str> {
         let restriction = self.accepted(delivery_option).restriction;
-        match restriction
-            .live_ids
-            .binary_search_by_key(&index, |(i, _)| *i)
-        {
-            Ok(at) => restriction.live_ids.get(at).map(|(_, id)| id.as_str()),
-            Err(_) => self.providers.get(index).map(|p| p.id.as_str()),
+        match restriction.live_ids.iter().find(|(i, _)| *i == index) {
+            Some((_, id)) => Some(id.as_str()),
+            None => self.providers.get(index).map(|p| p.id.as_str()),
         }
     }
 

@@ -431,10 +431,10 @@ impl Read for Vec<DeliveryOptionProviders> {
             "an object of delivery option ids, each a list of shipping providers",
         )?;
         let mut options = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for (id, _) in o.members() {
             // A repeated key reads as its last value; `null` as an option whose providers are unknown.
-            if !seen.insert(id) {
+            if seen.insert(id.to_owned(), 0).is_some() {
                 continue;
             }
             if let Some(providers) = o.optional(id, read::list_of)? {

@@ -38,7 +38,7 @@ export interface Settings {
   carrierMappings?: CarrierMapping[];
   shippingProviders?: ShippingProvider[] | null;
   /** Each delivery option's providers, by delivery option id: an order of a listed option accepts only those. */
-  deliveryOptionProviders?: { [deliveryOptionId: string]: ShippingProvider[] };
+  deliveryOptionProviders?: { [deliveryOptionId: string]: ShippingProvider[] | null };
   policy?: Policy;
   /** Rules switched on (`true`) or off (`false`, an exception) for this shop, whatever the date. */
   ruleOverrides?: { [rule in PlatformRule]?: boolean };
