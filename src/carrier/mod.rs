@@ -331,6 +331,7 @@ impl CarrierIndex {
     fn accepted(&self, delivery_option: Option<&str>) -> Accepted<'_> {
         Accepted {
             restriction: delivery_option
+                .filter(|_| !self.by_option.is_empty())
                 .and_then(|id| self.by_option.get(id))
                 .unwrap_or(&self.restriction),
             catalog_len: self.catalog_len,
