@@ -12,7 +12,7 @@ use preflight_server::auth::AppCredentials;
 use preflight_server::demo;
 use preflight_server::engine::EnginePool;
 use preflight_server::serve::{self, ServeConfig};
-use preflight_server::shopify::credentials::ShopifyCredentials;
+use preflight_server::shopify::credentials::{reseal_all, ShopifyCredentials};
 use preflight_server::shopify::oauth::{Endpoint, TokenClient};
 use preflight_server::shopify::simulator::{self as shopify_simulator, ShopifySimulator};
 use preflight_server::store::{Clock, SystemClock};
@@ -268,6 +268,15 @@ fn run(config: Config) -> Result<(), String> {
         Err(e) => return Err(e.to_string()),
     };
     tracing::info!(key = ring.current(), "token key ring");
+    match reseal_all(store.as_ref(), &ring) {
+        Ok((0, 0)) => {}
+        Ok((resealed, unreadable)) => tracing::warn!(
+            resealed,
+            unreadable,
+            "tokens sealed under an older key were sealed again under the current one"
+        ),
+        Err(e) => return Err(format!("cannot reseal the stored tokens: {e}")),
+    }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)

@@ -314,3 +314,48 @@ mod first_request {
             .is_none());
     }
 }
+
+#[tokio::test]
+async fn a_key_rotation_reseals_every_stored_token() {
+    use preflight_server::shopify::credentials::reseal_all;
+    let w = World::new().await;
+    let session = w.sim.session_token(SHOP, "42");
+    let token = w
+        .credentials
+        .access_token(SHOP, Some(&session))
+        .await
+        .unwrap();
+    let k1 = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let k2 = "k2:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+    let ring = |spec: String| KeyRing::parse(&SecretString::from(spec)).unwrap();
+
+    // The new key first: every row sealed again under it, once.
+    let rotated = ring(format!("{k2},{k1}"));
+    assert_eq!(reseal_all(w.store.as_ref(), &rotated).unwrap(), (1, 0));
+    assert_eq!(reseal_all(w.store.as_ref(), &rotated).unwrap(), (0, 0));
+    let stored = w
+        .store
+        .credentials(SHOP, Platform::Shopify)
+        .unwrap()
+        .unwrap();
+    assert!(stored.access_token.starts_with("v1.k2."));
+    assert!(stored.refresh_token.unwrap().starts_with("v1.k2."));
+
+    // The old key retired: the tokens still open.
+    let only_new = ring(k2.to_owned());
+    let opened = only_new
+        .open(
+            SHOP,
+            preflight_server::tokens::Purpose::ShopifyAccess,
+            &stored.access_token,
+        )
+        .unwrap();
+    assert_eq!(opened.expose_secret(), token.expose_secret());
+
+    // A ring that opens nothing leaves the row as it is, counted unreadable.
+    let k3 = "k3:QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=";
+    assert_eq!(
+        reseal_all(w.store.as_ref(), &ring(k3.to_owned())).unwrap(),
+        (0, 1)
+    );
+}

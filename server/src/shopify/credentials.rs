@@ -252,3 +252,49 @@ impl ShopifyCredentials {
         }
     }
 }
+
+/// Seals again, under the ring's current key, every stored token sealed under an older one (a key
+/// rotation: put the new key first, reseal, then retire the old key). Answers how many rows were
+/// resealed, and how many hold a token no key of the ring opens (left as they are: their shops
+/// exchange again on their next request). Blocking: run it off the async workers.
+///
+/// # Errors
+/// The store's.
+pub fn reseal_all(store: &dyn Store, ring: &KeyRing) -> Result<(usize, usize), CredentialsError> {
+    let (mut resealed, mut unreadable) = (0, 0);
+    for (shop, platform, stored) in store.all_credentials()? {
+        let fields = [
+            Some(&stored.access_token),
+            stored.refresh_token.as_ref(),
+            stored.previous_refresh_token.as_ref(),
+        ];
+        if !fields.into_iter().flatten().any(|t| ring.needs_reseal(t)) {
+            continue;
+        }
+        let (access, refresh) = match platform {
+            Platform::Shopify => (Purpose::ShopifyAccess, Purpose::ShopifyRefresh),
+            Platform::Tiktok => (Purpose::TiktokAccess, Purpose::TiktokRefresh),
+        };
+        let reseal = |purpose, sealed: &str| -> Result<String, OpenError> {
+            Ok(ring.seal(&shop, purpose, &ring.open(&shop, purpose, sealed)?))
+        };
+        let reseal_opt = |sealed: Option<&str>| sealed.map(|t| reseal(refresh, t)).transpose();
+        let fresh = (|| -> Result<ShopCredentials, OpenError> {
+            Ok(ShopCredentials {
+                access_token: reseal(access, &stored.access_token)?,
+                refresh_token: reseal_opt(stored.refresh_token.as_deref())?,
+                previous_refresh_token: reseal_opt(stored.previous_refresh_token.as_deref())?,
+                ..stored.clone()
+            })
+        })();
+        let Ok(fresh) = fresh else {
+            unreadable += 1;
+            continue;
+        };
+        // Only from the refresh token read: a refresh in between wins, already under the new key.
+        if store.swap_credentials(&shop, platform, stored.refresh_token.as_deref(), &fresh)? {
+            resealed += 1;
+        }
+    }
+    Ok((resealed, unreadable))
+}

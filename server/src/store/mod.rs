@@ -290,6 +290,12 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Database`].
     fn mark_reconnect(&self, shop: &str, platform: Platform) -> Result<bool, StoreError>;
 
+    /// Every shop's credentials at every platform, for resealing them under a new key.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn all_credentials(&self) -> Result<Vec<(String, Platform, ShopCredentials)>, StoreError>;
+
     /// Deletes a shop's credentials at a platform (an uninstall). Answers whether there were any.
     ///
     /// # Errors

@@ -1248,6 +1248,35 @@ impl Store for SqliteStore {
         })
     }
 
+    fn all_credentials(&self) -> Result<Vec<(String, Platform, ShopCredentials)>, StoreError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT shop, platform, access_token, access_expires_at, refresh_token, \
+                 refresh_expires_at, previous_refresh_token, needs_reconnect FROM shop_credentials \
+                 ORDER BY shop, platform",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let platform = match r.get::<_, String>(1)?.as_str() {
+                    "tiktok" => Platform::Tiktok,
+                    _ => Platform::Shopify,
+                };
+                Ok((
+                    r.get::<_, String>(0)?,
+                    platform,
+                    ShopCredentials {
+                        access_token: r.get(2)?,
+                        access_expires_at: r.get(3)?,
+                        refresh_token: r.get(4)?,
+                        refresh_expires_at: r.get(5)?,
+                        previous_refresh_token: r.get(6)?,
+                        needs_reconnect: r.get::<_, i64>(7)? != 0,
+                    },
+                ))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
     fn mark_reconnect(&self, shop: &str, platform: Platform) -> Result<bool, StoreError> {
         self.write(|tx, now| {
             let changed = tx
