@@ -112,6 +112,23 @@ impl ItemLists {
 }
 
 impl Candidates {
+    /// The units any of the first `items` items could match: each list once, so linear in the lists.
+    fn units_of_any<'s, 'u: 's>(
+        &'s self,
+        items: usize,
+        units: &'u [TtsLineItem],
+    ) -> impl Iterator<Item = &'u TtsLineItem> + 's {
+        let mut seen = vec![false; self.lists()];
+        (0..items)
+            .flat_map(|n| self.of(n))
+            .filter(move |&&id| {
+                seen.get_mut(id)
+                    .is_some_and(|s| !std::mem::replace(s, true))
+            })
+            .flat_map(|&id| self.list(id))
+            .filter_map(|&i| units.get(i))
+    }
+
     fn new(units: &[TtsLineItem], items: &[&FulfillmentLineItem]) -> Self {
         if units.len() <= FEW_UNITS {
             Self::scanned(units, items)
@@ -336,15 +353,8 @@ pub fn allocate<'a>(
         let candidates = candidates();
         // Pushed before without a record: a shipped unit of ours carries this very number.
         let number = tracking_number?;
-        let mut seen = vec![false; candidates.lists()];
-        (0..items.len())
-            .flat_map(|n| candidates.of(n))
-            .filter(|&&id| {
-                seen.get_mut(id)
-                    .is_some_and(|s| !std::mem::replace(s, true))
-            })
-            .flat_map(|&id| candidates.list(id))
-            .filter_map(|&i| units.get(i))
+        candidates
+            .units_of_any(items.len(), units)
             .find(|u| u.is_shipped() && same_number(u.tracking_number.as_deref(), number))
             .and_then(|u| u.package_id.as_deref())
     });
@@ -453,15 +463,8 @@ pub fn allocate<'a>(
             .iter()
             .filter(|u| !u.is_cancelled() && u.package_id.as_deref() == Some(&shipped.package_id))
             .count();
-        let mut seen = vec![false; candidates.lists()];
-        let elsewhere_too = (0..items.len())
-            .flat_map(|n| candidates.of(n))
-            .filter(|&&id| {
-                seen.get_mut(id)
-                    .is_some_and(|s| !std::mem::replace(s, true))
-            })
-            .flat_map(|&id| candidates.list(id))
-            .filter_map(|&i| units.get(i))
+        let elsewhere_too = candidates
+            .units_of_any(items.len(), units)
             .any(|u| u.is_shipped() && u.package_id.as_deref() != Some(&shipped.package_id));
         if held == shipped.line_item_ids.len() && !elsewhere_too {
             let package = units

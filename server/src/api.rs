@@ -426,35 +426,11 @@ async fn fulfillment_webhook(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    auth::verify_webhook(
-        header("x-shopify-hmac-sha256"),
-        body.0.as_bytes(),
-        &state.shopify.secret,
-        state.shopify.previous_secret.as_deref(),
-    )?;
-    let topic = header("x-shopify-topic");
-    if !topic.is_some_and(|t| FULFILLMENT_TOPICS.contains(&t)) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "webhook.unexpected_topic",
-            format!(
-                "expected topic `fulfillments/create` or `fulfillments/update`, got `{}`",
-                topic.unwrap_or_default()
-            ),
-        ));
-    }
-    let shop = header("x-shopify-shop-domain")
-        .map(str::to_ascii_lowercase)
-        .filter(|s| auth::is_shop_host(s))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "webhook.invalid_shop",
-                "missing or invalid X-Shopify-Shop-Domain",
-            )
-        })?;
-    let event_id = header("x-shopify-event-id").map(str::to_owned);
+    let shop = webhooks::verified_shop(&state, &headers, &body, &FULFILLMENT_TOPICS)?;
+    let event_id = headers
+        .get("x-shopify-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let (text, id, updated_at) = state
         .engine
         .run(move || -> Result<_, ApiError> {

@@ -26,12 +26,15 @@ struct Delivery {
     first: bool,
 }
 
-async fn verify(
+/// A Shopify webhook's shop, once its HMAC verifies, its topic is one of `topics` and its shop domain
+/// is a shop's: 401 `auth.invalid_hmac`, 400 `webhook.unexpected_topic` or `webhook.invalid_shop`
+/// otherwise.
+pub(crate) fn verified_shop(
     state: &AppState,
     headers: &HeaderMap,
     body: &Body,
-    topic: &'static str,
-) -> Result<Delivery, ApiError> {
+    topics: &[&str],
+) -> Result<String, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     auth::verify_webhook(
         header("x-shopify-hmac-sha256"),
@@ -39,17 +42,20 @@ async fn verify(
         &state.shopify.secret,
         state.shopify.previous_secret.as_deref(),
     )?;
-    if header("x-shopify-topic") != Some(topic) {
+    let topic = header("x-shopify-topic");
+    if !topic.is_some_and(|t| topics.contains(&t)) {
+        let expected: Vec<String> = topics.iter().map(|t| format!("`{t}`")).collect();
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "webhook.unexpected_topic",
             format!(
-                "expected topic `{topic}`, got `{}`",
-                header("x-shopify-topic").unwrap_or_default()
+                "expected topic {}, got `{}`",
+                expected.join(" or "),
+                topic.unwrap_or_default()
             ),
         ));
     }
-    let shop = header("x-shopify-shop-domain")
+    header("x-shopify-shop-domain")
         .map(str::to_ascii_lowercase)
         .filter(|s| auth::is_shop_host(s))
         .ok_or_else(|| {
@@ -58,8 +64,21 @@ async fn verify(
                 "webhook.invalid_shop",
                 "missing or invalid X-Shopify-Shop-Domain",
             )
-        })?;
-    let first = match header("x-shopify-webhook-id").filter(|id| !id.is_empty()) {
+        })
+}
+
+async fn verify(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Body,
+    topic: &'static str,
+) -> Result<Delivery, ApiError> {
+    let shop = verified_shop(state, headers, body, &[topic])?;
+    let webhook_id = headers
+        .get("x-shopify-webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| !id.is_empty());
+    let first = match webhook_id {
         Some(id) => {
             let (store, shop, id) = (state.store.clone(), shop.clone(), id.to_owned());
             blocking(move || store.first_delivery(&shop, &id)).await?
