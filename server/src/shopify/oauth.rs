@@ -10,30 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
+pub use super::Endpoint;
 use crate::tokens::{ExposeSecret, SecretString};
-
-/// Where the token endpoint of a shop is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Endpoint {
-    /// Shopify itself: `https://{shop}/admin/oauth/access_token`.
-    Live,
-    /// A simulator: `{base}/shops/{shop}/admin/oauth/access_token`.
-    Simulated(String),
-}
-
-impl Endpoint {
-    fn token_url(&self, shop: &str) -> String {
-        match self {
-            Self::Live => format!("https://{shop}/admin/oauth/access_token"),
-            Self::Simulated(base) => {
-                format!(
-                    "{}/shops/{shop}/admin/oauth/access_token",
-                    base.trim_end_matches('/')
-                )
-            }
-        }
-    }
-}
 
 /// What the token endpoint grants.
 #[derive(Debug)]
