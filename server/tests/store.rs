@@ -342,6 +342,7 @@ fn fulfillments_are_patched_and_listed_by_status_with_a_stable_cursor() {
         tts_order_json: Some(r#"{"id":"577"}"#.to_owned()),
         history_json: Some(r#"{"packageId":"1"}"#.to_owned()),
         shopify_json: Some(r#"{"id":2,"tracking_number":"1Z2"}"#.to_owned()),
+        ..FulfillmentPatch::default()
     };
     let record = store.update_fulfillment(A, "2", &synced).unwrap();
     assert_eq!(record.sync_status, SyncStatus::Synced);

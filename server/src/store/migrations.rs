@@ -2,7 +2,36 @@
 
 /// `(version, name, SQL)`, in order; versions start at 1 and have no gaps.
 pub(super) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", V1), (2, "shop_credentials", V2)];
+    &[(1, "initial", V1), (2, "shop_credentials", V2), (3, "links_writebacks_backfills", V3)];
+
+/// How each fulfillment was linked to its TikTok Shop order (or why not), the write-back of a tracking
+/// fix to Shopify, and each shop's backfill of recent orders.
+const V3: &str = r"
+ALTER TABLE fulfillments ADD COLUMN link_json TEXT
+    CHECK (link_json IS NULL OR json_valid(link_json));
+ALTER TABLE fulfillments ADD COLUMN writeback_state TEXT
+    CHECK (writeback_state IS NULL OR writeback_state IN ('held', 'pending', 'done', 'failed'));
+ALTER TABLE fulfillments ADD COLUMN writeback_number TEXT;
+ALTER TABLE fulfillments ADD COLUMN writeback_company TEXT;
+ALTER TABLE fulfillments ADD COLUMN writeback_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE fulfillments ADD COLUMN writeback_error_code TEXT;
+ALTER TABLE fulfillments ADD COLUMN writeback_error_message TEXT;
+ALTER TABLE fulfillments ADD COLUMN writeback_next_at INTEGER;
+CREATE INDEX fulfillments_writeback_due ON fulfillments (writeback_state, writeback_next_at)
+    WHERE writeback_state = 'pending';
+
+CREATE TABLE backfills (
+    shop              TEXT PRIMARY KEY,
+    state             TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),
+    since             TEXT NOT NULL,
+    cursor            TEXT,
+    orders_read       INTEGER NOT NULL DEFAULT 0 CHECK (orders_read >= 0),
+    fulfillments_read INTEGER NOT NULL DEFAULT 0 CHECK (fulfillments_read >= 0),
+    error_code        TEXT,
+    started_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL
+) STRICT;
+";
 
 /// Each shop's platform credentials: tokens sealed by `crate::tokens` (never plain), expiries in Unix
 /// milliseconds.

@@ -302,6 +302,62 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Database`].
     fn delete_credentials(&self, shop: &str, platform: Platform) -> Result<bool, StoreError>;
 
+    /// Records an attempt to write a tracking fix back to Shopify, when the fulfillment's write-back is
+    /// still of `tracking_number` and `pending` or `failed`. Answers whether it was recorded.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn record_writeback(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        tracking_number: &str,
+        outcome: &WritebackOutcome,
+    ) -> Result<bool, StoreError>;
+
+    /// A `failed` write-back made `pending` again, due now (the merchant asked to retry). Answers
+    /// whether there was one.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn retry_writeback(&self, shop: &str, fulfillment_id: &str) -> Result<bool, StoreError>;
+
+    /// Up to `limit` `pending` write-backs due at `now_millis`, in every shop, soonest first:
+    /// `(shop, fulfillment id, write-back)`.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn due_writebacks(
+        &self,
+        now_millis: i64,
+        limit: u32,
+    ) -> Result<Vec<(String, String, Writeback)>, StoreError>;
+
+    /// What Shopify holds now as the fulfillment's tracking number (from a webhook): a `pending` or
+    /// `failed` write-back of that number is `done`; a `held` one of another number is dropped (the
+    /// merchant changed it in Shopify).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn shopify_tracking_seen(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        tracking_number: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// A shop's backfill, when one ever started.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn backfill(&self, shop: &str) -> Result<Option<Backfill>, StoreError>;
+
+    /// Stores a shop's backfill as it is now.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn put_backfill(&self, shop: &str, backfill: &Backfill) -> Result<(), StoreError>;
+
     /// Whether the database answers (for `/healthz`).
     ///
     /// # Errors
@@ -361,6 +417,126 @@ pub struct FulfillmentRecord {
     pub updated_at: Timestamp,
     /// The latest push, when any.
     pub latest_push: Option<PushRecord>,
+    /// How it was linked to its TikTok Shop order, or why it is not (JSON), when the chain ran.
+    pub link_json: Option<String>,
+    /// The write-back of a tracking fix to Shopify, when one was made.
+    pub writeback: Option<Writeback>,
+}
+
+/// Where a tracking fix stands with Shopify.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WritebackState {
+    /// Fixed here, not pushed to TikTok Shop yet: Shopify is told once TikTok Shop has it.
+    Held,
+    /// TikTok Shop has it; Shopify does not yet (retried until it agrees).
+    Pending,
+    /// Shopify holds it.
+    Done,
+    /// Shopify refused it (its `userErrors`); retried when the merchant syncs again.
+    Failed,
+}
+
+impl WritebackState {
+    /// The stored and wire name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Held => "held",
+            Self::Pending => "pending",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The state of a stored name.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Held, Self::Pending, Self::Done, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+/// The write-back of a tracking fix to Shopify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Writeback {
+    /// Where it stands.
+    pub state: WritebackState,
+    /// The tracking number to write.
+    pub tracking_number: String,
+    /// The carrier to write with it.
+    pub company: Option<String>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last attempt's error: a stable code and Shopify's message.
+    pub error: Option<(String, String)>,
+    /// When a `pending` one is next tried.
+    pub next_attempt_at: Option<Timestamp>,
+}
+
+/// What an attempt to write back did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WritebackOutcome {
+    /// Shopify holds the number.
+    Done,
+    /// Shopify was unavailable or throttled: tried again at `next_attempt_at` (Unix ms).
+    Retry {
+        /// The error's stable code.
+        code: String,
+        /// What happened.
+        message: String,
+        /// When to try again, Unix milliseconds.
+        next_attempt_at: i64,
+    },
+    /// Shopify refused (`userErrors`): shown to the merchant, retried when they sync again.
+    Failed {
+        /// The error's stable code.
+        code: String,
+        /// Shopify's message.
+        message: String,
+    },
+}
+
+/// Where a shop's backfill of recent orders stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackfillState {
+    /// Pages are being read.
+    Running,
+    /// Every page was read.
+    Done,
+    /// It stopped on an error; the next start goes on from its cursor.
+    Failed,
+}
+
+impl BackfillState {
+    /// The stored and wire name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// A shop's backfill of recent orders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backfill {
+    /// Where it stands.
+    pub state: BackfillState,
+    /// The oldest creation date read (RFC 3339).
+    pub since: String,
+    /// The cursor of the next page, while pages remain.
+    pub cursor: Option<String>,
+    /// Orders read so far.
+    pub orders_read: u64,
+    /// Fulfillments stored so far.
+    pub fulfillments_read: u64,
+    /// The error it stopped on.
+    pub error_code: Option<String>,
+    /// When it started, Unix milliseconds.
+    pub started_at: i64,
 }
 
 /// Fields to set on a fulfillment; `None` leaves a field as it is.
@@ -376,6 +552,10 @@ pub struct FulfillmentPatch {
     pub report_json: Option<String>,
     /// The sync status.
     pub sync_status: Option<SyncStatus>,
+    /// How the fulfillment is linked, or why not (JSON).
+    pub link_json: Option<String>,
+    /// A tracking fix made here, held for Shopify until TikTok Shop has it: `(company, number)`.
+    pub hold_writeback: Option<(Option<String>, String)>,
 }
 
 /// A fulfillment's sync status.
@@ -558,6 +738,8 @@ pub struct PushTransition {
     pub tts_order_json: Option<String>,
     /// The preview report on that order and the new history, stored with `sent`.
     pub report_json: Option<String>,
+    /// The tracking number pushed, with `sent`: a write-back of it held or failed becomes `pending`.
+    pub writeback_number: Option<String>,
 }
 
 impl PushTransition {
@@ -572,6 +754,7 @@ impl PushTransition {
             history_json: None,
             tts_order_json: None,
             report_json: None,
+            writeback_number: None,
         }
     }
 }

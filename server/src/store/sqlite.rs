@@ -14,6 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 
 use super::migrations::MIGRATIONS;
 use super::{
+    Backfill, BackfillState, Writeback, WritebackOutcome, WritebackState,
     Clock, FulfillmentPage, FulfillmentPatch, FulfillmentQuery, FulfillmentRecord,
     FulfillmentWebhook, IdempotencyStart, Platform, Purged, PushRecord, PushState, PushTransition,
     Recovery, ShopCredentials, Store, StoreError, StoredResponse, SyncFailure, SyncStatus,
@@ -71,7 +72,9 @@ const PUSH_COLUMNS: &str = "id, fulfillment_id, state, plan_json, attempts, resp
      failure_code, failure_reason, failure_solution, idempotency_key, created_at, updated_at, sending_at";
 const FULFILLMENT_COLUMNS: &str = "id, fulfillment_id, shopify_json, shopify_updated_at, \
      tts_order_json, history_json, report_json, sync_status, failure_code, failure_reason, \
-     failure_solution, created_at, updated_at";
+     failure_solution, created_at, updated_at, link_json, writeback_state, writeback_number, \
+     writeback_company, writeback_attempts, writeback_error_code, writeback_error_message, \
+     writeback_next_at";
 const CURSOR_PREFIX: &str = "f1:";
 const MAX_KEY_LEN: usize = 255;
 
@@ -290,6 +293,7 @@ fn apply_transition(
         history_json,
         tts_order_json,
         report_json,
+        writeback_number,
     } = transition;
     let (from, to) = (*from, *to);
     let push = load_push(tx, shop, push_id)?
@@ -343,6 +347,16 @@ fn apply_transition(
                     tts_order_json,
                     report_json
                 ])?;
+            }
+            if let Some(number) = writeback_number {
+                // TikTok Shop has the fix: Shopify is told now.
+                tx.prepare_cached(
+                    "UPDATE fulfillments SET writeback_state = 'pending', writeback_next_at = ?4, \
+                     writeback_error_code = NULL, writeback_error_message = NULL \
+                     WHERE shop = ?1 AND fulfillment_id = ?2 AND writeback_number = ?3 \
+                     AND writeback_state IN ('held', 'failed')",
+                )?
+                .execute(params![shop, push.fulfillment_id, number, now])?;
             }
         }
         (PushState::Failed | PushState::NeedsReview, Some(failure)) => {
@@ -413,6 +427,21 @@ fn apply_patch(
     }
     if let Some(status) = &patch.sync_status {
         set_sync_status(tx, shop, fulfillment_id, status, now)?;
+    }
+    if let Some(link) = &patch.link_json {
+        tx.prepare_cached(
+            "UPDATE fulfillments SET link_json = ?3 WHERE shop = ?1 AND fulfillment_id = ?2",
+        )?
+        .execute(params![shop, fulfillment_id, link])?;
+    }
+    if let Some((company, number)) = &patch.hold_writeback {
+        tx.prepare_cached(
+            "UPDATE fulfillments SET writeback_state = 'held', writeback_number = ?3, \
+             writeback_company = ?4, writeback_attempts = 0, writeback_error_code = NULL, \
+             writeback_error_message = NULL, writeback_next_at = NULL \
+             WHERE shop = ?1 AND fulfillment_id = ?2",
+        )?
+        .execute(params![shop, fulfillment_id, number, company])?;
     }
     Ok(())
 }
@@ -628,8 +657,29 @@ fn fulfillment_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, FulfillmentReco
             created_at: ts(row.get("created_at")?),
             updated_at: ts(row.get("updated_at")?),
             latest_push: None,
+            link_json: row.get("link_json")?,
+            writeback: writeback_from_row(row)?,
         },
     ))
+}
+
+/// A fulfillment row's write-back, when it has one.
+fn writeback_from_row(row: &Row<'_>) -> rusqlite::Result<Option<Writeback>> {
+    let Some(state) = row.get::<_, Option<String>>("writeback_state")? else {
+        return Ok(None);
+    };
+    let state =
+        WritebackState::parse(&state).ok_or_else(|| conversion_error("writeback_state", &state))?;
+    let code: Option<String> = row.get("writeback_error_code")?;
+    let message: Option<String> = row.get("writeback_error_message")?;
+    Ok(Some(Writeback {
+        state,
+        tracking_number: row.get::<_, Option<String>>("writeback_number")?.unwrap_or_default(),
+        company: row.get("writeback_company")?,
+        attempts: row.get("writeback_attempts")?,
+        error: code.map(|c| (c, message.unwrap_or_default())),
+        next_attempt_at: row.get::<_, Option<i64>>("writeback_next_at")?.map(ts),
+    }))
 }
 
 fn latest_push(
@@ -1144,13 +1194,14 @@ impl Store for SqliteStore {
 
     fn delete_shop(&self, shop: &str) -> Result<Vec<(&'static str, usize)>, StoreError> {
         // Children before parents (pushes name their fulfillment).
-        const TABLES: [&str; 6] = [
+        const TABLES: [&str; 7] = [
             "pushes",
             "fulfillments",
             "idempotency_keys",
             "webhook_events",
             "shop_settings",
             "shop_credentials",
+            "backfills",
         ];
         self.write(|tx, _| {
             let mut deleted = Vec::with_capacity(TABLES.len());
@@ -1161,6 +1212,165 @@ impl Store for SqliteStore {
                 deleted.push((table, n));
             }
             Ok(deleted)
+        })
+    }
+
+    fn record_writeback(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        tracking_number: &str,
+        outcome: &WritebackOutcome,
+    ) -> Result<bool, StoreError> {
+        let (state, code, message, next_at) = match outcome {
+            WritebackOutcome::Done => ("done", None, None, None),
+            WritebackOutcome::Retry {
+                code,
+                message,
+                next_attempt_at,
+            } => ("pending", Some(code), Some(message), Some(*next_attempt_at)),
+            WritebackOutcome::Failed { code, message } => {
+                ("failed", Some(code), Some(message), None)
+            }
+        };
+        self.write(|tx, now| {
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE fulfillments SET writeback_state = ?4, \
+                     writeback_attempts = writeback_attempts + 1, writeback_error_code = ?5, \
+                     writeback_error_message = ?6, writeback_next_at = ?7, updated_at = ?8 \
+                     WHERE shop = ?1 AND fulfillment_id = ?2 AND writeback_number = ?3 \
+                     AND writeback_state IN ('pending', 'failed')",
+                )?
+                .execute(params![
+                    shop,
+                    fulfillment_id,
+                    tracking_number,
+                    state,
+                    code,
+                    message,
+                    next_at,
+                    now
+                ])?
+                == 1)
+        })
+    }
+
+    fn retry_writeback(&self, shop: &str, fulfillment_id: &str) -> Result<bool, StoreError> {
+        self.write(|tx, now| {
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE fulfillments SET writeback_state = 'pending', writeback_next_at = ?3 \
+                     WHERE shop = ?1 AND fulfillment_id = ?2 AND writeback_state = 'failed'",
+                )?
+                .execute(params![shop, fulfillment_id, now])?
+                == 1)
+        })
+    }
+
+    fn due_writebacks(
+        &self,
+        now_millis: i64,
+        limit: u32,
+    ) -> Result<Vec<(String, String, Writeback)>, StoreError> {
+        self.read(|tx| {
+            let mut statement = tx.prepare_cached(&format!(
+                "SELECT shop, {FULFILLMENT_COLUMNS} FROM fulfillments \
+                 WHERE writeback_state = 'pending' AND writeback_next_at <= ?1 \
+                 ORDER BY writeback_next_at LIMIT ?2"
+            ))?;
+            let rows = statement.query_map(params![now_millis, limit], |row| {
+                let shop: String = row.get("shop")?;
+                let (_, record) = fulfillment_from_row(row)?;
+                Ok((shop, record))
+            })?;
+            let mut due = Vec::new();
+            for row in rows {
+                let (shop, record) = row?;
+                if let Some(writeback) = record.writeback {
+                    due.push((shop, record.fulfillment_id, writeback));
+                }
+            }
+            Ok(due)
+        })
+    }
+
+    fn shopify_tracking_seen(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        tracking_number: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.write(|tx, _| {
+            tx.prepare_cached(
+                "UPDATE fulfillments SET writeback_state = 'done', writeback_error_code = NULL, \
+                 writeback_error_message = NULL, writeback_next_at = NULL \
+                 WHERE shop = ?1 AND fulfillment_id = ?2 AND writeback_number = ?3 \
+                 AND writeback_state IN ('pending', 'failed')",
+            )?
+            .execute(params![shop, fulfillment_id, tracking_number])?;
+            tx.prepare_cached(
+                "UPDATE fulfillments SET writeback_state = NULL, writeback_number = NULL, \
+                 writeback_company = NULL, writeback_attempts = 0 \
+                 WHERE shop = ?1 AND fulfillment_id = ?2 AND writeback_state = 'held' \
+                 AND writeback_number IS NOT ?3",
+            )?
+            .execute(params![shop, fulfillment_id, tracking_number])?;
+            Ok(())
+        })
+    }
+
+    fn backfill(&self, shop: &str) -> Result<Option<Backfill>, StoreError> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT state, since, cursor, orders_read, fulfillments_read, error_code, \
+                     started_at FROM backfills WHERE shop = ?1",
+                )?
+                .query_row([shop], |r| {
+                    let state: String = r.get(0)?;
+                    let state = match state.as_str() {
+                        "running" => BackfillState::Running,
+                        "done" => BackfillState::Done,
+                        "failed" => BackfillState::Failed,
+                        other => return Err(conversion_error("state", other)),
+                    };
+                    Ok(Backfill {
+                        state,
+                        since: r.get(1)?,
+                        cursor: r.get(2)?,
+                        orders_read: r.get(3)?,
+                        fulfillments_read: r.get(4)?,
+                        error_code: r.get(5)?,
+                        started_at: r.get(6)?,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    fn put_backfill(&self, shop: &str, backfill: &Backfill) -> Result<(), StoreError> {
+        self.write(|tx, now| {
+            tx.prepare_cached(
+                "INSERT INTO backfills (shop, state, since, cursor, orders_read, fulfillments_read, \
+                 error_code, started_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 ON CONFLICT (shop) DO UPDATE SET state = excluded.state, since = excluded.since, \
+                 cursor = excluded.cursor, orders_read = excluded.orders_read, \
+                 fulfillments_read = excluded.fulfillments_read, error_code = excluded.error_code, \
+                 started_at = excluded.started_at, updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                shop,
+                backfill.state.as_str(),
+                backfill.since,
+                backfill.cursor,
+                backfill.orders_read,
+                backfill.fulfillments_read,
+                backfill.error_code,
+                backfill.started_at,
+                now
+            ])?;
+            Ok(())
         })
     }
 
