@@ -65,7 +65,7 @@ impl FromRequestParts<Arc<AppState>> for ShopSession {
 /// A refused session token or authorization is 401; Shopify unavailable is logged and retried on the
 /// next request.
 async fn install_on_first_request(
-    state: &AppState,
+    state: &Arc<AppState>,
     session: &Session,
     header: Option<&str>,
 ) -> Result<(), ApiError> {
@@ -81,6 +81,8 @@ async fn install_on_first_request(
     match tokens.access_token(&session.shop, bearer).await {
         Ok(_) => {
             state.set_installed(&session.shop, true);
+            // The shop's recent orders, so that the widget is not empty on first open.
+            crate::backfill::start(state.clone(), session.shop.clone());
             Ok(())
         }
         Err(CredentialsError::InvalidSessionToken) => Err(ApiError::new(
@@ -132,6 +134,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(get_mappings).put(put_mappings),
         )
         .route("/fulfillments", get(list_fulfillments))
+        .route("/backfill", get(get_backfill))
         .route("/fulfillments/{id}", get(get_fulfillment))
         .route(
             "/fulfillments/{id}/tts-order",
@@ -431,13 +434,13 @@ async fn fulfillment_webhook(
         .get("x-shopify-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let (text, id, updated_at) = state
+    let (text, id, updated_at, tracking_number) = state
         .engine
         .run(move || -> Result<_, ApiError> {
-            let (id, updated_at) = webhook_identity(&body.0)?;
+            let (id, updated_at, tracking_number) = webhook_identity(&body.0)?;
             // Only what the engine and the widget read is stored: no buyer's data.
             let text = crate::wire::stored_fulfillment(&body.0)?;
-            Ok((text, id, updated_at))
+            Ok((text, id, updated_at, tracking_number))
         })
         .await??;
     let store = state.store.clone();
@@ -455,6 +458,20 @@ async fn fulfillment_webhook(
     })
     .await?;
     if matches!(outcome, UpsertOutcome::Inserted | UpsertOutcome::Updated) {
+        // What Shopify holds now settles a tracking write-back.
+        let store = state.store.clone();
+        let (s, f, number) = (shop.clone(), id.clone(), tracking_number);
+        if let Err(error) =
+            blocking(move || store.shopify_tracking_seen(&s, &f, number.as_deref())).await
+        {
+            tracing::warn!(
+                shop,
+                fulfillment_id = id,
+                code = error.code,
+                "write-back not settled"
+            );
+        }
+        crate::linking::spawn_link(state.clone(), shop.clone(), id.clone());
         // The preview follows the merchant's edit; a failure here must not fail the webhook, which
         // Shopify would send again.
         if let Err(error) = crate::sync::refresh_preview(&state, &shop, &id).await {
@@ -469,16 +486,21 @@ async fn fulfillment_webhook(
     Ok(Json(json!({ "outcome": outcome })))
 }
 
-/// A fulfillment webhook's id and `updated_at`, checked by the engine's reader.
-fn webhook_identity(text: &str) -> Result<(String, String), InputError> {
-    use preflight::model::read::{Object, Path as ReadPath};
+/// A fulfillment webhook's id, `updated_at` and first tracking number, checked by the engine's
+/// reader.
+fn webhook_identity(text: &str) -> Result<(String, String, Option<String>), InputError> {
+    use preflight::model::read::{Object, Path as ReadPath, Read};
     let value = preflight::json::parse(text)?;
     let root = ReadPath::Root;
     let o = Object::new(&value, &root, "a Shopify fulfillment object")?;
     let id = o.required_id("id")?;
     let updated_at = o.required("updated_at", preflight::model::read::any_text)?;
     o.required("updated_at", preflight::model::read::timestamp)?;
-    Ok((id, updated_at))
+    // The tracking number only settles a write-back: a payload the engine cannot read is still stored.
+    let number = preflight::model::Fulfillment::read(&value, &root)
+        .ok()
+        .and_then(|f| f.tracking_numbers.into_iter().next());
+    Ok((id, updated_at, number))
 }
 
 #[derive(Deserialize)]
@@ -623,6 +645,27 @@ async fn link_order(
     let order_id = read_link(&body.0)?;
     let record = crate::sync::link_order(&state, &session.shop, &id, &order_id).await?;
     Ok(Json(fulfillment_json(&record)))
+}
+
+/// `GET /api/backfill`: the shop's backfill of recent orders, `{state, since, ordersRead,
+/// fulfillmentsRead, errorCode}`; `state` is `none` (never started), `running`, `done` or `failed`.
+async fn get_backfill(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let shop = session.shop.clone();
+    let backfill = blocking(move || store.backfill(&shop)).await?;
+    Ok(Json(match backfill {
+        None => json!({ "state": "none" }),
+        Some(b) => json!({
+            "state": b.state.as_str(),
+            "since": b.since,
+            "ordersRead": b.orders_read,
+            "fulfillmentsRead": b.fulfillments_read,
+            "errorCode": b.error_code,
+        }),
+    }))
 }
 
 /// `POST /api/fulfillments/{id}/sync`, with a required `Idempotency-Key`: the same key and body

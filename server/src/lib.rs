@@ -9,9 +9,11 @@
 
 pub mod api;
 pub mod auth;
+pub mod backfill;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod linking;
 pub mod serve;
 pub mod shopify;
 pub mod state;
@@ -21,5 +23,6 @@ pub mod tokens;
 pub mod tts;
 pub mod webhooks;
 pub mod wire;
+pub mod writeback;
 
 pub use serve::{serve, ServeConfig};

@@ -12,7 +12,9 @@ use preflight_server::auth::AppCredentials;
 use preflight_server::demo;
 use preflight_server::engine::EnginePool;
 use preflight_server::serve::{self, ServeConfig};
+use preflight_server::shopify::admin::ShopifyAdmin;
 use preflight_server::shopify::credentials::{reseal_all, ShopifyCredentials};
+use preflight_server::shopify::graphql::{GraphqlClient, RetryConfig};
 use preflight_server::shopify::oauth::{Endpoint, TokenClient};
 use preflight_server::shopify::simulator::{self as shopify_simulator, ShopifySimulator};
 use preflight_server::store::{Clock, SystemClock};
@@ -21,6 +23,7 @@ use preflight_server::tokens::{KeyRing, SecretString, KEYS_ENV};
 use preflight_server::tts::client::{ClientConfig, TtsClient};
 use preflight_server::tts::simulator::Simulator;
 use preflight_server::tts::Tts;
+use preflight_server::writeback;
 
 /// Where TikTok Shop calls go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -301,14 +304,25 @@ fn run(config: Config) -> Result<(), String> {
             }
         };
         let client = TokenClient::new(
-            endpoint,
+            endpoint.clone(),
             &config.shopify_app_key,
             SecretString::from(config.shopify_app_secret.clone()),
         )
         .map_err(|e| format!("cannot build the Shopify client: {e}"))?;
-        let tokens =
-            ShopifyCredentials::new(client, Arc::new(ring), store.clone(), Arc::new(SystemClock));
-        let state = Arc::new(state.with_shopify_tokens(tokens));
+        let tokens = Arc::new(ShopifyCredentials::new(
+            client,
+            Arc::new(ring),
+            store.clone(),
+            Arc::new(SystemClock),
+        ));
+        let graphql = GraphqlClient::new(endpoint, RetryConfig::default())
+            .map_err(|e| format!("cannot build the Shopify client: {e}"))?;
+        let state = Arc::new(
+            state
+                .with_shopify_credentials(tokens.clone())
+                .with_shopify_admin(ShopifyAdmin::new(graphql, tokens)),
+        );
+        let _writebacks = writeback::spawn_worker(state.clone());
         if let (true, Some(sim)) = (config.demo, simulator) {
             seed_demo(store, &sim, &config.demo_shop).await?;
         }

@@ -9,6 +9,7 @@ use preflight::{Settings, Timestamp};
 use crate::auth::AppCredentials;
 use crate::engine::EnginePool;
 use crate::error::ApiError;
+use crate::shopify::admin::ShopifyAdmin;
 use crate::shopify::credentials::ShopifyCredentials;
 use crate::store::{Clock, Store, StoreError, SystemClock};
 use crate::tts::Tts;
@@ -50,6 +51,10 @@ pub struct AppState {
     pub shopify_tokens: Option<Arc<ShopifyCredentials>>,
     /// Shops known to hold a Shopify access token, so that only a shop's first request asks the store.
     installed: std::sync::Mutex<HashSet<String>>,
+    /// Each shop's Admin API, when the server talks to Shopify (live or simulated).
+    pub shopify_admin: Option<Arc<ShopifyAdmin>>,
+    /// Shops whose backfill runs in this process.
+    pub(crate) backfilling: std::sync::Mutex<HashSet<String>>,
 }
 
 impl AppState {
@@ -72,13 +77,28 @@ impl AppState {
             locks: std::sync::Mutex::default(),
             shopify_tokens: None,
             installed: std::sync::Mutex::default(),
+            shopify_admin: None,
+            backfilling: std::sync::Mutex::default(),
         }
+    }
+
+    /// The same state reading and writing each shop's Shopify through `admin`.
+    #[must_use]
+    pub fn with_shopify_admin(mut self, admin: ShopifyAdmin) -> Self {
+        self.shopify_admin = Some(Arc::new(admin));
+        self
     }
 
     /// The same state keeping each shop's Shopify access token with `tokens`.
     #[must_use]
-    pub fn with_shopify_tokens(mut self, tokens: ShopifyCredentials) -> Self {
-        self.shopify_tokens = Some(Arc::new(tokens));
+    pub fn with_shopify_tokens(self, tokens: ShopifyCredentials) -> Self {
+        self.with_shopify_credentials(Arc::new(tokens))
+    }
+
+    /// The same state keeping each shop's Shopify access token with `tokens`, shared.
+    #[must_use]
+    pub fn with_shopify_credentials(mut self, tokens: Arc<ShopifyCredentials>) -> Self {
+        self.shopify_tokens = Some(tokens);
         self
     }
 

@@ -19,11 +19,12 @@ use crate::store::{
 };
 use crate::tts::{MarkPackageShippedRequest, ShopContext, TtsError, UpdateShippingInfoRequest};
 use crate::wire::{fulfillment_json, settings_of};
+use crate::writeback;
 use axum::http::StatusCode;
 
 /// The TikTok Shop context of a shop. Per-shop access tokens come with TikTok Shop's authorization
 /// flow; until then the shop's domain names it.
-fn context(shop: &str) -> ShopContext {
+pub(crate) fn context(shop: &str) -> ShopContext {
     ShopContext::new(shop, "")
 }
 
@@ -131,8 +132,9 @@ fn tts_error(error: &TtsError) -> ApiError {
     ApiError::new(StatusCode::BAD_GATEWAY, "tts.error", error.to_string())
 }
 
-/// Links a fulfillment to its TikTok Shop order: reads the order at TikTok Shop, keeps it, and stores
-/// the preview report.
+/// Links a fulfillment to its TikTok Shop order by the merchant's hand: reads the order at TikTok
+/// Shop, keeps it with a manual link (which the resolver chain never replaces), and stores the
+/// preview report.
 ///
 /// # Errors
 /// 404 for an unknown fulfillment or order; 502 when TikTok Shop fails.
@@ -142,13 +144,42 @@ pub async fn link_order(
     fulfillment_id: &str,
     order_id: &str,
 ) -> Result<FulfillmentRecord, ApiError> {
-    let record = load(state, shop, fulfillment_id).await?;
     let order = fetch_order(state, shop, order_id).await?;
+    attach_order(
+        state,
+        shop,
+        fulfillment_id,
+        order,
+        link_json("manual", order_id),
+    )
+    .await
+}
+
+/// `{"state": "linked", "source": …, "orderId": …}`: how a fulfillment was linked.
+#[must_use]
+pub fn link_json(source: &str, order_id: &str) -> String {
+    json!({ "state": "linked", "source": source, "orderId": order_id }).to_string()
+}
+
+/// Keeps a TikTok Shop order (its JSON as read) as the fulfillment's, with how it was linked, and
+/// stores the preview report on it.
+///
+/// # Errors
+/// 404 for an unknown fulfillment; 400 when the engine cannot read the payloads.
+pub async fn attach_order(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+    order_json: String,
+    link: String,
+) -> Result<FulfillmentRecord, ApiError> {
+    let record = load(state, shop, fulfillment_id).await?;
     let source = ValidatorSource::of_shop(state, shop).await?;
-    let checked = check(state, source, &record, &order, history_of(&record)?).await?;
+    let checked = check(state, source, &record, &order_json, history_of(&record)?).await?;
     let patch = FulfillmentPatch {
-        tts_order_json: Some(order),
+        tts_order_json: Some(order_json),
         report_json: Some(checked.json),
+        link_json: Some(link),
         ..FulfillmentPatch::default()
     };
     save(state, shop, fulfillment_id, patch).await
@@ -212,11 +243,12 @@ pub async fn set_tracking_number(
         tracking_number.to_owned(),
     );
     let clock = state.clock.clone();
-    let (payload, report) = state
+    let (payload, report, company) = state
         .engine
         .run(move || -> Result<_, ApiError> {
             let payload = with_tracking_number(&stored, &number)?;
             let fulfillment = read::<Fulfillment>(&payload)?;
+            let company = fulfillment.tracking_company.clone();
             let report = match (source, order) {
                 (Some(source), Some(order)) => {
                     let now = Timestamp::from_unix_millis(clock.now_millis());
@@ -224,12 +256,18 @@ pub async fn set_tracking_number(
                 }
                 _ => None,
             };
-            Ok((payload, report))
+            Ok((payload, report, company))
         })
         .await??;
+    // Shopify is told once TikTok Shop has the fix.
+    let hold = state
+        .shopify_admin
+        .is_some()
+        .then(|| (company, tracking_number.to_owned()));
     let patch = FulfillmentPatch {
         shopify_json: Some(payload),
         report_json: report,
+        hold_writeback: hold,
         ..FulfillmentPatch::default()
     };
     save(state, shop, fulfillment_id, patch).await
@@ -534,6 +572,8 @@ pub async fn sync(
         Verdict::InSync => {
             patch.sync_status = Some(SyncStatus::Synced);
             save(state, shop, fulfillment_id, patch).await?;
+            // TikTok Shop has it already; a write-back Shopify refused is tried again.
+            writeback::retry(state, shop, fulfillment_id).await;
             return unstored(answer(state, shop, fulfillment_id, StatusCode::OK).await);
         }
         Verdict::Ready => {}
@@ -646,9 +686,17 @@ async fn send(
                 history_json: Some(history.to_json()),
                 tts_order_json: order,
                 report_json: report,
+                writeback_number: Some(plan.tracking_number.clone()),
                 ..PushTransition::new(PushState::Sending, PushState::Sent)
             };
-            finish(state, shop, &push, sent, idempotency, StatusCode::OK).await
+            let synced = finish(state, shop, &push, sent, idempotency, StatusCode::OK).await?;
+            // The fix reached TikTok Shop: Shopify is told now (and retried until it agrees).
+            Ok(
+                match writeback::after_push(state, shop, &push.fulfillment_id).await {
+                    Some(answer) => (answer, synced.1),
+                    None => synced,
+                },
+            )
         }
         Err(error) if error.may_have_applied() => {
             tracing::warn!(shop, fulfillment_id = push.fulfillment_id, %error, "push outcome unknown");
@@ -813,9 +861,11 @@ async fn reconcile(
         let history = pushed_history(&plan, &package_id, history.as_ref(), state.now());
         let sent = PushTransition {
             history_json: Some(history.to_json()),
+            writeback_number: Some(plan.tracking_number.clone()),
             ..PushTransition::new(PushState::Unknown, PushState::Sent)
         };
         transition(state, shop, push, sent).await?;
+        writeback::after_push(state, shop, &push.fulfillment_id).await;
         Ok(Reconciled::Sent)
     } else {
         transition(

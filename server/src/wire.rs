@@ -159,6 +159,14 @@ pub(crate) fn fulfillment_json(record: &FulfillmentRecord) -> Value {
             "attempts": p.attempts,
             "updatedAt": p.updated_at.to_string(),
         })),
+        "link": parse_json(record.link_json.as_deref()),
+        "shopifyWriteback": record.writeback.as_ref().map(|w| json!({
+            "state": w.state.as_str(),
+            "trackingNumber": w.tracking_number,
+            "attempts": w.attempts,
+            "error": w.error.as_ref().map(|(code, message)| json!({ "code": code, "message": message })),
+            "nextAttemptAt": w.next_attempt_at.map(|t| t.to_string()),
+        })),
         "updatedAt": record.updated_at.to_string(),
     })
 }

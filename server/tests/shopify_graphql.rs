@@ -116,12 +116,7 @@ impl World {
 async fn an_order_is_read_with_its_link_fields_and_fulfillments() {
     let w = World::new(quick()).await;
     let id = w.order("#1001", T0);
-    let order = w
-        .admin
-        .order(SHOP, &id.to_string())
-        .await
-        .unwrap()
-        .unwrap();
+    let order = w.admin.order(SHOP, &id.to_string()).await.unwrap().unwrap();
     assert_eq!(order.name, "#1001");
     assert_eq!(order.custom_attributes[0].value.as_deref(), Some(TTS_ID));
     assert_eq!(order.skus(), ["MUG-1"]);

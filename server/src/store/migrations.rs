@@ -1,8 +1,11 @@
 //! The schema, as ordered migrations. Never edit a released migration: append a new one.
 
 /// `(version, name, SQL)`, in order; versions start at 1 and have no gaps.
-pub(super) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", V1), (2, "shop_credentials", V2), (3, "links_writebacks_backfills", V3)];
+pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", V1),
+    (2, "shop_credentials", V2),
+    (3, "links_writebacks_backfills", V3),
+];
 
 /// How each fulfillment was linked to its TikTok Shop order (or why not), the write-back of a tracking
 /// fix to Shopify, and each shop's backfill of recent orders.

@@ -14,11 +14,11 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 
 use super::migrations::MIGRATIONS;
 use super::{
-    Backfill, BackfillState, Writeback, WritebackOutcome, WritebackState,
-    Clock, FulfillmentPage, FulfillmentPatch, FulfillmentQuery, FulfillmentRecord,
-    FulfillmentWebhook, IdempotencyStart, Platform, Purged, PushRecord, PushState, PushTransition,
-    Recovery, ShopCredentials, Store, StoreError, StoredResponse, SyncFailure, SyncStatus,
-    SyncStatusKind, SystemClock, UpsertOutcome, IDEMPOTENCY_LOCK_TIMEOUT, IDEMPOTENCY_RETENTION,
+    Backfill, BackfillState, Clock, FulfillmentPage, FulfillmentPatch, FulfillmentQuery,
+    FulfillmentRecord, FulfillmentWebhook, IdempotencyStart, Platform, Purged, PushRecord,
+    PushState, PushTransition, Recovery, ShopCredentials, Store, StoreError, StoredResponse,
+    SyncFailure, SyncStatus, SyncStatusKind, SystemClock, UpsertOutcome, Writeback,
+    WritebackOutcome, WritebackState, IDEMPOTENCY_LOCK_TIMEOUT, IDEMPOTENCY_RETENTION,
     MAX_PAGE_LIMIT, WEBHOOK_EVENT_RETENTION,
 };
 
@@ -674,7 +674,9 @@ fn writeback_from_row(row: &Row<'_>) -> rusqlite::Result<Option<Writeback>> {
     let message: Option<String> = row.get("writeback_error_message")?;
     Ok(Some(Writeback {
         state,
-        tracking_number: row.get::<_, Option<String>>("writeback_number")?.unwrap_or_default(),
+        tracking_number: row
+            .get::<_, Option<String>>("writeback_number")?
+            .unwrap_or_default(),
         company: row.get("writeback_company")?,
         attempts: row.get("writeback_attempts")?,
         error: code.map(|c| (c, message.unwrap_or_default())),

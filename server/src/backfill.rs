@@ -1,0 +1,156 @@
+//! The backfill on install: the fulfillments of the shop's orders of the last [`BACKFILL_DAYS`] days are
+//! read page by page and stored (the fields the engine and the widget read), and each order is linked
+//! to its TikTok Shop order, so that the widget is not empty when first opened. Progress is stored
+//! after each page: a backfill that stopped (an error, a restart) goes on from its cursor.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::linking;
+use crate::state::{blocking, AppState};
+use crate::store::{Backfill, BackfillState, FulfillmentWebhook};
+use crate::wire::stored_fulfillment;
+
+/// How far back the backfill reads orders, in days.
+pub const BACKFILL_DAYS: i64 = 30;
+
+/// Starts the shop's backfill in the background, unless it is done or already running here.
+pub fn start(state: Arc<AppState>, shop: String) {
+    if state.shopify_admin.is_none() {
+        return;
+    }
+    {
+        let mut running = state
+            .backfilling
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !running.insert(shop.clone()) {
+            return;
+        }
+    }
+    tokio::spawn(async move {
+        if let Err(error) = run(&state, &shop).await {
+            tracing::warn!(shop, code = error.code, "backfill stopped");
+        }
+        state
+            .backfilling
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&shop);
+    });
+}
+
+async fn put(state: &AppState, shop: &str, backfill: &Backfill) -> Result<(), ApiError> {
+    let store = state.store.clone();
+    let (s, b) = (shop.to_owned(), backfill.clone());
+    blocking(move || store.put_backfill(&s, &b)).await
+}
+
+/// Runs (or resumes) the shop's backfill to its end.
+///
+/// # Errors
+/// The store's errors. Shopify failing stops the backfill as `failed`, with the error's code, to go
+/// on from its cursor at the next start.
+pub async fn run(state: &Arc<AppState>, shop: &str) -> Result<(), ApiError> {
+    let Some(admin) = state.shopify_admin.clone() else {
+        return Ok(());
+    };
+    let store = state.store.clone();
+    let s = shop.to_owned();
+    let mut backfill = match blocking(move || store.backfill(&s)).await? {
+        Some(b) if b.state == BackfillState::Done => return Ok(()),
+        Some(b) => Backfill {
+            state: BackfillState::Running,
+            error_code: None,
+            ..b
+        },
+        None => {
+            let now = state.clock.now_millis();
+            let since = now.saturating_sub(BACKFILL_DAYS * 86_400_000);
+            Backfill {
+                state: BackfillState::Running,
+                since: preflight::Timestamp::from_unix_millis(since).to_string(),
+                cursor: None,
+                orders_read: 0,
+                fulfillments_read: 0,
+                error_code: None,
+                started_at: now,
+            }
+        }
+    };
+    put(state, shop, &backfill).await?;
+    loop {
+        let page = match admin
+            .orders_since(shop, &backfill.since, backfill.cursor.as_deref())
+            .await
+        {
+            Ok(page) => page,
+            Err(error) => {
+                backfill.state = BackfillState::Failed;
+                backfill.error_code = Some(error.code().to_owned());
+                put(state, shop, &backfill).await?;
+                return Ok(());
+            }
+        };
+        for order in &page.orders {
+            let mut stored = Vec::new();
+            for fulfillment in order.fulfillments_with_order() {
+                if let Some(id) = store_fulfillment(state, shop, &fulfillment).await? {
+                    stored.push(id);
+                }
+            }
+            backfill.orders_read += 1;
+            backfill.fulfillments_read += stored.len() as u64;
+            let ids: Vec<&str> = stored.iter().map(String::as_str).collect();
+            if !ids.is_empty() {
+                linking::link_unlinked(state, shop, order, &ids).await?;
+            }
+        }
+        backfill.cursor = page.next;
+        if backfill.cursor.is_none() {
+            backfill.state = BackfillState::Done;
+        }
+        put(state, shop, &backfill).await?;
+        if backfill.state == BackfillState::Done {
+            return Ok(());
+        }
+    }
+}
+
+/// Stores a fulfillment read from the Admin API (GraphQL shape) as a webhook would: its id, or `None`
+/// when Shopify's answer lacks its id or date.
+async fn store_fulfillment(
+    state: &AppState,
+    shop: &str,
+    fulfillment: &Value,
+) -> Result<Option<String>, ApiError> {
+    let id = fulfillment
+        .get("legacyResourceId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let updated_at = fulfillment
+        .get("updatedAt")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let (Some(id), Some(updated_at)) = (id, updated_at) else {
+        return Ok(None);
+    };
+    let text = stored_fulfillment(&fulfillment.to_string())?;
+    let store = state.store.clone();
+    let (s, i) = (shop.to_owned(), id.clone());
+    blocking(move || {
+        store.upsert_fulfillment(
+            &s,
+            &FulfillmentWebhook {
+                fulfillment_id: &i,
+                updated_at: &updated_at,
+                payload_json: &text,
+                event_id: None,
+            },
+        )
+    })
+    .await?;
+    Ok(Some(id))
+}
