@@ -391,10 +391,20 @@ impl Context<'_> {
     /// A namespace with `$app` resolved.
     #[must_use]
     pub fn namespace(&self, given: &str) -> String {
-        given.strip_prefix("$app").map_or_else(
-            || given.to_owned(),
-            |rest| format!("{}{rest}", self.app_namespace),
-        )
+        resolve_namespace(given, self.app_namespace)
+    }
+}
+
+/// A namespace with `$app` resolved as Shopify resolves it: `$app` is the app's own namespace
+/// (`app--{id}`), `$app:foo` is `app--{id}--foo`.
+#[must_use]
+pub fn resolve_namespace(given: &str, app_namespace: &str) -> String {
+    match given.strip_prefix("$app") {
+        Some("") => app_namespace.to_owned(),
+        Some(rest) => rest
+            .strip_prefix(':')
+            .map_or_else(|| given.to_owned(), |sub| format!("{app_namespace}--{sub}")),
+        None => given.to_owned(),
     }
 }
 
@@ -594,12 +604,7 @@ pub fn set_metafields(
         };
         let owner = gid_id(&text("ownerId"), "Order").filter(|id| data.orders.contains_key(id));
         let (kind, value, key) = (text("type"), text("value"), text("key"));
-        let namespace = {
-            let given = text("namespace");
-            given
-                .strip_prefix("$app")
-                .map_or(given.clone(), |rest| format!("{app_namespace}{rest}"))
-        };
+        let namespace = resolve_namespace(&text("namespace"), app_namespace);
         if owner.is_none() {
             errors.push(SimUserError {
                 message: "Owner does not exist.".into(),
