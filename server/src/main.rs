@@ -184,6 +184,9 @@ fn run(config: Config) -> Result<(), String> {
     if config.demo && config.tts_mode == TtsMode::Live {
         return Err("demo mode runs with the simulator only, not `--tts-mode live`".into());
     }
+    if config.demo && config.shopify_mode == ShopifyMode::Live {
+        return Err("demo mode runs with the simulator only, not `--shopify-mode live`".into());
+    }
     let store = SqliteStore::open(&config.database)
         .map_err(|e| format!("cannot open `{}`: {e}", config.database.display()))?;
     let recovery = store
@@ -285,6 +288,7 @@ fn run(config: Config) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let mut shopify_sim = None;
         let endpoint = match config.shopify_mode {
             ShopifyMode::Live => {
                 tracing::info!("Shopify: live");
@@ -296,10 +300,16 @@ fn run(config: Config) -> Result<(), String> {
                     &config.shopify_app_secret,
                     SystemClock.now_millis().div_euclid(1000),
                 );
-                let (address, _task) = shopify_simulator::spawn_on_loopback(sim)
+                let (address, _task) = shopify_simulator::spawn_on_loopback(sim.clone())
                     .await
                     .map_err(|e| format!("cannot start the Shopify simulator: {e}"))?;
                 tracing::info!(%address, "Shopify: the built-in simulator");
+                // Shopify sends the app's webhooks, as `shopify.app.toml` subscribes them.
+                sim.subscribe_webhooks(
+                    &format!("http://{}", config.listen),
+                    demo::WEBHOOK_SUBSCRIPTIONS,
+                );
+                shopify_sim = Some(sim);
                 Endpoint::Simulated(format!("http://{address}"))
             }
         };
@@ -317,14 +327,20 @@ fn run(config: Config) -> Result<(), String> {
         ));
         let graphql = GraphqlClient::new(endpoint, RetryConfig::default())
             .map_err(|e| format!("cannot build the Shopify client: {e}"))?;
+        let admin = ShopifyAdmin::new(graphql, tokens.clone());
         let state = Arc::new(
             state
                 .with_shopify_credentials(tokens.clone())
-                .with_shopify_admin(ShopifyAdmin::new(graphql, tokens)),
+                .with_shopify_admin(admin.clone()),
         );
         let _writebacks = writeback::spawn_worker(state.clone());
-        if let (true, Some(sim)) = (config.demo, simulator) {
-            seed_demo(store, &sim, &config.demo_shop).await?;
+        if let (true, Some(sim), Some(shopify)) = (config.demo, simulator, shopify_sim) {
+            let shopify = demo::DemoShopify {
+                sim: shopify,
+                credentials: tokens,
+                admin,
+            };
+            seed_demo(store, &sim, &shopify, &config.demo_shop).await?;
         }
         let limits = ServeConfig {
             header_read_timeout: std::time::Duration::from_secs(config.header_read_timeout_secs),
@@ -347,7 +363,12 @@ fn run(config: Config) -> Result<(), String> {
 }
 
 /// Seeds the demo shop when it has no fulfillments yet, into the simulator the server uses.
-async fn seed_demo(store: Arc<SqliteStore>, sim: &Simulator, shop: &str) -> Result<(), String> {
+async fn seed_demo(
+    store: Arc<SqliteStore>,
+    sim: &Simulator,
+    shopify: &demo::DemoShopify,
+    shop: &str,
+) -> Result<(), String> {
     let probe = store.clone();
     let owned = shop.to_owned();
     let existing = tokio::task::spawn_blocking(move || {
@@ -365,12 +386,12 @@ async fn seed_demo(store: Arc<SqliteStore>, sim: &Simulator, shop: &str) -> Resu
     if !existing.items.is_empty() {
         tracing::warn!(
             shop,
-            "demo shop already seeded; the simulator starts empty, so its TikTok Shop orders are gone \
+            "demo shop already seeded; the simulators start empty, so its TikTok Shop and Shopify orders are gone \
              (delete the database to seed afresh)"
         );
         return Ok(());
     }
-    let summary = demo::seed(store, sim, shop)
+    let summary = demo::seed(store, sim, shopify, shop)
         .await
         .map_err(|e| format!("cannot seed the demo shop: {} ({})", e.message(), e.code()))?;
     tracing::info!(shop, seeded = summary.fulfillments, %summary, "demo shop seeded");

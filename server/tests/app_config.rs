@@ -68,3 +68,26 @@ fn the_app_configuration_shopify_cli_reads() {
         )));
     }
 }
+
+#[test]
+fn the_simulated_shopify_sends_what_the_configuration_subscribes() {
+    let c = config();
+    let configured: BTreeSet<(String, String)> = c["webhooks"]["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            let uri = s["uri"].as_str().unwrap().to_owned();
+            ["topics", "compliance_topics"]
+                .into_iter()
+                .filter_map(|key| s.get(key).and_then(Value::as_array))
+                .flatten()
+                .map(move |t| (t.as_str().unwrap().to_owned(), uri.clone()))
+        })
+        .collect();
+    let simulated: BTreeSet<(String, String)> = preflight_server::demo::WEBHOOK_SUBSCRIPTIONS
+        .iter()
+        .map(|(t, p)| ((*t).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(simulated, configured);
+}

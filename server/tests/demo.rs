@@ -14,7 +14,13 @@ use preflight::Timestamp;
 use preflight_server::api::{self, AppState};
 use preflight_server::auth::{self, AppCredentials};
 use preflight_server::demo::{self, SHOP};
-use preflight_server::store::SqliteStore;
+use preflight_server::shopify::admin::ShopifyAdmin;
+use preflight_server::shopify::credentials::ShopifyCredentials;
+use preflight_server::shopify::graphql::{GraphqlClient, RetryConfig};
+use preflight_server::shopify::oauth::{Endpoint, TokenClient};
+use preflight_server::shopify::simulator::{spawn_on_loopback, ShopifySimulator};
+use preflight_server::store::{Clock, SqliteStore, SystemClock};
+use preflight_server::tokens::{KeyRing, SecretString};
 use preflight_server::tts::simulator::Simulator;
 use serde_json::{json, Value};
 
@@ -33,15 +39,44 @@ impl Demo {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path().join("demo.sqlite3")).unwrap());
         let sim = Simulator::new("demo", "demo-secret");
-        let summary = demo::seed(store.clone(), &sim, SHOP).await.unwrap();
         let app = AppCredentials {
             key: "preflight-demo".into(),
             secret: "demo-app-secret".into(),
             previous_secret: None,
         };
+        let now = SystemClock.now_millis() / 1000;
+        let shopify = ShopifySimulator::new(&app.key, &app.secret, now);
+        let (address, _task) = spawn_on_loopback(shopify.clone()).await.unwrap();
+        let endpoint = Endpoint::Simulated(format!("http://{address}"));
+        let tokens = TokenClient::new(
+            endpoint.clone(),
+            &app.key,
+            SecretString::from(app.secret.clone()),
+        )
+        .unwrap();
+        let credentials = Arc::new(ShopifyCredentials::new(
+            tokens,
+            Arc::new(KeyRing::generate("test")),
+            store.clone(),
+            Arc::new(SystemClock),
+        ));
+        let admin = ShopifyAdmin::new(
+            GraphqlClient::new(endpoint, RetryConfig::default()).unwrap(),
+            credentials.clone(),
+        );
+        let demo_shopify = demo::DemoShopify {
+            sim: shopify.clone(),
+            credentials: credentials.clone(),
+            admin: admin.clone(),
+        };
+        let summary = demo::seed(store.clone(), &sim, &demo_shopify, SHOP)
+            .await
+            .unwrap();
         let state = Arc::new(
             AppState::new(store, Arc::new(sim.clone()), app.clone(), Vec::new())
-                .with_demo_shop(SHOP),
+                .with_demo_shop(SHOP)
+                .with_shopify_credentials(credentials)
+                .with_shopify_admin(admin),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -124,6 +159,17 @@ async fn the_demo_shop_holds_every_outcome() {
     assert!(items.len() >= 34, "{} fulfillments", items.len());
     assert_eq!(items.len(), d.summary.fulfillments);
     assert_eq!(list["nextCursor"], Value::Null);
+
+    // Every order linked on its own, from wherever its connector left the TikTok Shop order id.
+    let sources: BTreeSet<&str> = items
+        .iter()
+        .filter_map(|i| i["link"]["source"].as_str())
+        .collect();
+    assert_eq!(
+        sources,
+        BTreeSet::from(["customAttributes", "note", "sourceIdentifier", "tags"])
+    );
+    assert!(items.iter().all(|i| i["link"]["state"] == "linked"));
 
     let all: BTreeSet<String> = items.iter().flat_map(codes).collect();
     for code in [

@@ -167,6 +167,7 @@ impl App {
                     number: Some(number.into()),
                     lines: vec![("MUG".into(), 1)],
                     created_at,
+                    ..NewFulfillment::default()
                 },
             )
             .unwrap();

@@ -105,6 +105,7 @@ impl World {
                     number: Some("1Z999AA10123456784".into()),
                     lines: vec![("MUG-1".into(), 2)],
                     created_at,
+                    ..NewFulfillment::default()
                 },
             )
             .unwrap();

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use axum::http::StatusCode;
 
 use crate::error::ApiError;
+use crate::shopify::simulator::shop::{NewFulfillment, NewOrder};
 use crate::tts::types::{LineItem, Order};
 
 /// TikTok Shop's USPS and UPS providers (US).
@@ -125,6 +126,58 @@ impl Case {
 
     pub(super) fn tts_order_id(&self) -> String {
         (576_461_413_038_000_000_u64 + u64::from(self.number) * 1_009).to_string()
+    }
+
+    /// The Shopify order and fulfillment ids, as numbers.
+    pub(super) fn shopify_ids(&self) -> Result<(u64, u64), ApiError> {
+        let parse = |id: String| id.parse::<u64>().map_err(|e| seed_error(e.to_string()));
+        Ok((
+            parse(self.shopify_order_id())?,
+            parse(self.fulfillment_id())?,
+        ))
+    }
+
+    /// The Shopify order as its connector left it, created at `created` (Unix seconds). Where the
+    /// TikTok Shop order id is depends on the connector: EcomSend keeps it in the additional details,
+    /// AfterShip Feed in the note or the tags, TikTok's own channel as the source identifier.
+    pub(super) fn shopify_order(&self, created: i64) -> NewOrder {
+        let id = self.tts_order_id();
+        let mut order = NewOrder {
+            id: self.shopify_order_id().parse().ok(),
+            name: format!("#{}", self.number),
+            created_at: created,
+            lines: self
+                .lines
+                .iter()
+                .map(|(p, q)| (p.sku.to_owned(), format!("{} - {}", p.title, p.variant), *q))
+                .collect(),
+            ..NewOrder::default()
+        };
+        match self.number % 4 {
+            0 => order.custom_attributes = vec![("TikTok Order ID".into(), id)],
+            1 => order.note = Some(format!("TikTok Shop order {id}. Ship within 3 days.")),
+            2 => order.tags = vec!["TikTok".into(), format!("TikTok-{id}")],
+            _ => {
+                order.source_name = Some("tiktok".into());
+                order.source_identifier = Some(id);
+            }
+        }
+        order
+    }
+
+    /// The fulfillment at Shopify: every line, `tracking` by the case's carrier.
+    pub(super) fn shopify_fulfillment(&self, tracking: &str, created: i64) -> NewFulfillment {
+        NewFulfillment {
+            id: self.fulfillment_id().parse().ok(),
+            company: Some(self.carrier.to_owned()),
+            number: Some(tracking.to_owned()),
+            lines: self
+                .lines
+                .iter()
+                .map(|(p, q)| (p.sku.to_owned(), *q))
+                .collect(),
+            created_at: created,
+        }
     }
 
     /// The TikTok Shop unit ids: one per unit, in line order.

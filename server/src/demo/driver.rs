@@ -1,5 +1,6 @@
-//! How a case is seeded: through the real code paths (the webhook's store call, the link, the sync
-//! under an idempotency key), with the seed's clock and the simulator's moved together.
+//! How a case is seeded: through the real code paths (the order at Shopify, the webhook's store call,
+//! the link by the resolver chain, the sync under an idempotency key), with the seed's clock and the
+//! simulators' moved together.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -8,6 +9,9 @@ use axum::http::StatusCode;
 
 use super::data::{seed_error, shopify_time, Ago, Case};
 use crate::error::ApiError;
+use crate::linking::{self, Linked};
+use crate::shopify::link::Resolution;
+use crate::shopify::simulator::ShopifySimulator;
 use crate::state::AppState;
 use crate::store::{Clock, FulfillmentWebhook};
 use crate::sync;
@@ -27,6 +31,7 @@ impl Clock for SeedClock {
 pub(super) struct Seeder<'a> {
     pub(super) state: Arc<AppState>,
     pub(super) sim: &'a Simulator,
+    pub(super) shopify: &'a ShopifySimulator,
     pub(super) clock: Arc<SeedClock>,
     pub(super) shop: String,
     pub(super) start: i64,
@@ -40,7 +45,46 @@ impl Seeder<'_> {
         let t = self.start - ago.minutes * 60;
         self.clock.0.store(t * 1000, Ordering::SeqCst);
         self.sim.set_now(t);
+        self.shopify.set_now(t);
         t
+    }
+
+    /// The order and its fulfillment at Shopify, with `tracking` as the fulfillment's number since
+    /// `updated` (Unix seconds): created the first time, edited after.
+    fn at_shopify(
+        &self,
+        case: &Case,
+        tracking: &str,
+        created: i64,
+        updated: i64,
+    ) -> Result<(), ApiError> {
+        let (order_id, fulfillment_id) = case.shopify_ids()?;
+        let carrier = Some(case.carrier);
+        if self
+            .shopify
+            .set_tracking(&self.shop, fulfillment_id, carrier, tracking, updated)
+        {
+            return Ok(());
+        }
+        if self.shopify.order(&self.shop, order_id).is_none() {
+            self.shopify
+                .add_order(&self.shop, case.shopify_order(created));
+        }
+        self.shopify
+            .fulfill(
+                &self.shop,
+                order_id,
+                case.shopify_fulfillment(tracking, created),
+            )
+            .ok_or_else(|| {
+                seed_error(format!(
+                    "#{}: the Shopify order lacks its items",
+                    case.number
+                ))
+            })?;
+        self.shopify
+            .set_tracking(&self.shop, fulfillment_id, carrier, tracking, updated);
+        Ok(())
     }
 
     /// The order at TikTok Shop, as given.
@@ -58,6 +102,7 @@ impl Seeder<'_> {
     ) -> Result<(), ApiError> {
         let created = self.start - case.created.minutes * 60;
         let updated = self.at(ago);
+        self.at_shopify(case, tracking, created, updated)?;
         let payload = case.payload(tracking, &shopify_time(created), &shopify_time(updated));
         let updated_at = shopify_time(updated);
         let id = case.fulfillment_id();
@@ -103,16 +148,21 @@ impl Seeder<'_> {
         self.webhook(case, &tracking, ago).await
     }
 
+    /// Links the fulfillment on its own, as the server links a new one: the resolver chain reads the
+    /// Shopify order and confirms its TikTok Shop order id.
     pub(super) async fn link(&mut self, case: &Case, ago: Ago) -> Result<(), ApiError> {
         self.at(ago);
-        sync::link_order(
-            &self.state,
-            &self.shop,
-            &case.fulfillment_id(),
-            &case.tts_order_id(),
-        )
-        .await
-        .map(|_| ())
+        match linking::link_fulfillment(&self.state, &self.shop, &case.fulfillment_id()).await? {
+            Linked::Resolved(Resolution::Linked { order_id, .. })
+                if order_id == case.tts_order_id() =>
+            {
+                Ok(())
+            }
+            other => Err(seed_error(format!(
+                "#{} did not link: {other:?}",
+                case.number
+            ))),
+        }
     }
 
     /// A sync as `POST /api/fulfillments/{id}/sync` runs it, at `ago`; answers its status.

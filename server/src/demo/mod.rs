@@ -1,8 +1,12 @@
 //! The demo shop: realistic fulfillments covering every outcome, seeded through the real code paths.
 //!
-//! [`seed`] stores Shopify webhooks with [`Store::upsert_fulfillment`], adds TikTok Shop orders to the
-//! [`Simulator`], links them with [`crate::sync::link_order`] and pushes with real syncs under
-//! idempotency keys ([`crate::api::sync_request`]). In three parts: `data` (products, cases, their ids
+//! [`seed`] installs the app in the simulated Shopify store (the merchant's session token exchanged at
+//! the token endpoint), creates each order there as its connector left it (the TikTok Shop order id in
+//! the additional details, the note, the tags or the source identifier), stores Shopify's webhook of
+//! its fulfillment with [`Store::upsert_fulfillment`], adds the TikTok Shop order to the
+//! [`Simulator`], links the fulfillment on its own through the resolver chain
+//! ([`crate::linking::link_fulfillment`]: the order read over Admin GraphQL, the id confirmed at TikTok
+//! Shop) and pushes with real syncs under idempotency keys ([`crate::api::sync_request`]). In three parts: `data` (products, cases, their ids
 //! and numbers), `cases` (each case's story) and `driver` (how each step runs through the real code
 //! paths). Past shipments are dated by moving the simulator's clock and
 //! the seed's own clock together, so TikTok Shop's `rts_time` and our history's `shippedAt` agree; the
@@ -60,6 +64,9 @@ use driver::{SeedClock, Seeder};
 
 use crate::auth::AppCredentials;
 use crate::error::ApiError;
+use crate::shopify::admin::ShopifyAdmin;
+use crate::shopify::credentials::ShopifyCredentials;
+use crate::shopify::simulator::ShopifySimulator;
 use crate::state::AppState;
 use crate::store::{Clock, FulfillmentQuery, Store, SystemClock, MAX_PAGE_LIMIT};
 use crate::tts::simulator::Simulator;
@@ -97,16 +104,53 @@ impl fmt::Display for Summary {
     }
 }
 
-/// Seeds the demo shop `shop`: settings (US, no mappings), the simulator's delivery options, and the
-/// fulfillments listed in the module's documentation, then answers what the shop holds. Leaves the
-/// simulator's clock at the current time.
+/// The demo's Shopify: the simulated store, and the app's way into it (the same credentials and Admin
+/// API the server then serves with).
+#[derive(Clone, Debug)]
+pub struct DemoShopify {
+    /// The simulated Shopify.
+    pub sim: ShopifySimulator,
+    /// Each shop's access token, kept in the demo's store.
+    pub credentials: Arc<ShopifyCredentials>,
+    /// The Admin API.
+    pub admin: ShopifyAdmin,
+}
+
+/// The webhook subscriptions of `shopify.app.toml`: each topic and the path it is sent to.
+pub const WEBHOOK_SUBSCRIPTIONS: &[(&str, &str)] = &[
+    ("fulfillments/create", "/webhooks/shopify/fulfillments"),
+    ("fulfillments/update", "/webhooks/shopify/fulfillments"),
+    ("app/uninstalled", "/webhooks/shopify/app/uninstalled"),
+    (
+        "customers/data_request",
+        "/webhooks/shopify/customers/data_request",
+    ),
+    ("customers/redact", "/webhooks/shopify/customers/redact"),
+    ("shop/redact", "/webhooks/shopify/shop/redact"),
+];
+
+/// Seeds the demo shop `shop`: installs the app in the simulated Shopify store, then settings (US, no
+/// mappings), the simulator's delivery options, and the fulfillments listed in the module's
+/// documentation; answers what the shop holds. Leaves the simulators' clocks at the current time.
+/// The demo store is on a Shopify Plus plan (its Admin API bucket restores 1,000 points a second).
 ///
 /// # Errors
 /// What a step of the real code paths answers, or `demo.seed` when a demo number is not what it must
-/// be; the shop is then partly seeded.
-pub async fn seed(store: Arc<dyn Store>, sim: &Simulator, shop: &str) -> Result<Summary, ApiError> {
+/// be or an order does not link; the shop is then partly seeded.
+pub async fn seed(
+    store: Arc<dyn Store>,
+    sim: &Simulator,
+    shopify: &DemoShopify,
+    shop: &str,
+) -> Result<Summary, ApiError> {
     let start = SystemClock.now_millis().div_euclid(1000);
     let clock = Arc::new(SeedClock(AtomicI64::new(start * 1000)));
+    shopify.sim.set_bucket(20_000.0, 1_000.0);
+    shopify
+        .credentials
+        .install(shop, &shopify.sim.session_token(shop, "demo-merchant"))
+        .await
+        .map_err(|e| data::seed_error(format!("install in the simulated Shopify: {e}")))?;
     let state = Arc::new(
         AppState::new(
             store.clone(),
@@ -118,7 +162,9 @@ pub async fn seed(store: Arc<dyn Store>, sim: &Simulator, shop: &str) -> Result<
             },
             Vec::new(),
         )
-        .with_clock(clock.clone()),
+        .with_clock(clock.clone())
+        .with_shopify_credentials(shopify.credentials.clone())
+        .with_shopify_admin(shopify.admin.clone()),
     );
     let settings = Settings::new(Region::Us).to_json();
     {
@@ -141,6 +187,7 @@ pub async fn seed(store: Arc<dyn Store>, sim: &Simulator, shop: &str) -> Result<
     let mut seeder = Seeder {
         state,
         sim,
+        shopify: &shopify.sim,
         clock,
         shop: shop.to_owned(),
         start,
@@ -149,6 +196,9 @@ pub async fn seed(store: Arc<dyn Store>, sim: &Simulator, shop: &str) -> Result<
     };
     let result = cases::seed_cases(&mut seeder).await;
     sim.set_now(SystemClock.now_millis().div_euclid(1000));
+    shopify
+        .sim
+        .set_now(SystemClock.now_millis().div_euclid(1000));
     result?;
     summary(store, shop).await
 }

@@ -247,7 +247,7 @@ impl ShopifySimulator {
     pub fn add_order(&self, shop: &str, order: NewOrder) -> u64 {
         let mut s = self.lock();
         s.next_id += 1;
-        let id = s.next_id;
+        let id = order.id.unwrap_or(s.next_id);
         let mut line_items = Vec::new();
         for (sku, name, quantity) in order.lines {
             s.next_id += 1;
@@ -286,7 +286,7 @@ impl ShopifySimulator {
     pub fn fulfill(&self, shop: &str, order_id: u64, fulfillment: NewFulfillment) -> Option<u64> {
         let mut s = self.lock();
         s.next_id += 1;
-        let id = s.next_id;
+        let id = fulfillment.id.unwrap_or(s.next_id);
         let mut lines = Vec::new();
         for (sku, quantity) in &fulfillment.lines {
             s.next_id += 1;
@@ -323,6 +323,33 @@ impl ShopifySimulator {
         });
         order.updated_at = order.updated_at.max(fulfillment.created_at);
         Some(id)
+    }
+
+    /// The merchant edits a fulfillment's tracking in the Shopify admin at `at` (Unix seconds): answers
+    /// whether the fulfillment exists.
+    pub fn set_tracking(
+        &self,
+        shop: &str,
+        fulfillment_id: u64,
+        company: Option<&str>,
+        number: &str,
+        at: i64,
+    ) -> bool {
+        let mut s = self.lock();
+        let Some(fulfillment) = s
+            .data
+            .get_mut(shop)
+            .and_then(|d| d.fulfillment_mut(fulfillment_id))
+        else {
+            return false;
+        };
+        fulfillment.tracking = vec![SimTracking {
+            company: company.map(str::to_owned),
+            number: number.to_owned(),
+            url: None,
+        }];
+        fulfillment.updated_at = at;
+        true
     }
 
     /// An order as the shop holds it now.

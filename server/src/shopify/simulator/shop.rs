@@ -109,6 +109,8 @@ pub struct SimOrder {
 /// An order to create: what a connector leaves on it.
 #[derive(Clone, Debug, Default)]
 pub struct NewOrder {
+    /// Its id, when the caller chooses it (else the next free one).
+    pub id: Option<u64>,
     /// Its name, like `#1001`.
     pub name: String,
     /// When created, Unix seconds.
@@ -130,6 +132,8 @@ pub struct NewOrder {
 /// A fulfillment to create.
 #[derive(Clone, Debug, Default)]
 pub struct NewFulfillment {
+    /// Its id, when the caller chooses it (else the next free one).
+    pub id: Option<u64>,
     /// The carrier.
     pub company: Option<String>,
     /// The tracking number (none: fulfilled without tracking).
