@@ -22,10 +22,12 @@ pub enum Action {
     SaveMapping,
     /// The tracking number field: each key press checks it again.
     Tracking,
+    /// Link the dialog's fulfillment to the TikTok Shop order id typed.
+    LinkOrder,
 }
 
 impl Action {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Filter,
         Self::Open,
         Self::Reload,
@@ -35,6 +37,7 @@ impl Action {
         Self::SaveTracking,
         Self::SaveMapping,
         Self::Tracking,
+        Self::LinkOrder,
     ];
 
     /// Its `data-action` attribute.
@@ -49,6 +52,7 @@ impl Action {
             Self::SaveTracking => "save-tracking",
             Self::SaveMapping => "save-mapping",
             Self::Tracking => "tracking",
+            Self::LinkOrder => "link-order",
         }
     }
 

@@ -184,6 +184,8 @@ pub(super) struct App {
     /// Checks every row again each minute: deadlines come closer, and windows close, while the page
     /// stays open.
     ticker: Option<gloo_timers::callback::Interval>,
+    /// Whether the import of recent orders is followed already.
+    watching_backfill: bool,
 }
 
 impl Drop for App {
@@ -205,6 +207,7 @@ impl App {
             detail: None,
             listeners: Vec::new(),
             ticker: None,
+            watching_backfill: false,
         }))
     }
 
@@ -301,6 +304,12 @@ impl App {
                 }
             }
             Action::SaveMapping => Self::save_mapping(weak.clone()),
+            Action::LinkOrder => {
+                let row = app.try_borrow().ok().and_then(|a| a.detail_row());
+                if let Some(id) = row {
+                    Self::link_order(weak.clone(), id);
+                }
+            }
             // The tracking field acts on input, not on a click.
             Action::Tracking => {}
         }
@@ -384,12 +393,50 @@ impl App {
                     a.render();
                     measure("fp:render", "fp:data");
                     a.announce(&format!("{} fulfillments loaded", a.state.rows.len()));
+                    if !a.watching_backfill {
+                        a.watching_backfill = true;
+                        Self::watch_backfill(weak.clone());
+                    }
                 }
                 Err(e) => {
                     a.state.loading = Some(format!("Fulfillments could not be loaded: {e}"));
                     a.render();
                 }
             });
+        });
+    }
+
+    /// Follows the import of the shop's recent orders from Shopify (it starts when the app is first
+    /// opened): a banner while it runs, the list loaded again when it ends.
+    fn watch_backfill(weak: Weak<RefCell<Self>>) {
+        let Some(api) = with(&weak, |a| a.api.clone()) else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut ran = false;
+            // A few looks while it has not started yet; then as long as it runs.
+            let mut not_started = 0;
+            loop {
+                let Ok(body) = api.get("/api/backfill").await else {
+                    break;
+                };
+                let Some((state, text)) = backfill_banner(&body) else {
+                    break;
+                };
+                let _ = with(&weak, |a| {
+                    a.state.backfill = text;
+                    a.render();
+                });
+                match state.as_str() {
+                    "running" => ran = true,
+                    "none" if not_started < 5 => not_started += 1,
+                    _ => break,
+                }
+                gloo_timers::future::TimeoutFuture::new(BACKFILL_POLL_MS).await;
+            }
+            if ran && with(&weak, |_| ()).is_some() {
+                Self::load(weak.clone());
+            }
         });
     }
 
@@ -432,6 +479,49 @@ impl App {
             if Self::save_draft(&weak, &id).await {
                 Self::sync_one(&weak, &id).await;
             }
+        });
+    }
+
+    /// Links the dialog's fulfillment to the TikTok Shop order id typed (a manual link, which the
+    /// sync API never replaces).
+    fn link_order(weak: Weak<RefCell<Self>>, id: String) {
+        let Some((api, order_id)) = with(&weak, |a| {
+            let order_id = a.detail.as_ref().and_then(detail::Detail::link_choice)?;
+            a.state.start(&id, "Linking…");
+            a.render();
+            Some((a.api.clone(), order_id))
+        })
+        .flatten() else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut body = String::new();
+            ObjectWriter::new(&mut body)
+                .field("orderId", &order_id)
+                .end();
+            let answer = api
+                .put(
+                    &format!("/api/fulfillments/{}/tts-order", encode(&id)),
+                    body,
+                )
+                .await;
+            with(&weak, |a| {
+                a.state.finish(&id);
+                match answer.map_err(|e| (e.to_string(), e.code().to_owned())) {
+                    Ok(body) => match a.replace_row(&body) {
+                        Ok(()) => a.announce("Order linked"),
+                        Err(e) => a.set_notice(
+                            &id,
+                            format!("The answer could not be read: {e}"),
+                            "widget.bad_answer",
+                        ),
+                    },
+                    Err((e, code)) => {
+                        a.set_notice(&id, format!("The order was not linked: {e}"), &code);
+                    }
+                }
+                a.render();
+            });
         });
     }
 
@@ -702,6 +792,35 @@ fn with<T>(weak: &Weak<RefCell<App>>, f: impl FnOnce(&mut App) -> T) -> Option<T
     let app = weak.upgrade()?;
     let mut a = app.try_borrow_mut().ok()?;
     Some(f(&mut a))
+}
+
+/// How often the import's progress is asked, in milliseconds.
+const BACKFILL_POLL_MS: u32 = 1_500;
+
+/// The state of `GET /api/backfill` and the banner it shows (none once done).
+fn backfill_banner(body: &str) -> Option<(String, Option<String>)> {
+    let value = preflight::json::parse(body).ok()?;
+    let root = Path::Root;
+    let o = Object::new(&value, &root, "a backfill object").ok()?;
+    let state = o.text("state").ok()??;
+    let count = |key: &str| {
+        o.get(key)
+            .and_then(preflight::json::Value::as_u64)
+            .unwrap_or(0)
+    };
+    let text = match state.as_str() {
+        "running" => Some(format!(
+            "Importing the last 30 days of orders from Shopify: {} orders, {} fulfillments so far…",
+            count("ordersRead"),
+            count("fulfillmentsRead")
+        )),
+        "failed" => Some(format!(
+            "The import of recent orders from Shopify stopped ({}); it goes on the next time the app is opened.",
+            o.text("errorCode").ok().flatten().unwrap_or_default()
+        )),
+        _ => None,
+    };
+    Some((state, text))
 }
 
 /// What the first load reads.

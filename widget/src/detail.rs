@@ -29,6 +29,8 @@ pub struct Detail {
     mapping: Element,
     select: Option<HtmlSelectElement>,
     input: HtmlInputElement,
+    link: Element,
+    link_input: HtmlInputElement,
     notice: Element,
     resync: Element,
     draft: Option<String>,
@@ -103,6 +105,26 @@ impl Detail {
         append(&tracking, &hint);
         append(&dialog, &tracking);
 
+        // The manual link, for an order the chain could not link.
+        let link = dom.el("section", "fp-fix fp-link-order");
+        let link_id = format!("fp-link-{n}");
+        let label = dom.text_el("label", "fp-label", "TikTok Shop order ID");
+        set(&label, "for", &link_id);
+        append(&link, &label);
+        let field = dom.el("div", "fp-field");
+        let link_input: HtmlInputElement = dom.el("input", "fp-input").unchecked_into();
+        set(&link_input, "id", &link_id);
+        set(&link_input, "type", "text");
+        set(&link_input, "inputmode", "numeric");
+        set(&link_input, "autocomplete", "off");
+        append(&field, &link_input);
+        append(
+            &field,
+            &dom.button("fp-button", "Link order", Action::LinkOrder),
+        );
+        append(&link, &field);
+        append(&dialog, &link);
+
         let notice = dom.el("p", "fp-notice fp-error");
         set(&notice, "role", "alert");
         append(&dialog, &notice);
@@ -125,6 +147,8 @@ impl Detail {
             mapping,
             select: None,
             input,
+            link,
+            link_input,
             notice,
             resync,
             draft: None,
@@ -151,6 +175,12 @@ impl Detail {
     pub fn clear_draft(&mut self) {
         self.draft = None;
         self.draft_report = None;
+    }
+
+    /// The TikTok Shop order id typed in the manual link, trimmed, when any.
+    pub fn link_choice(&self) -> Option<String> {
+        let id = self.link_input.value().trim().to_owned();
+        (!id.is_empty()).then_some(id)
     }
 
     /// The mapping chosen: (Shopify carrier name, TikTok Shop provider name).
@@ -261,13 +291,41 @@ impl Detail {
                 ),
             );
         }
-        match report {
-            None if row.unreadable.is_none() => append(
+        if let Some(model::Writeback::Refused(message)) = &row.writeback {
+            problem(
+                dom,
+                &self.checks,
+                "shopify.user_errors",
+                message,
+                "TikTok Shop has the new tracking number. Fix what Shopify reports, then Re-sync: only Shopify is updated, TikTok Shop is not pushed again.",
+            );
+        }
+        if row.writeback == Some(model::Writeback::Pending) {
+            append(
                 &self.checks,
                 &dom.text_el(
                     "p",
                     "fp-hint",
-                    "This fulfillment is linked to no TikTok Shop order yet, so there is nothing to check it against.",
+                    "TikTok Shop has the new tracking number; Shopify is not updated yet and is tried again until it takes it.",
+                ),
+            );
+        }
+        if report.is_none() && row.unreadable.is_none() {
+            let _ = self.link.remove_attribute("hidden");
+        } else {
+            set(&self.link, "hidden", "");
+        }
+        match report {
+            None if row.unreadable.is_none() => append(
+                &self.checks,
+                &dom.parts_el(
+                    "p",
+                    "fp-hint",
+                    &[
+                        Part::Ours("This fulfillment is linked to no TikTok Shop order yet, so there is nothing to check it against. "),
+                        Part::Theirs(row.not_linked.as_deref().unwrap_or("")),
+                        Part::Ours(" Enter the TikTok Shop order ID to link it."),
+                    ],
                 ),
             ),
             None => {}
@@ -316,8 +374,10 @@ impl Detail {
                     .find(|d| d.rule == Rule::Carrier && d.severity == Severity::Error)
             })
             .cloned();
-        let can_sync =
-            state.busy(&row.id).is_none() && report.is_some_and(|r| r.verdict == Verdict::Ready);
+        // A write-back Shopify refused is tried again by a sync, TikTok Shop already holding the fix.
+        let refused = matches!(row.writeback, Some(model::Writeback::Refused(_)));
+        let can_sync = state.busy(&row.id).is_none()
+            && (refused || report.is_some_and(|r| r.verdict == Verdict::Ready));
 
         match state.notice(&row.id) {
             Some(notice) => {

@@ -93,6 +93,15 @@ pub struct Failure {
     pub solution: String,
 }
 
+/// Where a tracking fix stands with Shopify, once TikTok Shop has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Writeback {
+    /// Shopify is not updated yet: the sync API tries again until it agrees.
+    Pending,
+    /// Shopify refused the update: its message. Re-sync tries again (TikTok Shop is not pushed again).
+    Refused(String),
+}
+
 /// A shipped item as the list shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
@@ -125,6 +134,12 @@ pub struct Row {
     pub report: Option<Report>,
     /// Why the row cannot be checked (stored data the engine cannot read).
     pub unreadable: Option<String>,
+    /// Where the TikTok Shop order id was found (`note`, `tags`, `manual`, …), when linked.
+    pub link_source: Option<String>,
+    /// Why the order could not be linked on its own, when it was tried.
+    pub not_linked: Option<String>,
+    /// A tracking fix not yet (or never) written to Shopify.
+    pub writeback: Option<Writeback>,
 }
 
 impl Row {
@@ -152,6 +167,33 @@ impl Row {
             }
             _ => None,
         };
+        let (mut link_source, mut not_linked) = (None, None);
+        if let Some(v @ Value::Object(_)) = o.get("link") {
+            let l = Object::new(v, path, "a link object")?;
+            match l.text("state")?.as_deref() {
+                Some("linked") => link_source = l.text("source")?,
+                _ => not_linked = l.text("reason")?,
+            }
+        }
+        let writeback = match o.get("shopifyWriteback") {
+            Some(v @ Value::Object(_)) => {
+                let w = Object::new(v, path, "a write-back object")?;
+                match w.text("state")?.as_deref() {
+                    Some("pending") => Some(Writeback::Pending),
+                    Some("failed") => {
+                        let message = match w.get("error") {
+                            Some(e @ Value::Object(_)) => {
+                                Object::new(e, path, "an error object")?.text("message")?
+                            }
+                            _ => None,
+                        };
+                        Some(Writeback::Refused(message.unwrap_or_default()))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
         let null = Value::Null;
         let fulfillment_value = o.get("fulfillment").unwrap_or(&null);
         let fulfillment_path = path.key("fulfillment");
@@ -166,6 +208,9 @@ impl Row {
             failure,
             report: None,
             unreadable: None,
+            link_source,
+            not_linked,
+            writeback,
         };
         let fulfillment = match Fulfillment::read(fulfillment_value, &fulfillment_path) {
             Ok(f) => f,
@@ -568,6 +613,39 @@ mod tests {
         let bad = row(r#"{"id": "2", "fulfillment": {"id": 2, "line_items": "x"}}"#);
         assert_eq!(bad.preview(now()), Preview::Unreadable);
         assert!(bad.unreadable.unwrap().contains("fulfillment.line_items"));
+        let why = row(
+            r#"{"id": "3", "fulfillment": {"id": 3, "line_items": []}, "order": null,
+            "link": {"state": "not_linked", "code": "link.ambiguous", "reason": "The order note names several."}}"#,
+        );
+        assert_eq!(
+            why.not_linked.as_deref(),
+            Some("The order note names several.")
+        );
+        assert_eq!(why.link_source, None);
+    }
+
+    #[test]
+    fn the_link_and_the_shopify_write_back_are_read() {
+        let mut text = item("UPS", "1Z999AA10123456784", "synced");
+        text.insert_str(
+            text.len() - 1,
+            r#", "link": {"state": "linked", "source": "note", "orderId": "5"},
+            "shopifyWriteback": {"state": "failed", "trackingNumber": "1Z999AA10123456784",
+              "error": {"code": "shopify.user_errors", "message": "Locked"}}"#,
+        );
+        let r = row(&text);
+        assert_eq!(r.link_source.as_deref(), Some("note"));
+        assert_eq!(r.writeback, Some(Writeback::Refused("Locked".into())));
+        let pending = item("UPS", "1Z999AA10123456784", "synced").replace(
+            r#""history": null"#,
+            r#""history": null, "shopifyWriteback": {"state": "pending"}"#,
+        );
+        assert_eq!(row(&pending).writeback, Some(Writeback::Pending));
+        let done = item("UPS", "1Z999AA10123456784", "synced").replace(
+            r#""history": null"#,
+            r#""history": null, "shopifyWriteback": {"state": "done"}"#,
+        );
+        assert_eq!(row(&done).writeback, None);
     }
 
     #[test]

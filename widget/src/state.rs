@@ -46,6 +46,8 @@ pub struct State {
     pub filter: Filter,
     /// What is loading, while the list is.
     pub loading: Option<String>,
+    /// How the import of the shop's recent orders from Shopify goes, while it runs or when it stopped.
+    pub backfill: Option<String>,
     /// Each fulfillment with a request under way, a notice or a sync to retry, by id.
     activity: HashMap<String, Activity>,
     /// "Sync all ready": done, total.
@@ -58,6 +60,7 @@ impl State {
         Self {
             validator: None,
             rows: Vec::new(),
+            backfill: None,
             clock_offset_ms: 0.0,
             filter: Filter::All,
             loading: Some("Loading fulfillments…".to_owned()),

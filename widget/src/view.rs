@@ -12,6 +12,8 @@ use crate::state::State;
 pub struct Frame {
     toolbar: Element,
     live: Element,
+    /// How the import of recent orders from Shopify goes.
+    banner: Element,
     message: Element,
     table: Element,
     body: Element,
@@ -108,6 +110,9 @@ impl Frame {
         set(&live, "role", "status");
         set(&live, "aria-live", "polite");
         append(&shell, &live);
+        let banner = dom.el("p", "fp-banner");
+        set(&banner, "role", "status");
+        append(&shell, &banner);
         let message = dom.el("p", "fp-message");
         append(&shell, &message);
         let table = dom.el("table", "fp-table");
@@ -147,6 +152,7 @@ impl Frame {
         Self {
             toolbar,
             live,
+            banner,
             message,
             table,
             body,
@@ -238,6 +244,13 @@ impl Frame {
     fn draw(&self, dom: &Dom, state: &State) {
         let now = state.now();
         self.render_toolbar(dom, state, now);
+        match &state.backfill {
+            Some(text) => {
+                self.banner.set_text_content(Some(text));
+                let _ = self.banner.remove_attribute("hidden");
+            }
+            None => set(&self.banner, "hidden", ""),
+        }
         dom::clear(&self.message);
         if let Some(loading) = &state.loading {
             self.message.set_text_content(Some(loading));
@@ -395,12 +408,32 @@ impl Frame {
                 &t.badge(row.status.label(), row.status.tone(), opens),
             );
         }
+        match &row.writeback {
+            Some(model::Writeback::Pending) => {
+                append(
+                    &status,
+                    &t.badge("Shopify not updated yet", Tone::Info, false),
+                );
+            }
+            Some(model::Writeback::Refused(_)) => {
+                append(
+                    &status,
+                    &t.badge("Shopify refused the number", Tone::Critical, true),
+                );
+            }
+            None => {}
+        }
 
         let p = row.preview(now);
         let (text, tone) = p.badge();
         let opens = matches!(p, Preview::WillFail { .. });
         append(&preview, &t.badge(&text, tone, opens));
-        if let Preview::WillFail { reason } = p {
+        let reason = match p {
+            Preview::WillFail { reason } => Some(reason),
+            Preview::NotLinked => row.not_linked.as_deref(),
+            _ => None,
+        };
+        if let Some(reason) = reason {
             let r = dom::deep_clone(&t.reason);
             r.set_text_content(Some(reason));
             append(&preview, &r);
