@@ -803,11 +803,7 @@ fn backfill_banner(body: &str) -> Option<(String, Option<String>)> {
     let root = Path::Root;
     let o = Object::new(&value, &root, "a backfill object").ok()?;
     let state = o.text("state").ok()??;
-    let count = |key: &str| {
-        o.get(key)
-            .and_then(preflight::json::Value::as_u64)
-            .unwrap_or(0)
-    };
+    let count = |key: &str| o.count(key).ok().flatten().unwrap_or(0);
     let text = match state.as_str() {
         "running" => Some(format!(
             "Importing the last 30 days of orders from Shopify: {} orders, {} fulfillments so far…",
