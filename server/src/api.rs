@@ -82,7 +82,7 @@ async fn install_on_first_request(
         Ok(_) => {
             state.set_installed(&session.shop, true);
             // The shop's recent orders, so that the widget is not empty on first open.
-            crate::backfill::start(state.clone(), session.shop.clone());
+            crate::backfill::start(state.clone(), session.shop.clone()).await;
             Ok(())
         }
         Err(CredentialsError::InvalidSessionToken) => Err(ApiError::new(
@@ -534,6 +534,7 @@ async fn list_fulfillments(
     let shop = session.shop.clone();
     // The stored JSON is read back with the rows, off the async threads.
     let page = blocking(move || {
+        let first = query.cursor.is_none();
         let page = store.list_fulfillments(
             &shop,
             &FulfillmentQuery {
@@ -542,14 +543,37 @@ async fn list_fulfillments(
                 limit: query.limit.unwrap_or(50),
             },
         )?;
-        Ok(json!({
+        let mut answer = json!({
             "items": page.items.iter().map(fulfillment_json).collect::<Vec<_>>(),
             "nextCursor": page.next_cursor,
             "now": now,
-        }))
+        });
+        // The first page says how the import of recent orders goes, so that a list can follow it.
+        if let (true, Some(map)) = (first, answer.as_object_mut()) {
+            map.insert(
+                "backfill".into(),
+                backfill_json(store.backfill(&shop)?.as_ref()),
+            );
+        }
+        Ok(answer)
     })
     .await?;
     Ok(Json(page))
+}
+
+/// A backfill as the API shows it: `{state: none | running | done | failed, since, ordersRead,
+/// fulfillmentsRead, errorCode}`.
+fn backfill_json(backfill: Option<&crate::store::Backfill>) -> Value {
+    match backfill {
+        None => json!({ "state": "none" }),
+        Some(b) => json!({
+            "state": b.state.as_str(),
+            "since": b.since,
+            "ordersRead": b.orders_read,
+            "fulfillmentsRead": b.fulfillments_read,
+            "errorCode": b.error_code,
+        }),
+    }
 }
 
 /// `GET /api/fulfillments/{id}`: another shop's fulfillment is as absent as a missing one.
@@ -656,16 +680,7 @@ async fn get_backfill(
     let store = state.store.clone();
     let shop = session.shop.clone();
     let backfill = blocking(move || store.backfill(&shop)).await?;
-    Ok(Json(match backfill {
-        None => json!({ "state": "none" }),
-        Some(b) => json!({
-            "state": b.state.as_str(),
-            "since": b.since,
-            "ordersRead": b.orders_read,
-            "fulfillmentsRead": b.fulfillments_read,
-            "errorCode": b.error_code,
-        }),
-    }))
+    Ok(Json(backfill_json(backfill.as_ref())))
 }
 
 /// `POST /api/fulfillments/{id}/sync`, with a required `Idempotency-Key`: the same key and body

@@ -16,8 +16,10 @@ use crate::wire::stored_fulfillment;
 /// How far back the backfill reads orders, in days.
 pub const BACKFILL_DAYS: i64 = 30;
 
-/// Starts the shop's backfill in the background, unless it is done or already running here.
-pub fn start(state: Arc<AppState>, shop: String) {
+/// Starts the shop's backfill in the background, unless it is done or already running here. A first
+/// backfill is stored as `running` before this returns, so that the request that installed the app
+/// already sees it.
+pub async fn start(state: Arc<AppState>, shop: String) {
     if state.shopify_admin.is_none() {
         return;
     }
@@ -30,6 +32,26 @@ pub fn start(state: Arc<AppState>, shop: String) {
             return;
         }
     }
+    let store = state.store.clone();
+    let s = shop.clone();
+    let stored = blocking(move || store.backfill(&s)).await;
+    let begun = match stored {
+        Ok(Some(b)) if b.state == BackfillState::Done => Ok(false),
+        Ok(Some(_)) => Ok(true),
+        Ok(None) => put(&state, &shop, &first(&state)).await.map(|()| true),
+        Err(e) => Err(e),
+    };
+    if !matches!(begun, Ok(true)) {
+        if let Err(error) = begun {
+            tracing::warn!(shop, code = error.code, "backfill not started");
+        }
+        state
+            .backfilling
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&shop);
+        return;
+    }
     tokio::spawn(async move {
         if let Err(error) = run(&state, &shop).await {
             tracing::warn!(shop, code = error.code, "backfill stopped");
@@ -40,6 +62,21 @@ pub fn start(state: Arc<AppState>, shop: String) {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&shop);
     });
+}
+
+/// A backfill not begun: from [`BACKFILL_DAYS`] days ago, no page read.
+fn first(state: &AppState) -> Backfill {
+    let now = state.clock.now_millis();
+    let since = now.saturating_sub(BACKFILL_DAYS * 86_400_000);
+    Backfill {
+        state: BackfillState::Running,
+        since: preflight::Timestamp::from_unix_millis(since).to_string(),
+        cursor: None,
+        orders_read: 0,
+        fulfillments_read: 0,
+        error_code: None,
+        started_at: now,
+    }
 }
 
 async fn put(state: &AppState, shop: &str, backfill: &Backfill) -> Result<(), ApiError> {
@@ -66,19 +103,7 @@ pub async fn run(state: &Arc<AppState>, shop: &str) -> Result<(), ApiError> {
             error_code: None,
             ..b
         },
-        None => {
-            let now = state.clock.now_millis();
-            let since = now.saturating_sub(BACKFILL_DAYS * 86_400_000);
-            Backfill {
-                state: BackfillState::Running,
-                since: preflight::Timestamp::from_unix_millis(since).to_string(),
-                cursor: None,
-                orders_read: 0,
-                fulfillments_read: 0,
-                error_code: None,
-                started_at: now,
-            }
-        }
+        None => first(state),
     };
     put(state, shop, &backfill).await?;
     loop {

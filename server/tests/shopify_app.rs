@@ -341,6 +341,14 @@ async fn install_backfills_and_links_each_source_of_the_chain() {
     let backfill = app.install().await;
     assert_eq!(backfill["ordersRead"], 8, "{backfill}");
     assert_eq!(backfill["fulfillmentsRead"], 8);
+    // The list's first page says it too, for the widget to follow.
+    assert_eq!(app.get("/api/fulfillments").await["backfill"], backfill);
+    let first = app.get("/api/fulfillments?limit=2").await;
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let next = app
+        .get(&format!("/api/fulfillments?limit=2&cursor={cursor}"))
+        .await;
+    assert!(next.get("backfill").is_none(), "{next}");
 
     for ((order, fulfillment), expected, id) in [
         (attribute, "customAttributes", 1),
@@ -411,7 +419,7 @@ async fn install_backfills_and_links_each_source_of_the_chain() {
 async fn a_fulfillment_arriving_by_webhook_is_linked_on_its_own() {
     let app = App::start().await;
     app.install().await;
-    let (_, fulfillment) = app.order(
+    let (order, fulfillment) = app.order(
         NewOrder {
             custom_attributes: vec![("TTS Order ID".into(), tts_id(21))],
             ..named("#2001")
@@ -435,6 +443,69 @@ async fn a_fulfillment_arriving_by_webhook_is_linked_on_its_own() {
         !stored.contains("destination") && !stored.contains("@example.com"),
         "{stored}"
     );
+
+    // The order's next fulfillment is linked from the metafield the first link wrote.
+    let second = app
+        .shopify
+        .fulfill(
+            SHOP,
+            order,
+            NewFulfillment {
+                lines: vec![("MUG".into(), 1)],
+                number: Some(ups("1Z999AA1012345679")),
+                company: Some("UPS".into()),
+                ..NewFulfillment::default()
+            },
+        )
+        .unwrap();
+    app.shopify
+        .deliver_fulfillment(SHOP, second, "fulfillments/create")
+        .await
+        .unwrap();
+    let row = app.until(second, |r| r["link"]["state"] == "linked").await;
+    assert_eq!(row["link"]["source"], "metafield");
+    assert_eq!(row["link"]["orderId"], tts_id(21));
+}
+
+#[tokio::test]
+async fn a_link_shopify_cannot_answer_for_is_shown_on_the_row_and_tried_again() {
+    let app = App::start().await;
+    app.install().await;
+    let (_, fulfillment) = app.order(
+        NewOrder {
+            note: Some(tts_id(61)),
+            ..named("#6001")
+        },
+        Some((&tts_id(61), "MUG")),
+        &ups("1Z999AA1012345678"),
+    );
+    // Every attempt of the order's read fails (1 + 2 retries).
+    app.shopify.fail_next_graphql(&[503, 503, 503]);
+    app.shopify
+        .deliver_fulfillment(SHOP, fulfillment, "fulfillments/create")
+        .await
+        .unwrap();
+    let row = app
+        .until(fulfillment, |r| r["link"]["state"] == "not_linked")
+        .await;
+    assert_eq!(row["link"]["code"], "link.unavailable", "{row}");
+    assert!(row["link"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("shopify.unavailable"));
+    // The fulfillment's next change links it.
+    let number = ups("1Z999AA1012345679");
+    assert!(app
+        .shopify
+        .set_tracking(SHOP, fulfillment, Some("UPS"), &number, now_secs() + 60));
+    app.shopify
+        .deliver_fulfillment(SHOP, fulfillment, "fulfillments/update")
+        .await
+        .unwrap();
+    let row = app
+        .until(fulfillment, |r| r["link"]["state"] == "linked")
+        .await;
+    assert_eq!(row["link"]["source"], "note");
 }
 
 #[tokio::test]

@@ -184,8 +184,6 @@ pub(super) struct App {
     /// Checks every row again each minute: deadlines come closer, and windows close, while the page
     /// stays open.
     ticker: Option<gloo_timers::callback::Interval>,
-    /// Whether the import of recent orders is followed already.
-    watching_backfill: bool,
 }
 
 impl Drop for App {
@@ -207,7 +205,6 @@ impl App {
             detail: None,
             listeners: Vec::new(),
             ticker: None,
-            watching_backfill: false,
         }))
     }
 
@@ -374,9 +371,20 @@ impl App {
 
     /// Loads settings and every fulfillment, then renders.
     fn load(weak: Weak<RefCell<Self>>) {
+        Self::fetch(weak, true);
+    }
+
+    /// Loads the list again with the old one shown meanwhile (while recent orders are imported).
+    fn reload_quietly(weak: Weak<RefCell<Self>>) {
+        Self::fetch(weak, false);
+    }
+
+    fn fetch(weak: Weak<RefCell<Self>>, loud: bool) {
         let Some(api) = with(&weak, |a| {
-            a.state.loading = Some("Loading fulfillments…".to_owned());
-            a.render();
+            if loud {
+                a.state.loading = Some("Loading fulfillments…".to_owned());
+                a.render();
+            }
             a.api.clone()
         }) else {
             return;
@@ -390,53 +398,28 @@ impl App {
                     a.state.rows = loaded.rows;
                     measure("fp:check", "fp:data");
                     a.state.loading = None;
+                    a.state.backfill = loaded.backfill.1;
                     a.render();
                     measure("fp:render", "fp:data");
-                    a.announce(&format!("{} fulfillments loaded", a.state.rows.len()));
-                    if !a.watching_backfill {
-                        a.watching_backfill = true;
-                        Self::watch_backfill(weak.clone());
+                    if loud {
+                        a.announce(&format!("{} fulfillments loaded", a.state.rows.len()));
+                    }
+                    // While recent orders are imported from Shopify, the list follows them.
+                    if loaded.backfill.0 {
+                        let weak = weak.clone();
+                        gloo_timers::callback::Timeout::new(BACKFILL_POLL_MS, move || {
+                            Self::reload_quietly(weak);
+                        })
+                        .forget();
                     }
                 }
-                Err(e) => {
+                // A quiet reload that fails leaves the list as it was.
+                Err(e) if loud => {
                     a.state.loading = Some(format!("Fulfillments could not be loaded: {e}"));
                     a.render();
                 }
+                Err(_) => {}
             });
-        });
-    }
-
-    /// Follows the import of the shop's recent orders from Shopify (it starts when the app is first
-    /// opened): a banner while it runs, the list loaded again when it ends.
-    fn watch_backfill(weak: Weak<RefCell<Self>>) {
-        let Some(api) = with(&weak, |a| a.api.clone()) else {
-            return;
-        };
-        wasm_bindgen_futures::spawn_local(async move {
-            let mut ran = false;
-            // A few looks while it has not started yet; then as long as it runs.
-            let mut not_started = 0;
-            loop {
-                let Ok(body) = api.get("/api/backfill").await else {
-                    break;
-                };
-                let Some((state, text)) = backfill_banner(&body) else {
-                    break;
-                };
-                let _ = with(&weak, |a| {
-                    a.state.backfill = text;
-                    a.render();
-                });
-                match state.as_str() {
-                    "running" => ran = true,
-                    "none" if not_started < 5 => not_started += 1,
-                    _ => break,
-                }
-                gloo_timers::future::TimeoutFuture::new(BACKFILL_POLL_MS).await;
-            }
-            if ran && with(&weak, |_| ()).is_some() {
-                Self::load(weak.clone());
-            }
         });
     }
 
@@ -485,82 +468,39 @@ impl App {
     /// Links the dialog's fulfillment to the TikTok Shop order id typed (a manual link, which the
     /// sync API never replaces).
     fn link_order(weak: Weak<RefCell<Self>>, id: String) {
-        let Some((api, order_id)) = with(&weak, |a| {
-            let order_id = a.detail.as_ref().and_then(detail::Detail::link_choice)?;
-            a.state.start(&id, "Linking…");
-            a.render();
-            Some((a.api.clone(), order_id))
+        let Some(order_id) = with(&weak, |a| {
+            a.detail.as_ref().and_then(detail::Detail::link_choice)
         })
         .flatten() else {
             return;
         };
-        wasm_bindgen_futures::spawn_local(async move {
-            let mut body = String::new();
-            ObjectWriter::new(&mut body)
-                .field("orderId", &order_id)
-                .end();
-            let answer = api
-                .put(
-                    &format!("/api/fulfillments/{}/tts-order", encode(&id)),
-                    body,
-                )
-                .await;
-            with(&weak, |a| {
-                a.state.finish(&id);
-                match answer.map_err(|e| (e.to_string(), e.code().to_owned())) {
-                    Ok(body) => match a.replace_row(&body) {
-                        Ok(()) => a.announce("Order linked"),
-                        Err(e) => a.set_notice(
-                            &id,
-                            format!("The answer could not be read: {e}"),
-                            "widget.bad_answer",
-                        ),
-                    },
-                    Err((e, code)) => {
-                        a.set_notice(&id, format!("The order was not linked: {e}"), &code);
-                    }
-                }
-                a.render();
-            });
-        });
-    }
-
-    fn save_tracking(weak: Weak<RefCell<Self>>, id: String) {
-        wasm_bindgen_futures::spawn_local(async move {
-            Self::save_draft(&weak, &id).await;
-        });
-    }
-
-    /// Saves the dialog's tracking number when it differs from the fulfillment's; whether the
-    /// fulfillment now holds it.
-    async fn save_draft(weak: &Weak<RefCell<Self>>, id: &str) -> bool {
-        let Some(step) = with(weak, |a| {
-            let draft = a
-                .detail
-                .as_ref()
-                .filter(|d| d.row_id() == id)
-                .and_then(detail::Detail::draft)
-                .map(str::to_owned)?;
-            let saved = a.state.row(id).and_then(Row::tracking_number).unwrap_or("");
-            if draft.trim() == saved {
-                return None;
-            }
-            a.state.start(id, "Saving…");
-            a.render();
-            Some((a.api.clone(), draft))
-        }) else {
-            return true;
-        };
-        let Some((api, draft)) = step else {
-            return true;
-        };
-        let cleaned: String = draft.split_whitespace().collect();
         let mut body = String::new();
         ObjectWriter::new(&mut body)
-            .field("trackingNumber", &cleaned)
+            .field("orderId", &order_id)
             .end();
+        wasm_bindgen_futures::spawn_local(async move {
+            Self::put_row(&weak, &id, "tts-order", body, "Order linked").await;
+        });
+    }
+
+    /// `PUT /api/fulfillments/{id}/{what}` with `body`; the row replaced by the answer. Answers whether
+    /// it was; a failure is the row's notice.
+    async fn put_row(
+        weak: &Weak<RefCell<Self>>,
+        id: &str,
+        what: &str,
+        body: String,
+        done: &str,
+    ) -> bool {
+        let Some(api) = with(weak, |a| {
+            a.state.start(id, "Saving…");
+            a.render();
+            a.api.clone()
+        }) else {
+            return false;
+        };
         let answer = api
-            .put(&format!("/api/fulfillments/{}/tracking", encode(id)), body)
+            .put(&format!("/api/fulfillments/{}/{what}", encode(id)), body)
             .await;
         with(weak, |a| {
             a.state.finish(id);
@@ -569,7 +509,7 @@ impl App {
                     Ok(()) => {
                         // The fulfillment changed: a new sync is a new request.
                         a.state.forget_retry_key(id);
-                        a.announce("Tracking number saved");
+                        a.announce(done);
                         true
                     }
                     Err(e) => {
@@ -584,23 +524,55 @@ impl App {
                 Err(e) => {
                     a.set_notice(
                         id,
-                        format!(
-                            "The tracking number was not saved: {e}. Your edit is kept; try again."
-                        ),
+                        format!("Not saved: {e}. Your edit is kept; try again."),
                         e.code(),
                     );
                     false
                 }
             };
-            if let Some(d) = a.detail.as_mut() {
-                if saved {
-                    d.clear_draft();
-                }
-            }
             a.render();
             saved
         })
         .unwrap_or(false)
+    }
+
+    fn save_tracking(weak: Weak<RefCell<Self>>, id: String) {
+        wasm_bindgen_futures::spawn_local(async move {
+            Self::save_draft(&weak, &id).await;
+        });
+    }
+
+    /// Saves the dialog's tracking number when it differs from the fulfillment's; whether the
+    /// fulfillment now holds it.
+    async fn save_draft(weak: &Weak<RefCell<Self>>, id: &str) -> bool {
+        let Some(draft) = with(weak, |a| {
+            let draft = a
+                .detail
+                .as_ref()
+                .filter(|d| d.row_id() == id)
+                .and_then(detail::Detail::draft)
+                .map(str::to_owned)?;
+            let saved = a.state.row(id).and_then(Row::tracking_number).unwrap_or("");
+            (draft.trim() != saved).then_some(draft)
+        })
+        .flatten() else {
+            return true;
+        };
+        let cleaned: String = draft.split_whitespace().collect();
+        let mut body = String::new();
+        ObjectWriter::new(&mut body)
+            .field("trackingNumber", &cleaned)
+            .end();
+        let saved = Self::put_row(weak, id, "tracking", body, "Tracking number saved").await;
+        if saved {
+            with(weak, |a| {
+                if let Some(d) = a.detail.as_mut() {
+                    d.clear_draft();
+                }
+                a.render();
+            });
+        }
+        saved
     }
 
     /// Syncs one fulfillment through the sync API, which checks it again and pushes at most once.
@@ -797,32 +769,35 @@ fn with<T>(weak: &Weak<RefCell<App>>, f: impl FnOnce(&mut App) -> T) -> Option<T
 /// How often the import's progress is asked, in milliseconds.
 const BACKFILL_POLL_MS: u32 = 1_500;
 
-/// The state of `GET /api/backfill` and the banner it shows (none once done).
-fn backfill_banner(body: &str) -> Option<(String, Option<String>)> {
-    let value = preflight::json::parse(body).ok()?;
+/// Whether the import of recent orders runs, and the banner it shows, from a first page's
+/// `backfill` (`GET /api/backfill`'s shape).
+fn backfill_banner(value: &preflight::json::Value<'_>) -> (bool, Option<String>) {
     let root = Path::Root;
-    let o = Object::new(&value, &root, "a backfill object").ok()?;
-    let state = o.text("state").ok()??;
+    let Ok(o) = Object::new(value, &root, "a backfill object") else {
+        return (false, None);
+    };
+    let state = o.text("state").ok().flatten().unwrap_or_default();
     let count = |key: &str| o.count(key).ok().flatten().unwrap_or(0);
     let text = match state.as_str() {
         "running" => Some(format!(
-            "Importing the last 30 days of orders from Shopify: {} orders, {} fulfillments so far…",
-            count("ordersRead"),
-            count("fulfillmentsRead")
+            "Importing the last 30 days of orders from Shopify: {} so far…",
+            count("ordersRead")
         )),
         "failed" => Some(format!(
-            "The import of recent orders from Shopify stopped ({}); it goes on the next time the app is opened.",
+            "Importing orders from Shopify stopped ({}); it resumes when the app is opened again.",
             o.text("errorCode").ok().flatten().unwrap_or_default()
         )),
         _ => None,
     };
-    Some((state, text))
+    (state == "running", text)
 }
 
 /// What the first load reads.
 struct Loaded {
     validator: Validator,
     rows: Vec<Row>,
+    /// Whether recent orders are being imported, and the banner.
+    backfill: (bool, Option<String>),
     server_now_ms: f64,
     received_ms: f64,
 }
@@ -838,6 +813,7 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
     let mut cursor: Option<String> = None;
     let mut server_now_ms = None;
     let mut received_ms = 0.0;
+    let mut backfill = (false, None);
     loop {
         let mut path = format!("/api/fulfillments?limit={PAGE}");
         if let Some(cursor) = &cursor {
@@ -851,6 +827,9 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
         let root = Path::Root;
         let o = Object::new(&value, &root, "a page of fulfillments").map_err(|e| e.to_string())?;
         if server_now_ms.is_none() {
+            if let Some(b) = o.get("backfill") {
+                backfill = backfill_banner(b);
+            }
             received_ms = js_sys::Date::now();
             server_now_ms = o
                 .timestamp("now")
@@ -878,6 +857,7 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
     Ok(Loaded {
         validator,
         rows,
+        backfill,
         server_now_ms: server_now_ms.unwrap_or(received_ms),
         received_ms,
     })

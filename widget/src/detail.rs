@@ -297,7 +297,7 @@ impl Detail {
                 &self.checks,
                 "shopify.user_errors",
                 message,
-                "TikTok Shop has the new tracking number. Fix what Shopify reports, then Re-sync: only Shopify is updated, TikTok Shop is not pushed again.",
+                "TikTok Shop has the new number. Fix what Shopify reports, then Re-sync: only Shopify is updated.",
             );
         }
         if row.writeback == Some(model::Writeback::Pending) {
@@ -306,7 +306,7 @@ impl Detail {
                 &dom.text_el(
                     "p",
                     "fp-hint",
-                    "TikTok Shop has the new tracking number; Shopify is not updated yet and is tried again until it takes it.",
+                    "TikTok Shop has the new number; Shopify is tried again until it takes it.",
                 ),
             );
         }
