@@ -458,18 +458,35 @@ async fn fulfillment_webhook(
     })
     .await?;
     if matches!(outcome, UpsertOutcome::Inserted | UpsertOutcome::Updated) {
-        // What Shopify holds now settles a tracking write-back.
+        // What Shopify holds now settles a tracking write-back; a fix held here that Shopify does
+        // not have yet stays in the stored payload.
         let store = state.store.clone();
         let (s, f, number) = (shop.clone(), id.clone(), tracking_number);
-        if let Err(error) =
-            blocking(move || store.shopify_tracking_seen(&s, &f, number.as_deref())).await
-        {
-            tracing::warn!(
-                shop,
-                fulfillment_id = id,
-                code = error.code,
-                "write-back not settled"
-            );
+        match blocking(move || store.shopify_tracking_seen(&s, &f, number.as_deref())).await {
+            Ok(Some(held)) => {
+                let lock = state.lock_of(&shop, &id);
+                let _guard = lock.lock().await;
+                if let Err(error) =
+                    crate::sync::set_tracking_number(&state, &shop, &id, &held.tracking_number)
+                        .await
+                {
+                    tracing::warn!(
+                        shop,
+                        fulfillment_id = id,
+                        code = error.code,
+                        "held fix not kept"
+                    );
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(
+                    shop,
+                    fulfillment_id = id,
+                    code = error.code,
+                    "write-back not settled"
+                );
+            }
         }
         crate::linking::spawn_link(state.clone(), shop.clone(), id.clone());
         // The preview follows the merchant's edit; a failure here must not fail the webhook, which
@@ -529,6 +546,10 @@ async fn list_fulfillments(
             )
         })?),
     };
+    if query.cursor.is_none() {
+        // A backfill that stopped (Shopify failing, a restart) goes on when the list is opened.
+        crate::backfill::start(state.clone(), session.shop.clone()).await;
+    }
     let now = rfc3339_millis(state.clock.now_millis());
     let store = state.store.clone();
     let shop = session.shop.clone();
@@ -599,8 +620,8 @@ async fn get_fulfillment(
 /// `PUT /api/fulfillments/{id}/tracking`: `{"trackingNumber": "…"}` fixes the fulfillment's tracking
 /// number in place: the stored Shopify payload takes it and the preview is recomputed with the order
 /// as last read. Answers the fulfillment as `GET /api/fulfillments/{id}` does; 409 `sync.in_progress`
-/// while a push of it is under way.
-/// Writing the number back to Shopify (`fulfillmentTrackingInfoUpdate`) is out of scope here.
+/// while a push of it is under way. The fix is held for Shopify: it is written back
+/// (`fulfillmentTrackingInfoUpdate`) once TikTok Shop has it (see [`crate::writeback`]).
 async fn put_tracking(
     State(state): State<Arc<AppState>>,
     ShopSession(session): ShopSession,
@@ -667,7 +688,11 @@ async fn link_order(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let order_id = read_link(&body.0)?;
+    let lock = state.lock_of(&session.shop, &id);
+    let _guard = lock.lock().await;
     let record = crate::sync::link_order(&state, &session.shop, &id, &order_id).await?;
+    // The order's other fulfillments find the link where the chain reads first.
+    crate::linking::spawn_remember(state.clone(), session.shop.clone(), &record, order_id);
     Ok(Json(fulfillment_json(&record)))
 }
 

@@ -16,9 +16,9 @@ use crate::wire::stored_fulfillment;
 /// How far back the backfill reads orders, in days.
 pub const BACKFILL_DAYS: i64 = 30;
 
-/// Starts the shop's backfill in the background, unless it is done or already running here. A first
-/// backfill is stored as `running` before this returns, so that the request that installed the app
-/// already sees it.
+/// Starts the shop's backfill in the background, unless it is done or already running here: a first
+/// one, or one that stopped (it goes on from its cursor). Either is stored as `running` before this
+/// returns, so that the request that started it already sees it.
 pub async fn start(state: Arc<AppState>, shop: String) {
     if state.shopify_admin.is_none() {
         return;
@@ -37,6 +37,14 @@ pub async fn start(state: Arc<AppState>, shop: String) {
     let stored = blocking(move || store.backfill(&s)).await;
     let begun = match stored {
         Ok(Some(b)) if b.state == BackfillState::Done => Ok(false),
+        Ok(Some(b)) if b.state == BackfillState::Failed => {
+            let resumed = Backfill {
+                state: BackfillState::Running,
+                error_code: None,
+                ..b
+            };
+            put(&state, &shop, &resumed).await.map(|()| true)
+        }
         Ok(Some(_)) => Ok(true),
         Ok(None) => put(&state, &shop, &first(&state)).await.map(|()| true),
         Err(e) => Err(e),
@@ -122,15 +130,29 @@ pub async fn run(state: &Arc<AppState>, shop: &str) -> Result<(), ApiError> {
         for order in &page.orders {
             let mut stored = Vec::new();
             for fulfillment in order.fulfillments_with_order() {
-                if let Some(id) = store_fulfillment(state, shop, &fulfillment).await? {
-                    stored.push(id);
+                match store_fulfillment(state, shop, &fulfillment).await {
+                    Ok(Some(id)) => stored.push(id),
+                    Ok(None) => {}
+                    // The store failing stops the backfill where it is, to go on from there.
+                    Err(error) => {
+                        backfill.state = BackfillState::Failed;
+                        backfill.error_code = Some(error.code.clone());
+                        put(state, shop, &backfill).await?;
+                        return Ok(());
+                    }
                 }
             }
             backfill.orders_read += 1;
             backfill.fulfillments_read += stored.len() as u64;
             let ids: Vec<&str> = stored.iter().map(String::as_str).collect();
-            if !ids.is_empty() {
-                linking::link_unlinked(state, shop, order, &ids).await?;
+            // An order that does not link says why on its rows; the others go on.
+            if let Err(error) = linking::link_unlinked(state, shop, order, &ids).await {
+                tracing::warn!(
+                    shop,
+                    order = order.name,
+                    code = error.code,
+                    "order not linked"
+                );
             }
         }
         backfill.cursor = page.next;

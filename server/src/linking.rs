@@ -106,13 +106,56 @@ async fn record_not_linked(
     resolution: &Resolution,
 ) -> Result<(), ApiError> {
     if let Resolution::NotLinked { code, reason } = resolution {
-        let patch = crate::store::FulfillmentPatch {
-            link_json: Some(not_linked_json(code, reason)),
-            ..crate::store::FulfillmentPatch::default()
-        };
-        let store = state.store.clone();
-        let (s, f) = (shop.to_owned(), fulfillment_id.to_owned());
-        blocking(move || store.update_fulfillment(&s, &f, &patch)).await?;
+        settle(
+            state,
+            shop,
+            fulfillment_id,
+            Settle::NotLinked(not_linked_json(code, reason)),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// What linking a fulfillment ends in.
+enum Settle {
+    /// The TikTok Shop order (its JSON) and how it was found.
+    Attach(String, String),
+    /// Why not (its JSON).
+    NotLinked(String),
+}
+
+/// Stores what linking found, under the fulfillment's lock and only while it still needs a link: a
+/// manual link or another linking that got there first stands.
+async fn settle(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+    outcome: Settle,
+) -> Result<(), ApiError> {
+    let lock = state.lock_of(shop, fulfillment_id);
+    let _guard = lock.lock().await;
+    let store = state.store.clone();
+    let (s, f) = (shop.to_owned(), fulfillment_id.to_owned());
+    let still = blocking(move || store.fulfillment(&s, &f))
+        .await?
+        .is_some_and(|r| needs_link(&r));
+    if !still {
+        return Ok(());
+    }
+    match outcome {
+        Settle::Attach(order_json, link) => {
+            sync::attach_order(state, shop, fulfillment_id, order_json, link).await?;
+        }
+        Settle::NotLinked(link) => {
+            let patch = crate::store::FulfillmentPatch {
+                link_json: Some(link),
+                ..crate::store::FulfillmentPatch::default()
+            };
+            let store = state.store.clone();
+            let (s, f) = (shop.to_owned(), fulfillment_id.to_owned());
+            blocking(move || store.update_fulfillment(&s, &f, &patch)).await?;
+        }
     }
     Ok(())
 }
@@ -158,14 +201,8 @@ pub async fn link_order(
                 let tts = found.get(order_id).map(serde_json::to_string);
                 if let Some(Ok(order_json)) = tts {
                     for id in fulfillment_ids {
-                        sync::attach_order(
-                            state,
-                            shop,
-                            id,
-                            order_json.clone(),
-                            sync::link_json(source.as_str(), order_id),
-                        )
-                        .await?;
+                        let link = sync::link_json(source.as_str(), order_id);
+                        settle(state, shop, id, Settle::Attach(order_json.clone(), link)).await?;
                     }
                 }
                 remember(state, shop, order, order_id, *source).await;
@@ -242,6 +279,28 @@ fn shares_sku(order: &TtsOrder, skus: &[String]) -> bool {
         .iter()
         .filter_map(|l| l.seller_sku.as_deref())
         .any(|sku| skus.contains(&normalized(sku)))
+}
+
+/// Writes a manual link to the Shopify order's metafield, in the background (a failure is logged).
+pub fn spawn_remember(
+    state: Arc<AppState>,
+    shop: String,
+    record: &FulfillmentRecord,
+    tts_order_id: String,
+) {
+    let (Some(admin), Some(order_id)) = (state.shopify_admin.clone(), order_id_of(record)) else {
+        return;
+    };
+    tokio::spawn(async move {
+        let gid = crate::shopify::admin::to_gid("Order", &order_id);
+        if let Err(error) = admin.set_link(&shop, &gid, &tts_order_id).await {
+            tracing::warn!(
+                shop,
+                code = error.code(),
+                "manual link not written to Shopify"
+            );
+        }
+    });
 }
 
 /// Links, in the background, a fulfillment a webhook just stored.

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use crate::error::ApiError;
 use crate::state::{blocking, settings_text, AppState};
 use crate::store::{
-    FulfillmentPatch, FulfillmentRecord, PushRecord, PushState, PushTransition, StoredResponse,
-    SyncFailure, SyncStatus,
+    FulfillmentPatch, FulfillmentRecord, HeldFix, PushRecord, PushState, PushTransition,
+    StoredResponse, SyncFailure, SyncStatus, WritebackState,
 };
 use crate::tts::{MarkPackageShippedRequest, ShopContext, TtsError, UpdateShippingInfoRequest};
 use crate::wire::{fulfillment_json, settings_of};
@@ -243,9 +243,13 @@ pub async fn set_tracking_number(
         tracking_number.to_owned(),
     );
     let clock = state.clock.clone();
-    let (payload, report, company) = state
+    let (payload, report, company, before) = state
         .engine
         .run(move || -> Result<_, ApiError> {
+            let before = read::<Fulfillment>(&stored)?
+                .tracking_numbers
+                .into_iter()
+                .next();
             let payload = with_tracking_number(&stored, &number)?;
             let fulfillment = read::<Fulfillment>(&payload)?;
             let company = fulfillment.tracking_company.clone();
@@ -256,14 +260,19 @@ pub async fn set_tracking_number(
                 }
                 _ => None,
             };
-            Ok((payload, report, company))
+            Ok((payload, report, company, before))
         })
         .await??;
-    // Shopify is told once TikTok Shop has the fix.
-    let hold = state
-        .shopify_admin
-        .is_some()
-        .then(|| (company, tracking_number.to_owned()));
+    // Shopify is told once TikTok Shop has the fix; a fix of a fix still replaces Shopify's number.
+    let replaces = match &record.writeback {
+        Some(w) if w.state == WritebackState::Held => w.replaces.clone(),
+        _ => before,
+    };
+    let hold = state.shopify_admin.is_some().then(|| HeldFix {
+        company,
+        number: tracking_number.to_owned(),
+        replaces,
+    });
     let patch = FulfillmentPatch {
         shopify_json: Some(payload),
         report_json: report,
@@ -572,8 +581,10 @@ pub async fn sync(
         Verdict::InSync => {
             patch.sync_status = Some(SyncStatus::Synced);
             save(state, shop, fulfillment_id, patch).await?;
-            // TikTok Shop has it already; a write-back Shopify refused is tried again.
-            writeback::retry(state, shop, fulfillment_id).await;
+            // TikTok Shop has it already: a fix held or refused goes to Shopify now.
+            if let Some(number) = report.plan.tracking_number.as_deref() {
+                writeback::release(state, shop, fulfillment_id, number).await;
+            }
             return unstored(answer(state, shop, fulfillment_id, StatusCode::OK).await);
         }
         Verdict::Ready => {}

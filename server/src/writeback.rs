@@ -1,8 +1,10 @@
 //! Tracking fixes written back to Shopify. A fix made in the widget is held until TikTok Shop has it
 //! (the irreversible step); then `fulfillmentTrackingInfoUpdate` tells Shopify, the customer not
 //! notified. A throttled or failing Shopify is tried again later, with growing waits, until it agrees;
-//! a refusal (`userErrors`) is shown on the row and tried again when the merchant syncs. TikTok Shop is
-//! never pushed again for it: its state is already the fix.
+//! a refusal (`userErrors`, missing access, a shop to reload) is shown on the row and tried again when
+//! the merchant syncs. TikTok Shop is never pushed again for it: its state is already the fix. Each
+//! attempt first claims the write-back for [`LEASE`], so that the sync that released it and the worker
+//! never send it at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::shopify::admin::AdminError;
+use crate::shopify::credentials::CredentialsError;
 use crate::state::{blocking, AppState};
 use crate::store::{Writeback, WritebackOutcome, WritebackState};
 use crate::wire::fulfillment_json;
@@ -20,11 +23,40 @@ pub const FIRST_RETRY_WAIT: Duration = Duration::from_secs(30);
 pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(3600);
 /// How often the worker looks for due write-backs.
 pub const POLL_EVERY: Duration = Duration::from_secs(10);
+/// How long an attempt holds its write-back: another attempt starts only after it.
+pub const LEASE: Duration = Duration::from_secs(120);
+/// How long a sync waits for the write-back it released; past it the worker carries on.
+pub const INLINE_BUDGET: Duration = Duration::from_secs(5);
 
 /// The wait after `attempts` failed attempts, in milliseconds.
 fn retry_wait_ms(attempts: u32) -> i64 {
     let wait = FIRST_RETRY_WAIT.saturating_mul(1 << attempts.min(16));
     i64::try_from(wait.min(MAX_RETRY_WAIT).as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Whether another attempt, later, may succeed with nothing changed.
+fn retryable(error: &AdminError) -> bool {
+    match error {
+        AdminError::Graphql(e) => e.is_retryable(),
+        AdminError::Credentials(e) => matches!(
+            e,
+            CredentialsError::Unavailable(_)
+                | CredentialsError::Store(_)
+                | CredentialsError::Internal(_)
+        ),
+    }
+}
+
+/// Claims a due write-back for [`LEASE`]: whether this caller has it.
+async fn claim(state: &AppState, shop: &str, fulfillment_id: &str) -> bool {
+    let store = state.store.clone();
+    let (s, f) = (shop.to_owned(), fulfillment_id.to_owned());
+    let now = state.clock.now_millis();
+    let until = now.saturating_add(i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX));
+    matches!(
+        blocking(move || store.claim_writeback(&s, &f, now, until)).await,
+        Ok(true)
+    )
 }
 
 /// Tries one write-back now and records what Shopify said. Answers the outcome, or `None` when the
@@ -46,12 +78,12 @@ pub async fn attempt(
         .await;
     let outcome = match result {
         Ok(()) => WritebackOutcome::Done,
-        Err(error @ AdminError::Graphql(_)) if error.user_errors().is_some() => {
-            WritebackOutcome::Failed {
-                code: error.code().to_owned(),
-                message: error.to_string(),
-            }
-        }
+        // Shopify or the shop must change first (a refusal, missing access, a reload): the merchant's
+        // next sync tries again.
+        Err(error) if !retryable(&error) => WritebackOutcome::Failed {
+            code: error.code().to_owned(),
+            message: error.to_string(),
+        },
         Err(error) => WritebackOutcome::Retry {
             code: error.code().to_owned(),
             message: error.to_string(),
@@ -90,7 +122,8 @@ pub async fn attempt(
     Some(outcome)
 }
 
-/// After a push reached TikTok Shop: tries the fulfillment's pending write-back at once. Answers the
+/// After a push reached TikTok Shop: tries the fulfillment's pending write-back at once, for at most
+/// [`INLINE_BUDGET`] (past it the attempt is left to the worker, after its lease). Answers the
 /// fulfillment as it is then, when one was tried.
 pub async fn after_push(
     state: &Arc<AppState>,
@@ -104,30 +137,46 @@ pub async fn after_push(
     let writeback = record
         .writeback
         .filter(|w| w.state == WritebackState::Pending)?;
-    attempt(state, shop, fulfillment_id, &writeback).await?;
+    if !claim(state, shop, fulfillment_id).await {
+        return None;
+    }
+    let _ = tokio::time::timeout(
+        INLINE_BUDGET,
+        attempt(state, shop, fulfillment_id, &writeback),
+    )
+    .await;
     let store = state.store.clone();
     let (s, f) = (shop.to_owned(), fulfillment_id.to_owned());
     let record = blocking(move || store.fulfillment(&s, &f)).await.ok()??;
     Some((axum::http::StatusCode::OK, fulfillment_json(&record)))
 }
 
-/// The merchant synced a fulfillment TikTok Shop already agrees with: a write-back Shopify refused is
-/// tried again now.
-pub async fn retry(state: &Arc<AppState>, shop: &str, fulfillment_id: &str) {
+/// TikTok Shop holds `tracking_number` for the fulfillment (a sync found it agreeing): a fix held or
+/// refused goes to Shopify now.
+pub async fn release(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+    tracking_number: &str,
+) {
     if state.shopify_admin.is_none() {
         return;
     }
     let store = state.store.clone();
-    let (s, f) = (shop.to_owned(), fulfillment_id.to_owned());
+    let (s, f, n) = (
+        shop.to_owned(),
+        fulfillment_id.to_owned(),
+        tracking_number.to_owned(),
+    );
     if matches!(
-        blocking(move || store.retry_writeback(&s, &f)).await,
+        blocking(move || store.release_writeback(&s, &f, &n)).await,
         Ok(true)
     ) {
         after_push(state, shop, fulfillment_id).await;
     }
 }
 
-/// Tries every due write-back once: how many were tried.
+/// Tries every due write-back once (each claimed first): how many were tried.
 pub async fn run_due(state: &AppState) -> usize {
     let store = state.store.clone();
     let now = state.clock.now_millis();
@@ -138,10 +187,14 @@ pub async fn run_due(state: &AppState) -> usize {
             return 0;
         }
     };
+    let mut tried = 0;
     for (shop, fulfillment_id, writeback) in &due {
-        attempt(state, shop, fulfillment_id, writeback).await;
+        if claim(state, shop, fulfillment_id).await {
+            attempt(state, shop, fulfillment_id, writeback).await;
+            tried += 1;
+        }
     }
-    due.len()
+    tried
 }
 
 /// Runs [`run_due`] every [`POLL_EVERY`] until the server stops.

@@ -679,3 +679,171 @@ async fn a_write_back_shopify_could_not_take_is_retried_until_it_agrees() {
     );
     assert_eq!(app.tts.push_count(), 1);
 }
+
+#[tokio::test]
+async fn a_fix_with_separators_reaches_shopify_as_tiktok_shop_took_it() {
+    let app = App::start().await;
+    let right = ups("1Z999AA1012345679");
+    let (_, fulfillment) = app.order(
+        NewOrder {
+            note: Some(tts_id(71)),
+            ..named("#7001")
+        },
+        Some((&tts_id(71), "MUG")),
+        &ups("1Z999AA1012345678"),
+    );
+    app.install().await;
+    let typed = format!("{}-{}", &right[..8], &right[8..]);
+    app.call(
+        reqwest::Method::PUT,
+        &format!("/api/fulfillments/{fulfillment}/tracking"),
+        Some(json!({ "trackingNumber": typed })),
+    )
+    .await;
+    let (status, row) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/fulfillments/{fulfillment}/sync"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(row["shopifyWriteback"]["state"], "done", "{row}");
+    assert_eq!(row["shopifyWriteback"]["trackingNumber"], right.as_str());
+    assert_eq!(
+        app.shopify.fulfillment(SHOP, fulfillment).unwrap().tracking[0].number,
+        right
+    );
+}
+
+#[tokio::test]
+async fn a_fix_tiktok_shop_already_holds_goes_to_shopify_without_a_push() {
+    let app = App::start().await;
+    let theirs = ups("1Z999AA1012345679");
+    let (_, fulfillment) = app.order(
+        NewOrder {
+            note: Some(tts_id(81)),
+            ..named("#8001")
+        },
+        Some((&tts_id(81), "MUG")),
+        &ups("1Z999AA1012345678"),
+    );
+    // Shipped in Seller Center with another number than Shopify's.
+    app.tts
+        .ship(
+            SHOP,
+            &tts_id(81),
+            &preflight_server::tts::types::MarkPackageShippedRequest {
+                order_line_item_ids: vec![format!("{}01", tts_id(81))],
+                tracking_number: theirs.clone(),
+                shipping_provider_id: UPS.into(),
+            },
+        )
+        .unwrap();
+    app.install().await;
+    let pushes = app.tts.push_count();
+    let (_, row) = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/fulfillments/{fulfillment}/tracking"),
+            Some(json!({ "trackingNumber": theirs })),
+        )
+        .await;
+    assert_eq!(row["report"]["verdict"], "in_sync", "{row}");
+    assert_eq!(row["shopifyWriteback"]["state"], "held");
+    let (status, row) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/fulfillments/{fulfillment}/sync"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(row["shopifyWriteback"]["state"], "done", "{row}");
+    assert_eq!(app.tts.push_count(), pushes);
+    assert_eq!(
+        app.shopify.fulfillment(SHOP, fulfillment).unwrap().tracking[0].number,
+        theirs
+    );
+}
+
+#[tokio::test]
+async fn a_held_fix_survives_shopifys_webhook_of_the_old_number() {
+    let app = App::start().await;
+    let old = ups("1Z999AA1012345678");
+    let fix = ups("1Z999AA1012345679");
+    let (_, fulfillment) = app.order(
+        NewOrder {
+            note: Some(tts_id(91)),
+            ..named("#9001")
+        },
+        Some((&tts_id(91), "MUG")),
+        &old,
+    );
+    app.install().await;
+    app.call(
+        reqwest::Method::PUT,
+        &format!("/api/fulfillments/{fulfillment}/tracking"),
+        Some(json!({ "trackingNumber": fix })),
+    )
+    .await;
+    // Shopify sends the fulfillment again (a shipment status changed), still with the old number.
+    assert!(app
+        .shopify
+        .set_tracking(SHOP, fulfillment, Some("UPS"), &old, now_secs() + 60));
+    let delivery = app
+        .shopify
+        .deliver_fulfillment(SHOP, fulfillment, "fulfillments/update")
+        .await
+        .unwrap();
+    assert_eq!(delivery.status, Some(200));
+    let row = app.get(&format!("/api/fulfillments/{fulfillment}")).await;
+    assert_eq!(row["fulfillment"]["tracking_number"], fix.as_str(), "{row}");
+    assert_eq!(row["shopifyWriteback"]["state"], "held");
+    // A third number typed in Shopify wins: the held fix is dropped.
+    let third = ups("1Z999AA1012345680");
+    assert!(app
+        .shopify
+        .set_tracking(SHOP, fulfillment, Some("UPS"), &third, now_secs() + 120));
+    app.shopify
+        .deliver_fulfillment(SHOP, fulfillment, "fulfillments/update")
+        .await
+        .unwrap();
+    let row = app.get(&format!("/api/fulfillments/{fulfillment}")).await;
+    assert_eq!(row["fulfillment"]["tracking_number"], third.as_str());
+    assert!(row["shopifyWriteback"].is_null(), "{row}");
+}
+
+#[tokio::test]
+async fn a_backfill_shopify_stopped_goes_on_from_where_it_was() {
+    let app = App::start().await;
+    for n in 0..5 {
+        app.order(
+            NewOrder {
+                note: Some(tts_id(100 + n)),
+                ..named(&format!("#{}", 10_001 + n))
+            },
+            Some((&tts_id(100 + n), "MUG")),
+            &ups("1Z999AA1012345678"),
+        );
+    }
+    // The first page is read and its three links written to their orders (four requests); every
+    // attempt at the second page fails.
+    app.shopify.fail_after_graphql(4, &[503, 503, 503]);
+    let _ = app.get("/api/fulfillments").await;
+    let mut stopped = Value::Null;
+    for _ in 0..200 {
+        stopped = app.get("/api/backfill").await;
+        if stopped.get("state").and_then(Value::as_str) != Some("running") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(stopped["state"], "failed", "{stopped}");
+    assert_eq!(stopped["errorCode"], "shopify.unavailable");
+    assert_eq!(stopped["ordersRead"], 3);
+    // Opening the list again goes on from the cursor: each order read once.
+    let done = app.install().await;
+    assert_eq!(done["ordersRead"], 5, "{done}");
+    assert_eq!(done["fulfillmentsRead"], 5);
+}

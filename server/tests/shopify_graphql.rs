@@ -162,8 +162,8 @@ async fn orders_come_page_by_page_from_a_date() {
 async fn a_throttled_call_waits_for_the_bucket_then_succeeds() {
     let w = World::new(quick()).await;
     let id = w.order("#1001", T0).to_string();
-    // A bucket holding two order reads, refilled at a read per 0.3 s.
-    w.sim.set_bucket(180.0, 300.0);
+    // A bucket holding two order reads (245 points each), refilled at a read per 0.3 s.
+    w.sim.set_bucket(500.0, 800.0);
     for _ in 0..6 {
         w.admin.order(SHOP, &id).await.unwrap();
     }
@@ -188,8 +188,8 @@ async fn a_refill_longer_than_allowed_is_a_clear_error() {
     })
     .await;
     let id = w.order("#1001", T0).to_string();
-    // Room for one read, and a refill of 90 s for the next.
-    w.sim.set_bucket(100.0, 1.0);
+    // Room for one read, and a refill of minutes for the next.
+    w.sim.set_bucket(300.0, 1.0);
     w.admin.order(SHOP, &id).await.unwrap();
     let error = w.admin.order(SHOP, &id).await.unwrap_err();
     assert_eq!(error.code(), "shopify.throttled", "{error}");

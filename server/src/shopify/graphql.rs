@@ -152,6 +152,17 @@ pub fn no_user_errors(errors: Vec<UserError>) -> Result<(), GraphqlError> {
     }
 }
 
+/// A wait of `secs` seconds from a figure Shopify sent: a day at most, none for what is not a
+/// number of seconds.
+fn seconds(secs: f64) -> Duration {
+    const DAY: Duration = Duration::from_secs(86_400);
+    if secs.is_nan() || secs <= 0.0 {
+        Duration::ZERO
+    } else {
+        Duration::try_from_secs_f64(secs).map_or(DAY, |d| d.min(DAY))
+    }
+}
+
 /// A shop's bucket as last reported.
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
@@ -170,7 +181,7 @@ impl Bucket {
         if missing <= 0.0 || self.restore_rate <= 0.0 {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64(missing / self.restore_rate)
+            seconds(missing / self.restore_rate)
         }
     }
 }
@@ -368,8 +379,7 @@ impl GraphqlClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+            .map(seconds);
         let bytes = response
             .bytes()
             .await
@@ -455,6 +465,24 @@ mod tests {
         assert_eq!(
             bucket.wait_for(110.0, seen + Duration::from_secs(1)),
             Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn waits_from_shopifys_figures_are_bounded() {
+        assert_eq!(seconds(1.5), Duration::from_millis(1500));
+        assert_eq!(seconds(1e30), Duration::from_secs(86_400));
+        assert_eq!(seconds(f64::NAN), Duration::ZERO);
+        assert_eq!(seconds(-3.0), Duration::ZERO);
+        let bucket = Bucket {
+            maximum: 1000.0,
+            available: 0.0,
+            restore_rate: 1e-300,
+            seen: Instant::now(),
+        };
+        assert_eq!(
+            bucket.wait_for(10.0, bucket.seen),
+            Duration::from_secs(86_400)
         );
     }
 

@@ -16,6 +16,7 @@ ALTER TABLE fulfillments ADD COLUMN writeback_state TEXT
     CHECK (writeback_state IS NULL OR writeback_state IN ('held', 'pending', 'done', 'failed'));
 ALTER TABLE fulfillments ADD COLUMN writeback_number TEXT;
 ALTER TABLE fulfillments ADD COLUMN writeback_company TEXT;
+ALTER TABLE fulfillments ADD COLUMN writeback_replaces TEXT;
 ALTER TABLE fulfillments ADD COLUMN writeback_attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE fulfillments ADD COLUMN writeback_error_code TEXT;
 ALTER TABLE fulfillments ADD COLUMN writeback_error_message TEXT;

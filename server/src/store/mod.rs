@@ -315,12 +315,31 @@ pub trait Store: Send + Sync {
         outcome: &WritebackOutcome,
     ) -> Result<bool, StoreError>;
 
-    /// A `failed` write-back made `pending` again, due now (the merchant asked to retry). Answers
-    /// whether there was one.
+    /// TikTok Shop holds `tracking_number` now (a push of the fix was `sent`, or a sync found TikTok Shop
+    /// already agreeing): a `held` or `failed` write-back becomes `pending` for that number (the number
+    /// as pushed, cleaned of separators), due now. Answers whether there was one.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn retry_writeback(&self, shop: &str, fulfillment_id: &str) -> Result<bool, StoreError>;
+    fn release_writeback(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        tracking_number: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Claims a `pending` write-back due at `now_millis`, until `lease_until_millis`: answers whether
+    /// this caller has it (another attempt in the lease is not started).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn claim_writeback(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        now_millis: i64,
+        lease_until_millis: i64,
+    ) -> Result<bool, StoreError>;
 
     /// Up to `limit` `pending` write-backs due at `now_millis`, in every shop, soonest first:
     /// `(shop, fulfillment id, write-back)`.
@@ -334,8 +353,9 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<(String, String, Writeback)>, StoreError>;
 
     /// What Shopify holds now as the fulfillment's tracking number (from a webhook): a `pending` or
-    /// `failed` write-back of that number is `done`; a `held` one of another number is dropped (the
-    /// merchant changed it in Shopify).
+    /// `failed` write-back of that number is `done`; a `held` one is dropped when Shopify holds a third
+    /// number (the merchant changed it in Shopify), and answered when Shopify still holds the number
+    /// it replaces (or none): the caller applies the fix again to the payload the webhook stored.
     ///
     /// # Errors
     /// [`StoreError::Database`].
@@ -344,7 +364,7 @@ pub trait Store: Send + Sync {
         shop: &str,
         fulfillment_id: &str,
         tracking_number: Option<&str>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Option<Writeback>, StoreError>;
 
     /// A shop's backfill, when one ever started.
     ///
@@ -423,6 +443,17 @@ pub struct FulfillmentRecord {
     pub writeback: Option<Writeback>,
 }
 
+/// A tracking fix made here, to write to Shopify once TikTok Shop has it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeldFix {
+    /// The carrier, as the fulfillment names it.
+    pub company: Option<String>,
+    /// The number typed.
+    pub number: String,
+    /// The number Shopify holds, which the fix replaces.
+    pub replaces: Option<String>,
+}
+
 /// Where a tracking fix stands with Shopify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WritebackState {
@@ -466,6 +497,8 @@ pub struct Writeback {
     pub tracking_number: String,
     /// The carrier to write with it.
     pub company: Option<String>,
+    /// The number Shopify held when the fix was made.
+    pub replaces: Option<String>,
     /// Attempts made.
     pub attempts: u32,
     /// The last attempt's error: a stable code and Shopify's message.
@@ -554,8 +587,8 @@ pub struct FulfillmentPatch {
     pub sync_status: Option<SyncStatus>,
     /// How the fulfillment is linked, or why not (JSON).
     pub link_json: Option<String>,
-    /// A tracking fix made here, held for Shopify until TikTok Shop has it: `(company, number)`.
-    pub hold_writeback: Option<(Option<String>, String)>,
+    /// A tracking fix made here, held for Shopify until TikTok Shop has it.
+    pub hold_writeback: Option<HeldFix>,
 }
 
 /// A fulfillment's sync status.
@@ -738,7 +771,7 @@ pub struct PushTransition {
     pub tts_order_json: Option<String>,
     /// The preview report on that order and the new history, stored with `sent`.
     pub report_json: Option<String>,
-    /// The tracking number pushed, with `sent`: a write-back of it held or failed becomes `pending`.
+    /// The tracking number pushed, with `sent`: a write-back held or failed becomes `pending`, for it.
     pub writeback_number: Option<String>,
 }
 

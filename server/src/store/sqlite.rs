@@ -73,8 +73,8 @@ const PUSH_COLUMNS: &str = "id, fulfillment_id, state, plan_json, attempts, resp
 const FULFILLMENT_COLUMNS: &str = "id, fulfillment_id, shopify_json, shopify_updated_at, \
      tts_order_json, history_json, report_json, sync_status, failure_code, failure_reason, \
      failure_solution, created_at, updated_at, link_json, writeback_state, writeback_number, \
-     writeback_company, writeback_attempts, writeback_error_code, writeback_error_message, \
-     writeback_next_at";
+     writeback_company, writeback_replaces, writeback_attempts, writeback_error_code, \
+     writeback_error_message, writeback_next_at";
 const CURSOR_PREFIX: &str = "f1:";
 const MAX_KEY_LEN: usize = 255;
 
@@ -350,13 +350,7 @@ fn apply_transition(
             }
             if let Some(number) = writeback_number {
                 // TikTok Shop has the fix: Shopify is told now.
-                tx.prepare_cached(
-                    "UPDATE fulfillments SET writeback_state = 'pending', writeback_next_at = ?4, \
-                     writeback_error_code = NULL, writeback_error_message = NULL \
-                     WHERE shop = ?1 AND fulfillment_id = ?2 AND writeback_number = ?3 \
-                     AND writeback_state IN ('held', 'failed')",
-                )?
-                .execute(params![shop, push.fulfillment_id, number, now])?;
+                release(tx, shop, &push.fulfillment_id, number, now)?;
             }
         }
         (PushState::Failed | PushState::NeedsReview, Some(failure)) => {
@@ -366,6 +360,24 @@ fn apply_transition(
         _ => {}
     }
     load_push(tx, shop, push_id)?.ok_or_else(|| StoreError::not_found("push", push_id.to_string()))
+}
+
+/// A `held` or `failed` write-back made `pending` for `number`, due at `now`.
+fn release(
+    tx: &Transaction<'_>,
+    shop: &str,
+    fulfillment_id: &str,
+    number: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(tx
+        .prepare_cached(
+            "UPDATE fulfillments SET writeback_state = 'pending', writeback_number = ?3, \
+             writeback_next_at = ?4, writeback_error_code = NULL, writeback_error_message = NULL \
+             WHERE shop = ?1 AND fulfillment_id = ?2 AND writeback_state IN ('held', 'failed')",
+        )?
+        .execute(params![shop, fulfillment_id, number, now])?
+        == 1)
 }
 
 /// Records the answer of the request holding an idempotency key.
@@ -434,14 +446,20 @@ fn apply_patch(
         )?
         .execute(params![shop, fulfillment_id, link])?;
     }
-    if let Some((company, number)) = &patch.hold_writeback {
+    if let Some(fix) = &patch.hold_writeback {
         tx.prepare_cached(
             "UPDATE fulfillments SET writeback_state = 'held', writeback_number = ?3, \
-             writeback_company = ?4, writeback_attempts = 0, writeback_error_code = NULL, \
-             writeback_error_message = NULL, writeback_next_at = NULL \
+             writeback_company = ?4, writeback_replaces = ?5, writeback_attempts = 0, \
+             writeback_error_code = NULL, writeback_error_message = NULL, writeback_next_at = NULL \
              WHERE shop = ?1 AND fulfillment_id = ?2",
         )?
-        .execute(params![shop, fulfillment_id, number, company])?;
+        .execute(params![
+            shop,
+            fulfillment_id,
+            fix.number,
+            fix.company,
+            fix.replaces
+        ])?;
     }
     Ok(())
 }
@@ -678,6 +696,7 @@ fn writeback_from_row(row: &Row<'_>) -> rusqlite::Result<Option<Writeback>> {
             .get::<_, Option<String>>("writeback_number")?
             .unwrap_or_default(),
         company: row.get("writeback_company")?,
+        replaces: row.get("writeback_replaces")?,
         attempts: row.get("writeback_attempts")?,
         error: code.map(|c| (c, message.unwrap_or_default())),
         next_attempt_at: row.get::<_, Option<i64>>("writeback_next_at")?.map(ts),
@@ -1258,14 +1277,35 @@ impl Store for SqliteStore {
         })
     }
 
-    fn retry_writeback(&self, shop: &str, fulfillment_id: &str) -> Result<bool, StoreError> {
-        self.write(|tx, now| {
+    fn release_writeback(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        tracking_number: &str,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx, now| release(tx, shop, fulfillment_id, tracking_number, now))
+    }
+
+    fn claim_writeback(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+        now_millis: i64,
+        lease_until_millis: i64,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx, _| {
             Ok(tx
                 .prepare_cached(
-                    "UPDATE fulfillments SET writeback_state = 'pending', writeback_next_at = ?3 \
-                     WHERE shop = ?1 AND fulfillment_id = ?2 AND writeback_state = 'failed'",
+                    "UPDATE fulfillments SET writeback_next_at = ?3 \
+                     WHERE shop = ?1 AND fulfillment_id = ?2 AND writeback_state = 'pending' \
+                     AND writeback_next_at <= ?4",
                 )?
-                .execute(params![shop, fulfillment_id, now])?
+                .execute(params![
+                    shop,
+                    fulfillment_id,
+                    lease_until_millis,
+                    now_millis
+                ])?
                 == 1)
         })
     }
@@ -1302,7 +1342,7 @@ impl Store for SqliteStore {
         shop: &str,
         fulfillment_id: &str,
         tracking_number: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Writeback>, StoreError> {
         self.write(|tx, _| {
             tx.prepare_cached(
                 "UPDATE fulfillments SET writeback_state = 'done', writeback_error_code = NULL, \
@@ -1311,14 +1351,21 @@ impl Store for SqliteStore {
                  AND writeback_state IN ('pending', 'failed')",
             )?
             .execute(params![shop, fulfillment_id, tracking_number])?;
+            // A third number: the merchant changed it in Shopify, and the fix held here is moot.
             tx.prepare_cached(
                 "UPDATE fulfillments SET writeback_state = NULL, writeback_number = NULL, \
-                 writeback_company = NULL, writeback_attempts = 0 \
+                 writeback_company = NULL, writeback_replaces = NULL, writeback_attempts = 0 \
                  WHERE shop = ?1 AND fulfillment_id = ?2 AND writeback_state = 'held' \
-                 AND writeback_number IS NOT ?3",
+                 AND ?3 IS NOT NULL AND ?3 IS NOT writeback_number AND ?3 IS NOT writeback_replaces",
             )?
             .execute(params![shop, fulfillment_id, tracking_number])?;
-            Ok(())
+            let record = load_fulfillment(tx, shop, fulfillment_id)?;
+            Ok(record
+                .and_then(|r| r.writeback)
+                .filter(|w| w.state == WritebackState::Held)
+                .filter(|w| {
+                    tracking_number.is_none() || tracking_number == w.replaces.as_deref()
+                }))
         })
     }
 

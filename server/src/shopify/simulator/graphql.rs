@@ -1,8 +1,8 @@
 //! The simulator's Admin GraphQL: the subset of Shopify's schema the app's features touch, executed
 //! over the simulated shop's data. Queries are parsed (`graphql-parser`), checked against the subset's
 //! schema (an unknown field is refused as Shopify refuses it), costed the way Shopify costs them
-//! (scalars 0, objects 1, connections 2 + `first` × the node's cost, mutations 10; a connection without
-//! `first` or `last` is refused) and answered with only the fields asked for.
+//! (scalars 0, objects 1, connections 2 + `first` × the node's cost, a list sized by `first` that many
+//! objects, mutations 10; a connection without `first` or `last` is refused) and answered with only the fields asked for.
 
 use std::collections::HashMap;
 
@@ -289,7 +289,16 @@ impl<'q> Request<'q> {
                 // Edges and pages are the connection's own: the node is what costs.
                 Ty::Edge(_) => self.selection_cost(t, &field.selection_set)?,
                 Ty::Named("PageInfo") => 0,
-                _ => 1 + self.selection_cost(t, &field.selection_set)?,
+                _ => {
+                    let one = 1 + self.selection_cost(t, &field.selection_set)?;
+                    // A list sized by `first` costs that many of its objects.
+                    let size = self
+                        .args(field)
+                        .get("first")
+                        .and_then(Value::as_u64)
+                        .map_or(1, |n| u32::try_from(n.min(250)).unwrap_or(250));
+                    one.saturating_mul(size)
+                }
             },
             Kind::Connection(t) => {
                 let args = self.args(field);
@@ -975,8 +984,8 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e:?}"));
         let request = Request::new(&doc, None, Map::new()).unwrap_or_else(|e| panic!("{e:?}"));
-        // order 1 + lineItems (2 + 10 × 1) + fulfillments 1 + trackingInfo 1.
-        assert_eq!(request.cost().ok(), Some(15));
+        // order 1 + lineItems (2 + 10 × 1) + fulfillments 5 × (1 + trackingInfo 1).
+        assert_eq!(request.cost().ok(), Some(23));
         let doc = parse("{ orders { nodes { id } } }").unwrap_or_else(|e| panic!("{e:?}"));
         let request = Request::new(&doc, None, Map::new()).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(request.cost().is_err_and(|e| e.0.contains("first or last")));

@@ -384,6 +384,14 @@ impl ShopifySimulator {
         self.lock().faults.extend(statuses.iter().copied());
     }
 
+    /// After `served` more GraphQL requests, the next ones answer these HTTP statuses.
+    pub fn fail_after_graphql(&self, served: usize, statuses: &[u16]) {
+        let mut s = self.lock();
+        s.faults.clear();
+        s.faults.extend(std::iter::repeat_n(0, served));
+        s.faults.extend(statuses.iter().copied());
+    }
+
     /// `fulfillmentTrackingInfoUpdate` of this fulfillment answers `message` as a user error (`None`:
     /// accepted again).
     pub fn refuse_tracking_update(&self, fulfillment_id: u64, message: Option<&str>) {
@@ -788,7 +796,8 @@ async fn graphql_endpoint(
         *s.graphql_requests.entry(shop.clone()).or_default() += 1;
         s.faults.pop_front()
     };
-    if let Some(status) = fault {
+    // A 0 in the queue lets one request through.
+    if let Some(status) = fault.filter(|s| *s != 0) {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(json!({"errors": "Simulated failure"}))).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS {
