@@ -780,7 +780,7 @@ fn backfill_banner(value: &preflight::json::Value<'_>) -> (bool, Option<String>)
     let count = |key: &str| o.count(key).ok().flatten().unwrap_or(0);
     let text = match state.as_str() {
         "running" => Some(format!(
-            "Importing the last 30 days of orders from Shopify: {} so far…",
+            "Importing the last 30 days of orders from Shopify: {} orders read so far…",
             count("ordersRead")
         )),
         "failed" => Some(format!(
