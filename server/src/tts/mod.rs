@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod auth;
 pub mod client;
 pub mod error;
 pub mod sign;

@@ -165,8 +165,50 @@ async fn handle(
         Ok(Query(q)) => q,
         Err(_) => return refusal(codes::INVALID_PARAMETERS, "Invalid query parameters."),
     };
+    // The token endpoints (auth.tiktok-shops.com): the app's key and secret in the query, not signed.
+    if method == Method::GET {
+        let refresh = match uri.path() {
+            "/api/v2/token/get" => Some(false),
+            "/api/v2/token/refresh" => Some(true),
+            _ => None,
+        };
+        if let Some(refresh) = refresh {
+            let (grant, credential) = if refresh {
+                ("refresh_token", param(&query, "refresh_token"))
+            } else {
+                ("authorized_code", param(&query, "auth_code"))
+            };
+            if param(&query, "grant_type") != Some(grant) {
+                return refusal(codes::INVALID_PARAMETERS, "grant_type is invalid.");
+            }
+            let result = sim.token(
+                param(&query, "app_key").unwrap_or_default(),
+                param(&query, "app_secret").unwrap_or_default(),
+                refresh,
+                credential.unwrap_or_default(),
+            );
+            return match result {
+                Ok(grant) => answer(StatusCode::OK, Ok(grant)),
+                Err((code, message)) => refusal(code, message),
+            };
+        }
+    }
     if let Err(refused) = authenticate(&sim, &uri, &headers, &query, &raw) {
         return answer::<()>(StatusCode::OK, Err(refused));
+    }
+    let access_token = headers
+        .get("x-tts-access-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if method == Method::GET && uri.path() == "/authorization/202309/shops" {
+        return match sim.authorized_shops(&access_token) {
+            Some(shops) => answer(StatusCode::OK, Ok(serde_json::json!({ "shops": shops }))),
+            None => refusal(
+                super::auth::codes::INVALID_ACCESS_TOKEN,
+                "The access token is invalid or expired.",
+            ),
+        };
     }
     if let Err(throttled) = sim.admit() {
         let mut response = answer::<()>(
@@ -182,6 +224,12 @@ async fn handle(
     let Some(shop) = param(&query, "shop_cipher").map(str::to_owned) else {
         return refusal(codes::INVALID_PARAMETERS, "shop_cipher is required.");
     };
+    if !sim.may_act_for(&shop, &access_token) {
+        return refusal(
+            super::auth::codes::INVALID_ACCESS_TOKEN,
+            "The access token is invalid or expired.",
+        );
+    }
     let segments: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
     let push = match (&method, segments.as_slice()) {
         (&Method::POST, ["fulfillment", "202309", "orders", order_id, "packages"]) => {

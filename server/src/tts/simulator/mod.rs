@@ -11,6 +11,7 @@
 
 pub mod http;
 
+pub mod auth;
 mod faults;
 mod model;
 
@@ -26,6 +27,8 @@ use super::types::{
     ShippingProvider, UpdateShippingInfoRequest,
 };
 use super::{ShopContext, Tts};
+use auth::AuthState;
+pub use auth::{AuthorizedShop, Seller};
 use faults::Faults;
 pub use faults::{RateLimit, Throttled, DEFAULT_DROP_HOLD};
 use model::{refuse, unix_now, SimOrder, State};
@@ -37,6 +40,7 @@ pub struct Simulator {
     app_key: Arc<str>,
     app_secret: Arc<str>,
     state: Arc<Mutex<State>>,
+    auth: Arc<Mutex<AuthState>>,
 }
 
 impl Simulator {
@@ -58,7 +62,72 @@ impl Simulator {
                 next_id: 0,
                 faults: Faults::new(),
             })),
+            auth: Arc::default(),
         }
+    }
+
+    fn auth(&self) -> MutexGuard<'_, AuthState> {
+        self.auth.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A seller with shops, who may authorize the app.
+    pub fn add_seller(&self, seller: Seller) {
+        self.auth().add_seller(seller);
+    }
+
+    /// The seller approves the app on TikTok Shop's authorization page: the code TikTok Shop sends back
+    /// to the app's redirect URL, or `None` for an unknown seller.
+    #[must_use]
+    pub fn authorize(&self, open_id: &str) -> Option<String> {
+        let now = self.now();
+        self.auth().authorize(open_id, now)
+    }
+
+    /// The seller withdraws the app: every token of theirs stops working.
+    pub fn deauthorize(&self, open_id: &str) {
+        self.auth().deauthorize(open_id);
+    }
+
+    /// `token/get` or `token/refresh` (`refresh` tells which) for `credential` (the code or the refresh
+    /// token), the app's key and secret checked first: the grant, or TikTok Shop's code and message.
+    pub(crate) fn token(
+        &self,
+        app_key: &str,
+        app_secret: &str,
+        refresh: bool,
+        credential: &str,
+    ) -> Result<serde_json::Value, (u64, &'static str)> {
+        if app_key != &*self.app_key || app_secret != &*self.app_secret {
+            return Err((
+                auth::codes::INVALID_APP,
+                "The app key or secret is invalid.",
+            ));
+        }
+        let now = self.now();
+        let mut a = self.auth();
+        if refresh {
+            a.token_refresh(credential, now)
+        } else {
+            a.token_get(credential, now)
+        }
+    }
+
+    /// The shops the seller of a live access token authorized, or `None` for a bad token.
+    #[must_use]
+    pub fn authorized_shops(&self, access_token: &str) -> Option<Vec<AuthorizedShop>> {
+        let now = self.now();
+        self.auth()
+            .seller_of(access_token, now)
+            .map(|s| s.shops.clone())
+    }
+
+    /// Whether a shop call with this cipher and access token may act: always for a shop of no seller
+    /// (orders added without an authorization), else only with a live token of its seller.
+    #[must_use]
+    pub fn may_act_for(&self, cipher: &str, access_token: &str) -> bool {
+        let now = self.now();
+        let a = self.auth();
+        !a.has_seller(cipher) || a.may_act_for(access_token, cipher, now)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
