@@ -135,6 +135,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/fulfillments", get(list_fulfillments))
         .route("/backfill", get(get_backfill))
+        .route("/tiktok", get(crate::connect::status))
+        .route("/tiktok/connect", post(crate::connect::start))
         .route("/fulfillments/{id}", get(get_fulfillment))
         .route(
             "/fulfillments/{id}/tts-order",
@@ -159,6 +161,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/webhooks/shopify/fulfillments", post(fulfillment_webhook))
+        .route("/tiktok/callback", get(crate::connect::callback))
         .route(
             "/webhooks/shopify/app/uninstalled",
             post(webhooks::app_uninstalled),

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod backfill;
+pub mod connect;
 pub mod demo;
 pub mod engine;
 pub mod error;

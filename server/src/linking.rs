@@ -177,11 +177,15 @@ pub async fn link_order(
     let found: Result<HashMap<String, TtsOrder>, _> = if ids.is_empty() {
         Ok(HashMap::new())
     } else {
-        state
-            .tts
-            .get_order_detail(&sync::context(shop), &ids)
-            .await
-            .map(|orders| orders.into_iter().map(|o| (o.id.clone(), o)).collect())
+        match sync::context(state, shop).await {
+            Ok(context) => state
+                .tts
+                .get_order_detail(&context, &ids)
+                .await
+                .map(|orders| orders.into_iter().map(|o| (o.id.clone(), o)).collect())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("{} ({})", e.message, e.code)),
+        }
     };
     let resolution = match found {
         Err(error) => Resolution::NotLinked {

@@ -20,7 +20,9 @@ use preflight_server::shopify::simulator::{self as shopify_simulator, ShopifySim
 use preflight_server::store::{Clock, SystemClock};
 use preflight_server::store::{FulfillmentQuery, SqliteStore, Store};
 use preflight_server::tokens::{KeyRing, SecretString, KEYS_ENV};
+use preflight_server::tts::auth::AuthClient;
 use preflight_server::tts::client::{ClientConfig, TtsClient};
+use preflight_server::tts::connection::TtsConnections;
 use preflight_server::tts::simulator::Simulator;
 use preflight_server::tts::Tts;
 use preflight_server::writeback;
@@ -79,6 +81,17 @@ struct Config {
         hide_env_values = true
     )]
     tts_app_secret: String,
+    /// The TikTok Shop app's `service_id`, which its authorization page names (Partner Center, the
+    /// app's page); empty: shops are not connected to TikTok Shop from the widget.
+    #[arg(long, env = "PREFLIGHT_TTS_SERVICE_ID", default_value = "")]
+    tts_service_id: String,
+    /// TikTok Shop's token endpoints (live mode).
+    #[arg(
+        long,
+        env = "PREFLIGHT_TTS_AUTH_BASE_URL",
+        default_value = preflight_server::tts::auth::LIVE_AUTH_BASE
+    )]
+    tts_auth_base_url: String,
     /// The Shopify app's client id (the audience of its session tokens).
     #[arg(long, env = "PREFLIGHT_SHOPIFY_APP_KEY", default_value = "")]
     shopify_app_key: String,
@@ -274,7 +287,8 @@ fn run(config: Config) -> Result<(), String> {
         Err(e) => return Err(e.to_string()),
     };
     tracing::info!(key = ring.current(), "token key ring");
-    match reseal_all(store.as_ref(), &ring) {
+    let ring = Arc::new(ring);
+    match reseal_all(store.as_ref(), ring.as_ref()) {
         Ok((0, 0)) => {}
         Ok((resealed, unreadable)) => tracing::warn!(
             resealed,
@@ -321,18 +335,50 @@ fn run(config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot build the Shopify client: {e}"))?;
         let tokens = Arc::new(ShopifyCredentials::new(
             client,
-            Arc::new(ring),
+            ring.clone(),
             store.clone(),
             Arc::new(SystemClock),
         ));
         let graphql = GraphqlClient::new(endpoint, RetryConfig::default())
             .map_err(|e| format!("cannot build the Shopify client: {e}"))?;
         let admin = ShopifyAdmin::new(graphql, tokens.clone());
-        let state = Arc::new(
-            state
-                .with_shopify_credentials(tokens.clone())
-                .with_shopify_admin(admin.clone()),
-        );
+        let mut state = state
+            .with_shopify_credentials(tokens.clone())
+            .with_shopify_admin(admin.clone());
+        // TikTok Shop's authorization: its token endpoints live, or the simulator's over loopback.
+        let tts_auth_base = match &simulator {
+            Some(sim) => {
+                let (address, _task) =
+                    preflight_server::tts::simulator::http::spawn_on_loopback(sim.clone())
+                        .await
+                        .map_err(|e| format!("cannot serve the TikTok Shop simulator: {e}"))?;
+                Some(format!("http://{address}"))
+            }
+            None if !config.tts_service_id.is_empty() => Some(config.tts_auth_base_url.clone()),
+            None => None,
+        };
+        if let Some(base) = tts_auth_base {
+            let auth = AuthClient::new(
+                &base,
+                &config.tts_app_key,
+                SecretString::from(config.tts_app_secret.clone()),
+            )
+            .map_err(|e| format!("cannot build the TikTok Shop token client: {e}"))?;
+            let connections = TtsConnections::new(
+                auth,
+                state.tts.clone(),
+                ring.clone(),
+                store.clone(),
+                Arc::new(SystemClock),
+            );
+            let service_id = if config.tts_service_id.is_empty() {
+                "simulated-service"
+            } else {
+                &config.tts_service_id
+            };
+            state = state.with_tiktok(connections, service_id);
+        }
+        let state = Arc::new(state);
         let _writebacks = writeback::spawn_worker(state.clone());
         if let (true, Some(sim), Some(shopify)) = (config.demo, simulator, shopify_sim) {
             let shopify = demo::DemoShopify {

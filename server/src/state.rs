@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::shopify::admin::ShopifyAdmin;
 use crate::shopify::credentials::ShopifyCredentials;
 use crate::store::{Clock, Store, StoreError, SystemClock};
+use crate::tts::connection::TtsConnections;
 use crate::tts::Tts;
 use crate::wire::settings_of;
 
@@ -55,6 +56,9 @@ pub struct AppState {
     pub shopify_admin: Option<Arc<ShopifyAdmin>>,
     /// Shops whose backfill runs in this process.
     pub(crate) backfilling: std::sync::Mutex<HashSet<String>>,
+    /// Each shop's TikTok Shop connection, and the app's `service_id` its authorization page names,
+    /// when the server connects shops to TikTok Shop.
+    pub tiktok: Option<(Arc<TtsConnections>, String)>,
 }
 
 impl AppState {
@@ -79,7 +83,16 @@ impl AppState {
             installed: std::sync::Mutex::default(),
             shopify_admin: None,
             backfilling: std::sync::Mutex::default(),
+            tiktok: None,
         }
+    }
+
+    /// The same state connecting shops to TikTok Shop through `connections`, for the app whose
+    /// authorization page is `service_id`'s.
+    #[must_use]
+    pub fn with_tiktok(mut self, connections: TtsConnections, service_id: &str) -> Self {
+        self.tiktok = Some((Arc::new(connections), service_id.to_owned()));
+        self
     }
 
     /// The same state reading and writing each shop's Shopify through `admin`.

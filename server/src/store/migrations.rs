@@ -5,7 +5,31 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", V1),
     (2, "shop_credentials", V2),
     (3, "links_writebacks_backfills", V3),
+    (4, "tiktok_shops", V4),
 ];
+
+/// The TikTok Shop shop each Shopify shop is connected to, and the `state` of each authorization under
+/// way (single use, bound to the Shopify shop that started it).
+const V4: &str = r"
+CREATE TABLE tiktok_shops (
+    shop         TEXT PRIMARY KEY,
+    tts_shop_id  TEXT NOT NULL,
+    shop_name    TEXT NOT NULL,
+    region       TEXT NOT NULL,
+    seller_type  TEXT NOT NULL,
+    cipher       TEXT NOT NULL,
+    open_id      TEXT NOT NULL,
+    connected_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE oauth_states (
+    state      TEXT PRIMARY KEY,
+    shop       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    used_at    INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX oauth_states_by_shop ON oauth_states (shop);
+";
 
 /// How each fulfillment was linked to its TikTok Shop order (or why not), the write-back of a tracking
 /// fix to Shopify, and each shop's backfill of recent orders.

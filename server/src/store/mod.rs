@@ -378,6 +378,36 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Database`].
     fn put_backfill(&self, shop: &str, backfill: &Backfill) -> Result<(), StoreError>;
 
+    /// The TikTok Shop shop a Shopify shop is connected to, when it is.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn tiktok_shop(&self, shop: &str) -> Result<Option<TiktokShop>, StoreError>;
+
+    /// Connects a Shopify shop to a TikTok Shop shop, replacing any earlier connection.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn put_tiktok_shop(&self, shop: &str, tiktok: &TiktokShop) -> Result<(), StoreError>;
+
+    /// Records the `state` of an authorization a Shopify shop starts at `now_millis`.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for an empty state; [`StoreError::Database`].
+    fn put_oauth_state(&self, shop: &str, state: &str, now_millis: i64) -> Result<(), StoreError>;
+
+    /// Spends a `state`: the Shopify shop that started it, when it is known, unspent and no older than
+    /// `max_age_millis` at `now_millis`. A state is spent once, even when too old.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn take_oauth_state(
+        &self,
+        state: &str,
+        now_millis: i64,
+        max_age_millis: i64,
+    ) -> Result<Option<String>, StoreError>;
+
     /// Whether the database answers (for `/healthz`).
     ///
     /// # Errors
@@ -528,6 +558,25 @@ pub enum WritebackOutcome {
         /// Shopify's message.
         message: String,
     },
+}
+
+/// The TikTok Shop shop a Shopify shop is connected to (Get Authorized Shops).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TiktokShop {
+    /// The shop's id at TikTok Shop.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its market, like `US`.
+    pub region: String,
+    /// `LOCAL` or `CROSS_BORDER`.
+    pub seller_type: String,
+    /// The shop cipher every call for it carries.
+    pub cipher: String,
+    /// The seller's id for the app.
+    pub open_id: String,
+    /// When connected, Unix milliseconds.
+    pub connected_at: i64,
 }
 
 /// Where a shop's backfill of recent orders stands.

@@ -17,7 +17,7 @@ use super::{
     Backfill, BackfillState, Clock, FulfillmentPage, FulfillmentPatch, FulfillmentQuery,
     FulfillmentRecord, FulfillmentWebhook, IdempotencyStart, Platform, Purged, PushRecord,
     PushState, PushTransition, Recovery, ShopCredentials, Store, StoreError, StoredResponse,
-    SyncFailure, SyncStatus, SyncStatusKind, SystemClock, UpsertOutcome, Writeback,
+    SyncFailure, SyncStatus, SyncStatusKind, SystemClock, TiktokShop, UpsertOutcome, Writeback,
     WritebackOutcome, WritebackState, IDEMPOTENCY_LOCK_TIMEOUT, IDEMPOTENCY_RETENTION,
     MAX_PAGE_LIMIT, WEBHOOK_EVENT_RETENTION,
 };
@@ -1215,7 +1215,7 @@ impl Store for SqliteStore {
 
     fn delete_shop(&self, shop: &str) -> Result<Vec<(&'static str, usize)>, StoreError> {
         // Children before parents (pushes name their fulfillment).
-        const TABLES: [&str; 7] = [
+        const TABLES: [&str; 9] = [
             "pushes",
             "fulfillments",
             "idempotency_keys",
@@ -1223,6 +1223,8 @@ impl Store for SqliteStore {
             "shop_settings",
             "shop_credentials",
             "backfills",
+            "tiktok_shops",
+            "oauth_states",
         ];
         self.write(|tx, _| {
             let mut deleted = Vec::with_capacity(TABLES.len());
@@ -1420,6 +1422,85 @@ impl Store for SqliteStore {
                 now
             ])?;
             Ok(())
+        })
+    }
+
+    fn tiktok_shop(&self, shop: &str) -> Result<Option<TiktokShop>, StoreError> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT tts_shop_id, shop_name, region, seller_type, cipher, open_id, \
+                     connected_at FROM tiktok_shops WHERE shop = ?1",
+                )?
+                .query_row([shop], |r| {
+                    Ok(TiktokShop {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        region: r.get(2)?,
+                        seller_type: r.get(3)?,
+                        cipher: r.get(4)?,
+                        open_id: r.get(5)?,
+                        connected_at: r.get(6)?,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    fn put_tiktok_shop(&self, shop: &str, tiktok: &TiktokShop) -> Result<(), StoreError> {
+        self.write(|tx, _| {
+            tx.prepare_cached(
+                "INSERT INTO tiktok_shops (shop, tts_shop_id, shop_name, region, seller_type, cipher, \
+                 open_id, connected_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 ON CONFLICT (shop) DO UPDATE SET tts_shop_id = excluded.tts_shop_id, \
+                 shop_name = excluded.shop_name, region = excluded.region, \
+                 seller_type = excluded.seller_type, cipher = excluded.cipher, \
+                 open_id = excluded.open_id, connected_at = excluded.connected_at",
+            )?
+            .execute(params![
+                shop,
+                tiktok.id,
+                tiktok.name,
+                tiktok.region,
+                tiktok.seller_type,
+                tiktok.cipher,
+                tiktok.open_id,
+                tiktok.connected_at
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn put_oauth_state(&self, shop: &str, state: &str, now_millis: i64) -> Result<(), StoreError> {
+        if state.is_empty() {
+            return Err(StoreError::invalid("state", "empty"));
+        }
+        self.write(|tx, _| {
+            tx.prepare_cached(
+                "INSERT INTO oauth_states (state, shop, created_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![state, shop, now_millis])?;
+            Ok(())
+        })
+    }
+
+    fn take_oauth_state(
+        &self,
+        state: &str,
+        now_millis: i64,
+        max_age_millis: i64,
+    ) -> Result<Option<String>, StoreError> {
+        self.write(|tx, _| {
+            let found: Option<(String, i64)> = tx
+                .prepare_cached(
+                    "UPDATE oauth_states SET used_at = ?2 WHERE state = ?1 AND used_at IS NULL \
+                     RETURNING shop, created_at",
+                )?
+                .query_row(params![state, now_millis], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            Ok(found
+                .filter(|(_, created)| now_millis.saturating_sub(*created) <= max_age_millis)
+                .map(|(shop, _)| shop))
         })
     }
 

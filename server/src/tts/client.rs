@@ -16,8 +16,9 @@ use serde::de::DeserializeOwned;
 
 use super::error::{TtsError, TtsErrorKind};
 use super::types::{
-    Envelope, MarkPackageShippedData, MarkPackageShippedRequest, Order, OrderDetailData,
-    PackageDetail, ShippingProvider, ShippingProvidersData, UpdateShippingInfoRequest,
+    AuthorizedShop, AuthorizedShopsData, Envelope, MarkPackageShippedData,
+    MarkPackageShippedRequest, Order, OrderDetailData, PackageDetail, ShippingProvider,
+    ShippingProvidersData, UpdateShippingInfoRequest,
 };
 use super::{paths, sign, ShopContext, Tts};
 
@@ -226,11 +227,12 @@ impl TtsClient {
         body: Option<&[u8]>,
     ) -> Result<T, TtsError> {
         let timestamp = unix_now().to_string();
-        let mut query: Vec<(&str, &str)> = vec![
-            ("app_key", &self.config.app_key),
-            ("timestamp", &timestamp),
-            ("shop_cipher", &shop.shop_cipher),
-        ];
+        let mut query: Vec<(&str, &str)> =
+            vec![("app_key", &self.config.app_key), ("timestamp", &timestamp)];
+        // Calls for no shop (Get Authorized Shops) carry no cipher.
+        if !shop.shop_cipher.is_empty() {
+            query.push(("shop_cipher", &shop.shop_cipher));
+        }
         query.extend_from_slice(extra);
         let signature = sign::sign(&self.config.app_secret, path, &query, body);
         let mut url = self.base.clone();
@@ -370,6 +372,17 @@ impl Tts for TtsClient {
         let path = paths::shipping_providers(check_id("delivery option id", delivery_option_id)?);
         let data: ShippingProvidersData = self.call(Method::GET, &path, shop, &[], None).await?;
         Ok(data.shipping_providers)
+    }
+
+    async fn get_authorized_shops(
+        &self,
+        access_token: &str,
+    ) -> Result<Vec<AuthorizedShop>, TtsError> {
+        let seller = ShopContext::new("", access_token);
+        let data: AuthorizedShopsData = self
+            .call(Method::GET, paths::AUTHORIZED_SHOPS, &seller, &[], None)
+            .await?;
+        Ok(data.shops)
     }
 }
 

@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod connection;
 pub mod error;
 pub mod sign;
 pub mod simulator;
@@ -22,8 +23,8 @@ use async_trait::async_trait;
 
 pub use error::{codes, TtsError, TtsErrorKind};
 pub use types::{
-    LineItem, MarkPackageShippedData, MarkPackageShippedRequest, Order, OrderPackage,
-    PackageDetail, ShippingProvider, UpdateShippingInfoRequest, Warning,
+    AuthorizedShop, LineItem, MarkPackageShippedData, MarkPackageShippedRequest, Order,
+    OrderPackage, PackageDetail, ShippingProvider, UpdateShippingInfoRequest, Warning,
 };
 
 /// The shop a call acts for: its cipher (a query parameter) and the seller's access token (a header).
@@ -116,6 +117,17 @@ pub trait Tts: Send + Sync {
         shop: &ShopContext,
         delivery_option_id: &str,
     ) -> Result<Vec<ShippingProvider>, TtsError>;
+
+    /// Get Authorized Shops: the shops the seller of `access_token` authorized the app for, each with
+    /// the cipher its calls carry, its region and seller type.
+    ///
+    /// # Errors
+    ///
+    /// [`TtsError::Api`] when refused (a bad or expired access token), or the transport's error.
+    async fn get_authorized_shops(
+        &self,
+        access_token: &str,
+    ) -> Result<Vec<AuthorizedShop>, TtsError>;
 }
 
 /// The paths of the endpoints, shared by the client and the simulator.
@@ -137,6 +149,9 @@ pub mod paths {
     pub fn package_detail(package_id: &str) -> String {
         format!("/fulfillment/202309/packages/{package_id}")
     }
+
+    /// Get Authorized Shops (no shop cipher).
+    pub const AUTHORIZED_SHOPS: &str = "/authorization/202309/shops";
 
     /// Get Order Detail (the ids go in the `ids` query parameter, comma-separated).
     pub const ORDER_DETAIL: &str = "/order/202309/orders";

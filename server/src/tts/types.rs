@@ -306,3 +306,32 @@ mod tests {
         assert_eq!(engine.line_items[0].rts_time, Some(1_790_000_000));
     }
 }
+
+/// A shop the seller authorized the app for (Get Authorized Shops, `data.shops[]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizedShop {
+    /// The shop's id.
+    pub id: String,
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
+    /// Its market, like `US`.
+    #[serde(default)]
+    pub region: String,
+    /// `LOCAL` or `CROSS_BORDER`.
+    #[serde(default)]
+    pub seller_type: String,
+    /// The shop cipher every call for the shop carries.
+    pub cipher: String,
+    /// The shop's code.
+    #[serde(default)]
+    pub code: String,
+}
+
+/// Get Authorized Shops' `data`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizedShopsData {
+    /// The shops.
+    #[serde(default)]
+    pub shops: Vec<AuthorizedShop>,
+}

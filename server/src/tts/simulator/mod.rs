@@ -514,4 +514,28 @@ impl Tts for Simulator {
         sleep(self.answer_delay()).await;
         result
     }
+
+    async fn get_authorized_shops(
+        &self,
+        access_token: &str,
+    ) -> Result<Vec<crate::tts::types::AuthorizedShop>, TtsError> {
+        self.before().await?;
+        let shops = self.authorized_shops(access_token).ok_or_else(|| {
+            TtsError::api(
+                auth::codes::INVALID_ACCESS_TOKEN,
+                "The access token is invalid or expired.",
+            )
+        })?;
+        Ok(shops
+            .into_iter()
+            .map(|s| crate::tts::types::AuthorizedShop {
+                id: s.id,
+                name: s.name,
+                region: s.region,
+                seller_type: s.seller_type,
+                cipher: s.cipher,
+                code: s.code,
+            })
+            .collect())
+    }
 }
