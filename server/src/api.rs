@@ -162,6 +162,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/webhooks/shopify/fulfillments", post(fulfillment_webhook))
         .route("/tiktok/callback", get(crate::connect::callback))
+        .route("/webhooks/tiktok", post(crate::tiktok_events::receive))
         .route(
             "/webhooks/shopify/app/uninstalled",
             post(webhooks::app_uninstalled),

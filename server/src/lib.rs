@@ -20,6 +20,7 @@ pub mod shopify;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod tiktok_events;
 pub mod tokens;
 pub mod tts;
 pub mod webhooks;

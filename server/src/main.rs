@@ -380,6 +380,7 @@ fn run(config: Config) -> Result<(), String> {
         }
         let state = Arc::new(state);
         let _writebacks = writeback::spawn_worker(state.clone());
+        let _tiktok_events = preflight_server::tiktok_events::spawn_worker(state.clone());
         if let (true, Some(sim), Some(shopify)) = (config.demo, simulator, shopify_sim) {
             let shopify = demo::DemoShopify {
                 sim: shopify,

@@ -59,6 +59,8 @@ pub struct AppState {
     /// Each shop's TikTok Shop connection, and the app's `service_id` its authorization page names,
     /// when the server connects shops to TikTok Shop.
     pub tiktok: Option<(Arc<TtsConnections>, String)>,
+    /// Wakes the worker of TikTok Shop's webhooks when one is queued.
+    pub tiktok_events: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -84,6 +86,7 @@ impl AppState {
             shopify_admin: None,
             backfilling: std::sync::Mutex::default(),
             tiktok: None,
+            tiktok_events: tokio::sync::Notify::new(),
         }
     }
 

@@ -204,6 +204,32 @@ pub async fn attach_order(
     save(state, shop, fulfillment_id, patch).await
 }
 
+/// Reads a linked fulfillment's TikTok Shop order again and stores it with the preview on it (TikTok
+/// Shop said the order changed). An unlinked fulfillment is left as it is.
+///
+/// # Errors
+/// 404 for an unknown fulfillment or order; 502 when TikTok Shop fails.
+pub async fn reread_order(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+) -> Result<(), ApiError> {
+    let record = load(state, shop, fulfillment_id).await?;
+    if record.tts_order_json.is_none() {
+        return Ok(());
+    }
+    let order_id = order_id_of(state, &record).await?;
+    let order = fetch_order(state, shop, &order_id).await?;
+    let source = ValidatorSource::of_shop(state, shop).await?;
+    let checked = check(state, source, &record, &order, history_of(&record)?).await?;
+    let patch = FulfillmentPatch {
+        tts_order_json: Some(order),
+        report_json: Some(checked.json),
+        ..FulfillmentPatch::default()
+    };
+    save(state, shop, fulfillment_id, patch).await.map(|_| ())
+}
+
 /// Recomputes the stored preview report of a fulfillment linked to an order, with the order as last
 /// read (no call to TikTok Shop): after a webhook changed the fulfillment.
 ///

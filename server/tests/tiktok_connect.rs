@@ -4,6 +4,9 @@
 //! (the settings follow), calls made with the shop's cipher and token, the access token refreshed
 //! before it expires, and a seller who withdrew the app asked to connect again, with no call made with
 //! a dead token. Wrong, reused or missing `state` and wrong codes are refused and store nothing.
+//! TikTok Shop's webhooks: verified, deduplicated, answered before the work, an order cancelled at
+//! TikTok Shop turning its row's preview to Will fail, a deauthorization asking to connect again, and
+//! TikTok Shop's retry schedule for a delivery the app did not take.
 
 #![expect(
     clippy::unwrap_used,
@@ -102,6 +105,7 @@ impl App {
                 .with_clock(clock.clone())
                 .with_tiktok(connections, "7172000000000070150"),
         );
+        let _events = preflight_server::tiktok_events::spawn_worker(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(preflight_server::serve(
@@ -328,4 +332,168 @@ async fn wrong_reused_or_missing_states_and_codes_are_refused_and_store_nothing(
     // Merchant text in the page is text.
     let (_, page) = app.callback(&[("error", "<script>x</script>")]).await;
     assert!(!page.contains("<script>x"), "{page}");
+}
+
+impl App {
+    async fn connected(&self) {
+        let state = self.start_connect().await;
+        let code = self.sim.authorize(OPEN_ID).unwrap();
+        assert_eq!(
+            self.callback(&[("code", &code), ("state", &state)]).await.0,
+            200
+        );
+        self.sim
+            .subscribe_webhooks(&format!("{}/webhooks/tiktok", self.url));
+    }
+
+    async fn row(&self) -> Value {
+        self.call(reqwest::Method::GET, "/api/fulfillments/4711", None)
+            .await
+            .1
+    }
+
+    /// Waits (bounded) until `done` holds of the row.
+    async fn until(&self, done: impl Fn(&Value) -> bool) -> Value {
+        let mut seen = Value::Null;
+        for _ in 0..100 {
+            seen = self.row().await;
+            if done(&seen) {
+                return seen;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        }
+        seen
+    }
+}
+
+#[tokio::test]
+async fn an_order_cancelled_at_tiktok_shop_turns_its_preview_to_will_fail() {
+    let app = App::start().await;
+    app.connected().await;
+    let (status, row) = app.link_and_read().await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(row["report"]["verdict"], "ready");
+
+    assert!(app.sim.set_order_status(ORDER, "CANCELLED"));
+    let sent = app
+        .sim
+        .notify(
+            CIPHER,
+            1,
+            json!({"order_id": ORDER, "order_status": "CANCEL", "update_time": 1}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.statuses, [Some(200)]);
+    let row = app.until(|r| r["report"]["verdict"] == "blocked").await;
+    let codes: Vec<&str> = row["report"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"order.cancelled"), "{codes:?}");
+}
+
+#[tokio::test]
+async fn webhooks_are_verified_deduplicated_and_scoped_to_known_shops() {
+    let app = App::start().await;
+    app.connected().await;
+    app.link_and_read().await;
+    let post = |body: String, signature: String| {
+        let request = app
+            .http
+            .post(format!("{}/webhooks/tiktok", app.url))
+            .header("authorization", signature)
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let sign = |body: &str| {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"tts-secret").unwrap();
+        mac.update(b"tts-key");
+        mac.update(body.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    };
+    let body = json!({"type": 6, "tts_notification_id": "n-1", "shop_id": "7494560000000000001",
+        "timestamp": 1, "data": {}})
+    .to_string();
+    // A bad signature: 401, nothing done.
+    let (status, answer) = post(body.clone(), sign("another body")).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["error"]["code"], "auth.invalid_signature");
+    let (_, tiktok) = app.call(reqwest::Method::GET, "/api/tiktok", None).await;
+    assert_eq!(tiktok["needsReconnect"], false);
+    // Good: queued, then worked off (the seller withdrew the app: connect again).
+    let (status, answer) = post(body.clone(), sign(&body)).await;
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("queued")));
+    let mut reconnect = false;
+    for _ in 0..100 {
+        let (_, tiktok) = app.call(reqwest::Method::GET, "/api/tiktok", None).await;
+        if tiktok["needsReconnect"] == true {
+            reconnect = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    assert!(reconnect);
+    // Replayed: 200, nothing done twice.
+    let (status, answer) = post(body.clone(), sign(&body)).await;
+    assert_eq!(
+        (status, answer["outcome"].as_str()),
+        (200, Some("duplicate"))
+    );
+    // A shop no Shopify shop is connected to: 200, logged.
+    let other = json!({"type": 1, "tts_notification_id": "n-2", "shop_id": "999",
+        "timestamp": 1, "data": {"order_id": ORDER}})
+    .to_string();
+    let (status, answer) = post(other.clone(), sign(&other)).await;
+    assert_eq!(
+        (status, answer["outcome"].as_str()),
+        (200, Some("unknown_shop"))
+    );
+    // Not an event: 400.
+    let (status, _) = post("{}".into(), sign("{}")).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn a_delivery_the_app_did_not_take_is_sent_again_on_tiktok_shops_schedule() {
+    let app = App::start().await;
+    app.connected().await;
+    app.link_and_read().await;
+    // The app answers 404 at first (a wrong address), then is reachable.
+    app.sim
+        .subscribe_webhooks(&format!("{}/webhooks/nowhere", app.url));
+    let sent = app
+        .sim
+        .notify(
+            CIPHER,
+            1,
+            json!({"order_id": ORDER, "order_status": "AWAITING_SHIPMENT"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.statuses, [Some(404)]);
+    assert_eq!(sent.next_at, Some(app.sim.now() + 120));
+    app.advance(60);
+    assert_eq!(app.sim.redeliver_due().await, 0);
+    app.advance(60);
+    assert_eq!(app.sim.redeliver_due().await, 1);
+    let last = app.sim.notifications().pop().unwrap();
+    assert_eq!(last.statuses, [Some(404), Some(404)]);
+    assert_eq!(last.next_at, Some(app.sim.now() + 30 * 60));
+    app.sim
+        .subscribe_webhooks(&format!("{}/webhooks/tiktok", app.url));
+    app.advance(30 * 60);
+    assert_eq!(app.sim.redeliver_due().await, 1);
+    let last = app.sim.notifications().pop().unwrap();
+    assert_eq!(last.statuses, [Some(404), Some(404), Some(200)]);
+    assert_eq!(last.next_at, None);
 }

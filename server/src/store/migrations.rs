@@ -8,19 +8,32 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "tiktok_shops", V4),
 ];
 
-/// The TikTok Shop shop each Shopify shop is connected to, and the `state` of each authorization under
-/// way (single use, bound to the Shopify shop that started it).
+/// The TikTok Shop shop each Shopify shop is connected to, the `state` of each authorization under way
+/// (single use, bound to the Shopify shop that started it), and TikTok Shop's webhooks to work off.
 const V4: &str = r"
 CREATE TABLE tiktok_shops (
-    shop         TEXT PRIMARY KEY,
-    tts_shop_id  TEXT NOT NULL,
-    shop_name    TEXT NOT NULL,
-    region       TEXT NOT NULL,
-    seller_type  TEXT NOT NULL,
-    cipher       TEXT NOT NULL,
-    open_id      TEXT NOT NULL,
-    connected_at INTEGER NOT NULL
+    shop                     TEXT PRIMARY KEY,
+    tts_shop_id              TEXT NOT NULL,
+    shop_name                TEXT NOT NULL,
+    region                   TEXT NOT NULL,
+    seller_type              TEXT NOT NULL,
+    cipher                   TEXT NOT NULL,
+    open_id                  TEXT NOT NULL,
+    connected_at             INTEGER NOT NULL,
+    authorization_expires_at INTEGER
 ) STRICT;
+CREATE INDEX tiktok_shops_by_id ON tiktok_shops (tts_shop_id);
+
+-- TikTok Shop's webhooks, kept until done: each once (by its notification id), worked off the request.
+CREATE TABLE tiktok_events (
+    notification_id TEXT PRIMARY KEY,
+    shop            TEXT NOT NULL,
+    event_type      INTEGER NOT NULL,
+    data_json       TEXT NOT NULL CHECK (json_valid(data_json)),
+    received_at     INTEGER NOT NULL,
+    done_at         INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX tiktok_events_pending ON tiktok_events (received_at) WHERE done_at IS NULL;
 
 CREATE TABLE oauth_states (
     state      TEXT PRIMARY KEY,

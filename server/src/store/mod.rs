@@ -408,6 +408,42 @@ pub trait Store: Send + Sync {
         max_age_millis: i64,
     ) -> Result<Option<String>, StoreError>;
 
+    /// The Shopify shop connected to the TikTok Shop shop `tts_shop_id`, when one is.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn shop_of_tiktok(&self, tts_shop_id: &str) -> Result<Option<String>, StoreError>;
+
+    /// When the shop's TikTok Shop authorization ends, Unix seconds, as TikTok Shop announced it.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn set_tiktok_expiry(&self, shop: &str, expires_at: i64) -> Result<(), StoreError>;
+
+    /// Keeps a TikTok Shop webhook to work off: `false` when its notification id came before.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn enqueue_tiktok_event(&self, event: &TiktokEvent) -> Result<bool, StoreError>;
+
+    /// Up to `limit` TikTok Shop webhooks not done yet, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn pending_tiktok_events(&self, limit: u32) -> Result<Vec<TiktokEvent>, StoreError>;
+
+    /// A TikTok Shop webhook worked off.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn finish_tiktok_event(&self, notification_id: &str) -> Result<(), StoreError>;
+
+    /// The shop's fulfillments linked to the TikTok Shop order `order_id`.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn fulfillments_of_order(&self, shop: &str, order_id: &str) -> Result<Vec<String>, StoreError>;
+
     /// Whether the database answers (for `/healthz`).
     ///
     /// # Errors
@@ -577,6 +613,24 @@ pub struct TiktokShop {
     pub open_id: String,
     /// When connected, Unix milliseconds.
     pub connected_at: i64,
+    /// When the authorization ends, Unix seconds, once TikTok Shop announced it.
+    pub authorization_expires_at: Option<i64>,
+}
+
+/// A TikTok Shop webhook to work off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TiktokEvent {
+    /// `tts_notification_id`.
+    pub notification_id: String,
+    /// The Shopify shop connected to the event's TikTok Shop shop.
+    pub shop: String,
+    /// The event's `type` (1 order status, 4 package, 6 deauthorization, 7 expiry ahead, 11
+    /// cancellation).
+    pub event_type: i64,
+    /// Its `data`, as JSON.
+    pub data_json: String,
+    /// When it came, Unix milliseconds.
+    pub received_at: i64,
 }
 
 /// Where a shop's backfill of recent orders stands.

@@ -17,8 +17,8 @@ use super::{
     Backfill, BackfillState, Clock, FulfillmentPage, FulfillmentPatch, FulfillmentQuery,
     FulfillmentRecord, FulfillmentWebhook, IdempotencyStart, Platform, Purged, PushRecord,
     PushState, PushTransition, Recovery, ShopCredentials, Store, StoreError, StoredResponse,
-    SyncFailure, SyncStatus, SyncStatusKind, SystemClock, TiktokShop, UpsertOutcome, Writeback,
-    WritebackOutcome, WritebackState, IDEMPOTENCY_LOCK_TIMEOUT, IDEMPOTENCY_RETENTION,
+    SyncFailure, SyncStatus, SyncStatusKind, SystemClock, TiktokEvent, TiktokShop, UpsertOutcome,
+    Writeback, WritebackOutcome, WritebackState, IDEMPOTENCY_LOCK_TIMEOUT, IDEMPOTENCY_RETENTION,
     MAX_PAGE_LIMIT, WEBHOOK_EVENT_RETENTION,
 };
 
@@ -1215,7 +1215,7 @@ impl Store for SqliteStore {
 
     fn delete_shop(&self, shop: &str) -> Result<Vec<(&'static str, usize)>, StoreError> {
         // Children before parents (pushes name their fulfillment).
-        const TABLES: [&str; 9] = [
+        const TABLES: [&str; 10] = [
             "pushes",
             "fulfillments",
             "idempotency_keys",
@@ -1225,6 +1225,7 @@ impl Store for SqliteStore {
             "backfills",
             "tiktok_shops",
             "oauth_states",
+            "tiktok_events",
         ];
         self.write(|tx, _| {
             let mut deleted = Vec::with_capacity(TABLES.len());
@@ -1430,7 +1431,7 @@ impl Store for SqliteStore {
             Ok(tx
                 .prepare_cached(
                     "SELECT tts_shop_id, shop_name, region, seller_type, cipher, open_id, \
-                     connected_at FROM tiktok_shops WHERE shop = ?1",
+                     connected_at, authorization_expires_at FROM tiktok_shops WHERE shop = ?1",
                 )?
                 .query_row([shop], |r| {
                     Ok(TiktokShop {
@@ -1441,6 +1442,7 @@ impl Store for SqliteStore {
                         cipher: r.get(4)?,
                         open_id: r.get(5)?,
                         connected_at: r.get(6)?,
+                        authorization_expires_at: r.get(7)?,
                     })
                 })
                 .optional()?)
@@ -1451,11 +1453,13 @@ impl Store for SqliteStore {
         self.write(|tx, _| {
             tx.prepare_cached(
                 "INSERT INTO tiktok_shops (shop, tts_shop_id, shop_name, region, seller_type, cipher, \
-                 open_id, connected_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 open_id, connected_at, authorization_expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
                  ON CONFLICT (shop) DO UPDATE SET tts_shop_id = excluded.tts_shop_id, \
                  shop_name = excluded.shop_name, region = excluded.region, \
                  seller_type = excluded.seller_type, cipher = excluded.cipher, \
-                 open_id = excluded.open_id, connected_at = excluded.connected_at",
+                 open_id = excluded.open_id, connected_at = excluded.connected_at, \
+                 authorization_expires_at = excluded.authorization_expires_at",
             )?
             .execute(params![
                 shop,
@@ -1465,9 +1469,85 @@ impl Store for SqliteStore {
                 tiktok.seller_type,
                 tiktok.cipher,
                 tiktok.open_id,
-                tiktok.connected_at
+                tiktok.connected_at,
+                tiktok.authorization_expires_at
             ])?;
             Ok(())
+        })
+    }
+
+    fn shop_of_tiktok(&self, tts_shop_id: &str) -> Result<Option<String>, StoreError> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT shop FROM tiktok_shops WHERE tts_shop_id = ?1 LIMIT 1")?
+                .query_row([tts_shop_id], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    fn set_tiktok_expiry(&self, shop: &str, expires_at: i64) -> Result<(), StoreError> {
+        self.write(|tx, _| {
+            tx.prepare_cached(
+                "UPDATE tiktok_shops SET authorization_expires_at = ?2 WHERE shop = ?1",
+            )?
+            .execute(params![shop, expires_at])?;
+            Ok(())
+        })
+    }
+
+    fn enqueue_tiktok_event(&self, event: &TiktokEvent) -> Result<bool, StoreError> {
+        self.write(|tx, _| {
+            Ok(tx
+                .prepare_cached(
+                    "INSERT INTO tiktok_events (notification_id, shop, event_type, data_json, \
+                     received_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![
+                    event.notification_id,
+                    event.shop,
+                    event.event_type,
+                    event.data_json,
+                    event.received_at
+                ])?
+                == 1)
+        })
+    }
+
+    fn pending_tiktok_events(&self, limit: u32) -> Result<Vec<TiktokEvent>, StoreError> {
+        self.read(|tx| {
+            let mut statement = tx.prepare_cached(
+                "SELECT notification_id, shop, event_type, data_json, received_at \
+                 FROM tiktok_events WHERE done_at IS NULL ORDER BY received_at LIMIT ?1",
+            )?;
+            let rows = statement.query_map([limit], |r| {
+                Ok(TiktokEvent {
+                    notification_id: r.get(0)?,
+                    shop: r.get(1)?,
+                    event_type: r.get(2)?,
+                    data_json: r.get(3)?,
+                    received_at: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn finish_tiktok_event(&self, notification_id: &str) -> Result<(), StoreError> {
+        self.write(|tx, now| {
+            tx.prepare_cached("UPDATE tiktok_events SET done_at = ?2 WHERE notification_id = ?1")?
+                .execute(params![notification_id, now])?;
+            Ok(())
+        })
+    }
+
+    fn fulfillments_of_order(&self, shop: &str, order_id: &str) -> Result<Vec<String>, StoreError> {
+        self.read(|tx| {
+            let mut statement = tx.prepare_cached(
+                "SELECT fulfillment_id FROM fulfillments WHERE shop = ?1 \
+                 AND json_extract(tts_order_json, '$.id') = ?2",
+            )?;
+            let rows = statement.query_map(params![shop, order_id], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<String>, _>>()?)
         })
     }
 

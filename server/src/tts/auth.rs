@@ -175,6 +175,25 @@ impl AuthClient {
         .await
     }
 
+    /// Whether `signature` (a webhook's `Authorization` header) is the hex HMAC-SHA256, under the app
+    /// secret, of the app key followed by the raw body (TikTok Shop partner docs, "Webhooks overview";
+    /// the public SDKs compute the same). Compared in constant time.
+    #[must_use]
+    pub fn verify_webhook(&self, body: &[u8], signature: &str) -> bool {
+        use hmac::{Hmac, Mac};
+        let Ok(expected) = hex::decode(signature.trim()) else {
+            return false;
+        };
+        let Ok(mut mac) =
+            Hmac::<sha2::Sha256>::new_from_slice(self.app_secret.expose_secret().as_bytes())
+        else {
+            return false;
+        };
+        mac.update(self.app_key.as_bytes());
+        mac.update(body);
+        mac.verify_slice(&expected).is_ok()
+    }
+
     async fn call(&self, path: &str, params: &[(&str, &str)]) -> Result<SellerGrant, AuthError> {
         let mut query = vec![
             ("app_key", self.app_key.as_str()),

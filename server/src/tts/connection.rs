@@ -168,6 +168,7 @@ impl TtsConnections {
             cipher: chosen.cipher.clone(),
             open_id: grant.open_id.clone(),
             connected_at: self.clock.now_millis(),
+            authorization_expires_at: Some(grant.refresh_expires_at),
         };
         let credentials = self.sealed(shop, &grant, None);
         let (s, t) = (shop.to_owned(), tiktok.clone());
@@ -177,6 +178,12 @@ impl TtsConnections {
         })
         .await?;
         Ok(tiktok)
+    }
+
+    /// Whether a webhook's `Authorization` header signs its raw body (see [`AuthClient::verify_webhook`]).
+    #[must_use]
+    pub fn verify_webhook(&self, body: &[u8], signature: &str) -> bool {
+        self.auth.verify_webhook(body, signature)
     }
 
     /// The TikTok Shop shop the Shopify shop is connected to, when it is.

@@ -173,6 +173,14 @@ impl AuthState {
         self.refresh.retain(|_, g| g.open_id != open_id);
     }
 
+    /// The shop of `cipher`, when a seller holds it.
+    pub(super) fn shop_of(&self, cipher: &str) -> Option<&AuthorizedShop> {
+        self.sellers
+            .values()
+            .flat_map(|s| s.shops.iter())
+            .find(|shop| shop.cipher == cipher)
+    }
+
     /// Whether the shop of `cipher` belongs to a seller who authorized the app (shops of no seller are
     /// served without tokens, as before sellers existed in the simulator).
     pub(super) fn has_seller(&self, cipher: &str) -> bool {

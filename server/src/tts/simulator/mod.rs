@@ -14,6 +14,7 @@ pub mod http;
 pub mod auth;
 mod faults;
 mod model;
+mod webhooks;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -33,6 +34,8 @@ use faults::Faults;
 pub use faults::{RateLimit, Throttled, DEFAULT_DROP_HOLD};
 use model::{refuse, unix_now, SimOrder, State};
 pub use model::{LedgerEntry, Push, ShopProfile, MAX_TRACKING_UPDATES, UPDATE_WINDOW_SECS};
+use webhooks::WebhookState;
+pub use webhooks::{Notification, RETRY_SCHEDULE_SECS};
 
 /// The simulator: cheap to clone, every clone shares one platform.
 #[derive(Clone, Debug)]
@@ -41,6 +44,8 @@ pub struct Simulator {
     app_secret: Arc<str>,
     state: Arc<Mutex<State>>,
     auth: Arc<Mutex<AuthState>>,
+    webhooks: Arc<Mutex<WebhookState>>,
+    http: reqwest::Client,
 }
 
 impl Simulator {
@@ -63,7 +68,18 @@ impl Simulator {
                 faults: Faults::new(),
             })),
             auth: Arc::default(),
+            webhooks: Arc::default(),
+            http: reqwest::Client::new(),
         }
+    }
+
+    fn webhooks(&self) -> MutexGuard<'_, WebhookState> {
+        self.webhooks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The id of the shop of `cipher`, when an authorized seller holds it.
+    fn shop_id_of(&self, cipher: &str) -> Option<String> {
+        self.auth().shop_of(cipher).map(|s| s.id.clone())
     }
 
     fn auth(&self) -> MutexGuard<'_, AuthState> {

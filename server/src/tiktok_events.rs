@@ -1,0 +1,232 @@
+//! TikTok Shop's webhooks at `POST /webhooks/tiktok`: verified (the `Authorization` header signs the
+//! raw body), kept once by their `tts_notification_id`, answered at once, and worked off by a worker:
+//! an order that changed (`ORDER_STATUS_CHANGE`, `PACKAGE_UPDATE`, `CANCELLATION_STATUS_CHANGE`) is
+//! read again and the previews of its fulfillments follow; `SELLER_DEAUTHORIZATION` asks the merchant to
+//! connect again; `UPCOMING_AUTHORIZATION_EXPIRATION` keeps the date the authorization ends.
+//!
+//! Events (TikTok Shop partner docs, "Webhooks overview" and each event's page): the envelope is
+//! `{type, tts_notification_id, shop_id, timestamp, data}`; TikTok Shop retries a delivery not answered
+//! 200 within 3 seconds at +2 min, +30 min, +3 h and +12 h.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::state::{blocking, AppState};
+use crate::store::TiktokEvent;
+use crate::sync;
+
+/// `ORDER_STATUS_CHANGE`.
+pub const ORDER_STATUS_CHANGE: i64 = 1;
+/// `PACKAGE_UPDATE`.
+pub const PACKAGE_UPDATE: i64 = 4;
+/// `SELLER_DEAUTHORIZATION`.
+pub const SELLER_DEAUTHORIZATION: i64 = 6;
+/// `UPCOMING_AUTHORIZATION_EXPIRATION`.
+pub const UPCOMING_AUTHORIZATION_EXPIRATION: i64 = 7;
+/// `CANCELLATION_STATUS_CHANGE`.
+pub const CANCELLATION_STATUS_CHANGE: i64 = 11;
+
+/// How often the worker looks for events left over (a restart, a failed step), besides being woken by
+/// each new one.
+pub const POLL_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    event_type: i64,
+    tts_notification_id: String,
+    shop_id: String,
+    #[serde(default)]
+    data: Value,
+}
+
+/// `POST /webhooks/tiktok`: 401 `auth.invalid_signature` for a bad signature; 400 for a body that is
+/// not an event; 200 `{"outcome": "queued" | "duplicate" | "unknown_shop"}` otherwise, before any work.
+pub(crate) async fn receive(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let Some((connections, _)) = &state.tiktok else {
+        return Err(ApiError::not_found("route"));
+    };
+    let signature = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !connections.verify_webhook(&body, signature) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "auth.invalid_signature",
+            "the webhook's signature does not match its body",
+        ));
+    }
+    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "input.invalid_event",
+            format!("not a TikTok Shop event: {e}"),
+        )
+    })?;
+    let store = state.store.clone();
+    let tts_shop = envelope.shop_id.clone();
+    let Some(shop) = blocking(move || store.shop_of_tiktok(&tts_shop)).await? else {
+        tracing::warn!(
+            tts_shop = envelope.shop_id,
+            event_type = envelope.event_type,
+            "a TikTok Shop event for a shop not connected"
+        );
+        return Ok(Json(json!({ "outcome": "unknown_shop" })));
+    };
+    let event = TiktokEvent {
+        notification_id: envelope.tts_notification_id,
+        shop,
+        event_type: envelope.event_type,
+        data_json: envelope.data.to_string(),
+        received_at: state.clock.now_millis(),
+    };
+    let store = state.store.clone();
+    let fresh = blocking(move || store.enqueue_tiktok_event(&event)).await?;
+    if fresh {
+        state.tiktok_events.notify_one();
+    }
+    Ok(Json(
+        json!({ "outcome": if fresh { "queued" } else { "duplicate" } }),
+    ))
+}
+
+/// The TikTok Shop order ids an event names.
+fn order_ids(event_type: i64, data: &Value) -> Vec<String> {
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    match event_type {
+        ORDER_STATUS_CHANGE | CANCELLATION_STATUS_CHANGE => {
+            data.get("order_id").and_then(text).into_iter().collect()
+        }
+        PACKAGE_UPDATE => {
+            let mut ids: Vec<String> = data
+                .get("package_list")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.get("order_id_list").and_then(Value::as_array))
+                .flatten()
+                .filter_map(text)
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Works off one event.
+async fn work(state: &Arc<AppState>, event: &TiktokEvent) -> Result<(), ApiError> {
+    let data: Value = serde_json::from_str(&event.data_json).unwrap_or(Value::Null);
+    match event.event_type {
+        SELLER_DEAUTHORIZATION => {
+            if let Some((connections, _)) = &state.tiktok {
+                connections.mark_reconnect(&event.shop).await.map_err(|e| {
+                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string())
+                })?;
+            }
+        }
+        UPCOMING_AUTHORIZATION_EXPIRATION => {
+            if let Some(at) = data.get("expiration_time").and_then(Value::as_i64) {
+                let store = state.store.clone();
+                let shop = event.shop.clone();
+                blocking(move || store.set_tiktok_expiry(&shop, at)).await?;
+            }
+        }
+        kind => {
+            for order_id in order_ids(kind, &data) {
+                let store = state.store.clone();
+                let (shop, id) = (event.shop.clone(), order_id.clone());
+                let fulfillments =
+                    blocking(move || store.fulfillments_of_order(&shop, &id)).await?;
+                for fulfillment in fulfillments {
+                    let lock = state.lock_of(&event.shop, &fulfillment);
+                    let _guard = lock.lock().await;
+                    sync::reread_order(state, &event.shop, &fulfillment).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Works off every pending event once: how many were done. An event whose work failed stays pending
+/// and is tried again at the next pass.
+pub async fn run_pending(state: &Arc<AppState>) -> usize {
+    let store = state.store.clone();
+    let pending = match blocking(move || store.pending_tiktok_events(100)).await {
+        Ok(pending) => pending,
+        Err(error) => {
+            tracing::warn!(code = error.code, "pending TikTok Shop events not read");
+            return 0;
+        }
+    };
+    let mut done = 0;
+    for event in pending {
+        match work(state, &event).await {
+            Ok(()) => {
+                let store = state.store.clone();
+                let id = event.notification_id.clone();
+                if blocking(move || store.finish_tiktok_event(&id))
+                    .await
+                    .is_ok()
+                {
+                    done += 1;
+                }
+            }
+            Err(error) => tracing::warn!(
+                shop = event.shop,
+                event_type = event.event_type,
+                code = error.code,
+                "TikTok Shop event not worked off yet"
+            ),
+        }
+    }
+    done
+}
+
+/// Works off events as they come (and every [`POLL_EVERY`]) until the server stops.
+pub fn spawn_worker(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            run_pending(&state).await;
+            let _ = tokio::time::timeout(POLL_EVERY, state.tiktok_events.notified()).await;
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_name_their_orders() {
+        let order = json!({"order_id": "576486316948490001", "order_status": "CANCEL"});
+        assert_eq!(
+            order_ids(ORDER_STATUS_CHANGE, &order),
+            ["576486316948490001"]
+        );
+        let package = json!({"sc_type": "SPLIT", "package_list": [
+            {"package_id": "1", "order_id_list": ["5", "6"]},
+            {"package_id": "2", "order_id_list": ["5"]}]});
+        assert_eq!(order_ids(PACKAGE_UPDATE, &package), ["5", "6"]);
+        assert!(order_ids(SELLER_DEAUTHORIZATION, &order).is_empty());
+    }
+}
