@@ -126,9 +126,6 @@ pub(crate) async fn callback(
 }
 
 async fn connect(state: &Arc<AppState>, query: CallbackQuery) -> Result<TiktokShop, ApiError> {
-    let Some((connections, _)) = &state.tiktok else {
-        return Err(not_configured());
-    };
     let bad = |code: &str, message: &str| ApiError::new(StatusCode::BAD_REQUEST, code, message);
     if let Some(error) = query.error {
         let message = format!(
@@ -147,19 +144,38 @@ async fn connect(state: &Arc<AppState>, query: CallbackQuery) -> Result<TiktokSh
         .code
         .filter(|c| !c.is_empty())
         .ok_or_else(|| bad("tiktok.no_code", "TikTok Shop sent no authorization code."))?;
+    complete(state, &code, &nonce).await
+}
+
+/// Completes an authorization: spends `state` (30 minutes at most, once), turns `code` into the
+/// seller's tokens and the shop's cipher, and makes the shop's region and seller type its settings.
+///
+/// # Errors
+/// 400 `tiktok.invalid_state` for a state unknown, spent or old; 400 `tiktok.authorization_refused` or
+/// `tiktok.no_shop`; 502 when TikTok Shop does not answer; 404 `tiktok.not_configured`.
+pub async fn complete(
+    state: &Arc<AppState>,
+    code: &str,
+    nonce: &str,
+) -> Result<TiktokShop, ApiError> {
+    let Some((connections, _)) = &state.tiktok else {
+        return Err(not_configured());
+    };
     let store = state.store.clone();
     let now = state.clock.now_millis();
-    let shop = blocking(move || store.take_oauth_state(&nonce, now, STATE_TTL_MS))
+    let n = nonce.to_owned();
+    let shop = blocking(move || store.take_oauth_state(&n, now, STATE_TTL_MS))
         .await?
         .ok_or_else(|| {
-            bad(
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
                 "tiktok.invalid_state",
                 "This authorization link is unknown, used already or too old: start again from the Shopify admin.",
             )
         })?;
     let market = market(state, &shop).await?;
     let tiktok = connections
-        .connect(&shop, &code, &market)
+        .connect(&shop, code, &market)
         .await
         .map_err(|e| {
             let status = match e {

@@ -387,7 +387,12 @@ fn run(config: Config) -> Result<(), String> {
                 credentials: tokens,
                 admin,
             };
-            seed_demo(store, &sim, &shopify, &config.demo_shop).await?;
+            let tiktok = state
+                .tiktok
+                .as_ref()
+                .map(|(connections, _)| (**connections).clone())
+                .ok_or("the demo connects its shop to the TikTok Shop simulator")?;
+            seed_demo(store, &sim, &shopify, tiktok, &config.demo_shop).await?;
         }
         let limits = ServeConfig {
             header_read_timeout: std::time::Duration::from_secs(config.header_read_timeout_secs),
@@ -414,6 +419,7 @@ async fn seed_demo(
     store: Arc<SqliteStore>,
     sim: &Simulator,
     shopify: &demo::DemoShopify,
+    tiktok: TtsConnections,
     shop: &str,
 ) -> Result<(), String> {
     let probe = store.clone();
@@ -438,7 +444,7 @@ async fn seed_demo(
         );
         return Ok(());
     }
-    let summary = demo::seed(store, sim, shopify, shop)
+    let summary = demo::seed(store, sim, shopify, tiktok, shop)
         .await
         .map_err(|e| format!("cannot seed the demo shop: {} ({})", e.message(), e.code()))?;
     tracing::info!(shop, seeded = summary.fulfillments, %summary, "demo shop seeded");

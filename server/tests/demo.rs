@@ -21,6 +21,8 @@ use preflight_server::shopify::oauth::{Endpoint, TokenClient};
 use preflight_server::shopify::simulator::{spawn_on_loopback, ShopifySimulator};
 use preflight_server::store::{Clock, SqliteStore, SystemClock};
 use preflight_server::tokens::{KeyRing, SecretString};
+use preflight_server::tts::auth::AuthClient;
+use preflight_server::tts::connection::TtsConnections;
 use preflight_server::tts::simulator::Simulator;
 use serde_json::{json, Value};
 
@@ -69,12 +71,30 @@ impl Demo {
             credentials: credentials.clone(),
             admin: admin.clone(),
         };
-        let summary = demo::seed(store.clone(), &sim, &demo_shopify, SHOP)
+        let (tts_address, _tts_task) =
+            preflight_server::tts::simulator::http::spawn_on_loopback(sim.clone())
+                .await
+                .unwrap();
+        let auth = AuthClient::new(
+            &format!("http://{tts_address}"),
+            "demo",
+            SecretString::from("demo-secret".to_owned()),
+        )
+        .unwrap();
+        let tiktok = TtsConnections::new(
+            auth,
+            Arc::new(sim.clone()),
+            Arc::new(KeyRing::generate("test-tts")),
+            store.clone(),
+            Arc::new(SystemClock),
+        );
+        let summary = demo::seed(store.clone(), &sim, &demo_shopify, tiktok.clone(), SHOP)
             .await
             .unwrap();
         let state = Arc::new(
             AppState::new(store, Arc::new(sim.clone()), app.clone(), Vec::new())
                 .with_demo_shop(SHOP)
+                .with_tiktok(tiktok, "simulated-service")
                 .with_shopify_credentials(credentials)
                 .with_shopify_admin(admin),
         );
@@ -160,6 +180,10 @@ async fn the_demo_shop_holds_every_outcome() {
     assert_eq!(items.len(), d.summary.fulfillments);
     assert_eq!(list["nextCursor"], Value::Null);
 
+    // The demo shop is connected to its TikTok Shop shop through the authorization path.
+    let tiktok = d.get("/api/tiktok").await;
+    assert_eq!(tiktok["connected"], true, "{tiktok}");
+    assert_eq!(tiktok["shop"]["sellerType"], "LOCAL");
     // Every order linked on its own, from wherever its connector left the TikTok Shop order id.
     let sources: BTreeSet<&str> = items
         .iter()
@@ -248,7 +272,7 @@ async fn the_demo_shop_holds_every_outcome() {
     for item in items.iter().filter(|i| !i["history"].is_null()) {
         let shipped = Timestamp::parse(item["history"]["shippedAt"].as_str().unwrap()).unwrap();
         let order_id = item["order"]["id"].as_str().unwrap().to_owned();
-        let order = d.sim.orders(SHOP, &[order_id]).pop().unwrap();
+        let order = d.sim.orders(demo::TTS_CIPHER, &[order_id]).pop().unwrap();
         let package = item["history"]["packageId"].as_str().unwrap();
         let unit = order
             .line_items

@@ -47,6 +47,13 @@ pub const WALK_XSS: &str = "5603918298703";
 /// The carrier name of [`WALK_XSS`].
 pub const XSS_CARRIER: &str = "<img src=x onerror=alert(1)>";
 
+/// The demo shop's TikTok Shop shop: its cipher, its id and its seller (who authorizes the app).
+pub const TTS_CIPHER: &str = "ROW_ZmVybndvb2QtZGVtby1zaG9w";
+/// Its id.
+pub const TTS_SHOP_ID: &str = "7494560000000000042";
+/// Its seller's id for the app.
+pub const TTS_OPEN_ID: &str = "open-fernwood-goods";
+
 /// The delivery option of most demo orders: every US provider.
 pub const STANDARD_DELIVERY: &str = "7091146663229654785";
 /// The economy delivery option: USPS and UPS only, which the engine does not know when the settings

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 
-use super::data::{seed_error, shopify_time, Ago, Case};
+use super::data::{seed_error, shopify_time, Ago, Case, TTS_CIPHER};
 use crate::error::ApiError;
 use crate::linking::{self, Linked};
 use crate::shopify::link::Resolution;
@@ -89,7 +89,7 @@ impl Seeder<'_> {
 
     /// The order at TikTok Shop, as given.
     pub(super) fn add_order(&self, order: Order) {
-        self.sim.add_order(&self.shop, order);
+        self.sim.add_order(TTS_CIPHER, order);
     }
 
     /// Shopify's `fulfillments/create` or `fulfillments/update` webhook, stored as the webhook route
@@ -191,7 +191,7 @@ impl Seeder<'_> {
         self.sim.add_tiktok_shipping_label(tracking);
         self.sim
             .ship(
-                &self.shop,
+                TTS_CIPHER,
                 &case.tts_order_id(),
                 &MarkPackageShippedRequest {
                     order_line_item_ids: units,

@@ -55,9 +55,9 @@ use preflight::{Region, Settings};
 use serde_json::Value;
 
 pub use data::{
-    ECONOMY_DELIVERY, MAPPING_FROM, MAPPING_TO, SHOP, STANDARD_DELIVERY, WALK_CHECK_DIGIT,
-    WALK_CHECK_DIGIT_FIX, WALK_MAPPING, WALK_MAPPING_TWIN, WALK_RECHECK, WALK_RECHECK_NAME,
-    WALK_XSS, XSS_CARRIER,
+    ECONOMY_DELIVERY, MAPPING_FROM, MAPPING_TO, SHOP, STANDARD_DELIVERY, TTS_CIPHER,
+    WALK_CHECK_DIGIT, WALK_CHECK_DIGIT_FIX, WALK_MAPPING, WALK_MAPPING_TWIN, WALK_RECHECK,
+    WALK_RECHECK_NAME, WALK_XSS, XSS_CARRIER,
 };
 use data::{UPS_ID, USPS_ID};
 use driver::{SeedClock, Seeder};
@@ -69,7 +69,8 @@ use crate::shopify::credentials::ShopifyCredentials;
 use crate::shopify::simulator::ShopifySimulator;
 use crate::state::AppState;
 use crate::store::{Clock, FulfillmentQuery, Store, SystemClock, MAX_PAGE_LIMIT};
-use crate::tts::simulator::Simulator;
+use crate::tts::connection::TtsConnections;
+use crate::tts::simulator::{AuthorizedShop, Seller, Simulator};
 use crate::tts::types::ShippingProvider;
 
 /// What [`seed`] made.
@@ -141,6 +142,7 @@ pub async fn seed(
     store: Arc<dyn Store>,
     sim: &Simulator,
     shopify: &DemoShopify,
+    tiktok: TtsConnections,
     shop: &str,
 ) -> Result<Summary, ApiError> {
     let start = SystemClock.now_millis().div_euclid(1000);
@@ -164,13 +166,15 @@ pub async fn seed(
         )
         .with_clock(clock.clone())
         .with_shopify_credentials(shopify.credentials.clone())
-        .with_shopify_admin(shopify.admin.clone()),
+        .with_shopify_admin(shopify.admin.clone())
+        .with_tiktok(tiktok, "simulated-service"),
     );
     let settings = Settings::new(Region::Us).to_json();
     {
         let (store, shop) = (store.clone(), shop.to_owned());
         crate::state::blocking(move || store.put_settings(&shop, &settings)).await?;
     }
+    connect_tiktok(&state, sim, shop).await?;
     sim.add_providers(
         STANDARD_DELIVERY,
         preflight::carrier::catalog::providers(Region::Us)
@@ -201,6 +205,42 @@ pub async fn seed(
         .set_now(SystemClock.now_millis().div_euclid(1000));
     result?;
     summary(store, shop).await
+}
+
+/// Connects the demo shop to its TikTok Shop shop through the real authorization path: a `state` for
+/// the shop, the seller's approval at the simulator, and the callback's work.
+async fn connect_tiktok(
+    state: &Arc<AppState>,
+    sim: &Simulator,
+    shop: &str,
+) -> Result<(), ApiError> {
+    sim.add_seller(Seller {
+        open_id: data::TTS_OPEN_ID.into(),
+        name: "Fernwood Goods".into(),
+        base_region: "US".into(),
+        shops: vec![AuthorizedShop {
+            id: data::TTS_SHOP_ID.into(),
+            name: "Fernwood Goods US".into(),
+            region: "US".into(),
+            seller_type: "LOCAL".into(),
+            cipher: data::TTS_CIPHER.into(),
+            code: "USLCFERNWD".into(),
+        }],
+    });
+    let nonce = format!("demo-{}", SystemClock.now_millis());
+    let (store, s, n, now) = (
+        state.store.clone(),
+        shop.to_owned(),
+        nonce.clone(),
+        state.clock.now_millis(),
+    );
+    crate::state::blocking(move || store.put_oauth_state(&s, &n, now)).await?;
+    let code = sim
+        .authorize(data::TTS_OPEN_ID)
+        .ok_or_else(|| data::seed_error("the demo seller cannot authorize"))?;
+    crate::connect::complete(state, &code, &nonce)
+        .await
+        .map(|_| ())
 }
 
 /// What the shop holds: counts per stored verdict, error code and sync status.
