@@ -135,8 +135,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/fulfillments", get(list_fulfillments))
         .route("/backfill", get(get_backfill))
-        .route("/tiktok", get(crate::connect::status))
-        .route("/tiktok/connect", post(crate::connect::start))
+        .route("/tiktok", get(tiktok_status))
+        .route("/tiktok/connect", post(tiktok_connect))
         .route("/fulfillments/{id}", get(get_fulfillment))
         .route(
             "/fulfillments/{id}/tts-order",
@@ -698,6 +698,22 @@ async fn link_order(
     // The order's other fulfillments find the link where the chain reads first.
     crate::linking::spawn_remember(state.clone(), session.shop.clone(), &record, order_id);
     Ok(Json(fulfillment_json(&record)))
+}
+
+/// `POST /api/tiktok/connect`: see [`crate::connect`].
+async fn tiktok_connect(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+) -> Result<Json<Value>, ApiError> {
+    crate::connect::start(&state, &session.shop).await
+}
+
+/// `GET /api/tiktok`: see [`crate::connect`].
+async fn tiktok_status(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+) -> Result<Json<Value>, ApiError> {
+    crate::connect::status(&state, &session.shop).await
 }
 
 /// `GET /api/backfill`: the shop's backfill of recent orders, `{state, since, ordersRead,

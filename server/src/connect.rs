@@ -16,7 +16,6 @@ use rand::RngCore;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api::ShopSession;
 use crate::error::ApiError;
 use crate::state::{blocking, settings_text, AppState};
 use crate::store::TiktokShop;
@@ -45,10 +44,7 @@ async fn market(state: &AppState, shop: &str) -> Result<String, ApiError> {
 
 /// `POST /api/tiktok/connect`: `{"url": …}`, the authorization page to open, carrying a new
 /// single-use `state` bound to the shop.
-pub(crate) async fn start(
-    State(state): State<Arc<AppState>>,
-    ShopSession(session): ShopSession,
-) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn start(state: &Arc<AppState>, shop: &str) -> Result<Json<Value>, ApiError> {
     let Some((_, service_id)) = &state.tiktok else {
         return Err(not_configured());
     };
@@ -56,13 +52,9 @@ pub(crate) async fn start(
     rand::rng().fill_bytes(&mut bytes);
     let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let store = state.store.clone();
-    let (shop, n, now) = (
-        session.shop.clone(),
-        nonce.clone(),
-        state.clock.now_millis(),
-    );
-    blocking(move || store.put_oauth_state(&shop, &n, now)).await?;
-    let market = market(&state, &session.shop).await?;
+    let (s, n, now) = (shop.to_owned(), nonce.clone(), state.clock.now_millis());
+    blocking(move || store.put_oauth_state(&s, &n, now)).await?;
+    let market = market(state, shop).await?;
     Ok(Json(
         json!({ "url": authorize_url(&market, service_id, &nonce) }),
     ))
@@ -71,8 +63,8 @@ pub(crate) async fn start(
 /// `GET /api/tiktok`: the shop's connection, `{connected, needsReconnect, shop: {name, region,
 /// sellerType}}`.
 pub(crate) async fn status(
-    State(state): State<Arc<AppState>>,
-    ShopSession(session): ShopSession,
+    state: &Arc<AppState>,
+    shop_domain: &str,
 ) -> Result<Json<Value>, ApiError> {
     let Some((connections, _)) = &state.tiktok else {
         return Err(not_configured());
@@ -80,9 +72,9 @@ pub(crate) async fn status(
     let failed = |e: crate::tts::connection::ConnectionError| {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string())
     };
-    let shop = connections.shop(&session.shop).await.map_err(failed)?;
+    let shop = connections.shop(shop_domain).await.map_err(failed)?;
     let reconnect = connections
-        .needs_reconnect(&session.shop)
+        .needs_reconnect(shop_domain)
         .await
         .map_err(failed)?;
     Ok(Json(json!({
