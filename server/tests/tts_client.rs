@@ -362,3 +362,54 @@ async fn the_trait_is_object_safe() {
         .unwrap_err();
     assert!(matches!(err, TtsError::InvalidRequest(_)));
 }
+
+#[tokio::test]
+async fn at_most_fifty_requests_a_second_reach_one_api_of_one_shop() {
+    let (sim, addr) = setup().await;
+    // TikTok Shop's limit: 50 a second, over any window of a second.
+    sim.set_rate_limit(Some(RateLimit {
+        max: 50,
+        per: Duration::from_secs(1),
+    }));
+    let client = std::sync::Arc::new(client(addr));
+    let calls: Vec<_> = (0..120)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(
+                async move { client.get_order_detail(&shop(), &["1001".to_owned()]).await },
+            )
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap().unwrap().len(), 1);
+    }
+    // The client spaced them: TikTok Shop never had to refuse one.
+    assert_eq!(sim.throttled(), 0);
+}
+
+#[tokio::test]
+async fn a_read_answered_503_is_read_again_and_a_write_is_left_unknown() {
+    let (sim, addr) = setup().await;
+    let client = client(addr);
+    sim.unavailable_next(2);
+    let orders = client
+        .get_order_detail(&shop(), &["1001".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), 1);
+    sim.unavailable_next(1);
+    let error = client
+        .mark_package_shipped(
+            &shop(),
+            "1001",
+            &MarkPackageShippedRequest {
+                order_line_item_ids: vec!["1001-1".into()],
+                tracking_number: "1Z999AA10123456784".into(),
+                shipping_provider_id: UPS.into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(error.may_have_applied(), "{error}");
+    assert_eq!(sim.push_count(), 0);
+}

@@ -164,6 +164,9 @@ pub enum TtsError {
     /// unreadable answer): it may have applied. Read the state at TikTok Shop before pushing again.
     #[error("the outcome at tiktok shop is unknown: {0}")]
     Unknown(String),
+    /// A read answered HTTP 503: TikTok Shop served nothing, and reading again is safe.
+    #[error("tiktok shop is unavailable: {0}")]
+    Unavailable(String),
     /// The request could not be built; nothing was sent.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -217,12 +220,14 @@ impl TtsError {
         )
     }
 
-    /// Whether the request surely did not apply and may be sent again: rate limited, or never sent.
+    /// Whether the request surely did not apply and may be sent again: rate limited, never sent, or a
+    /// read TikTok Shop could not serve.
     #[must_use]
     pub const fn is_retryable(&self) -> bool {
         matches!(
             self,
             Self::Connect(_)
+                | Self::Unavailable(_)
                 | Self::Api {
                     kind: TtsErrorKind::RateLimited,
                     ..

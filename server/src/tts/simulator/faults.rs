@@ -33,6 +33,10 @@ pub(super) struct Faults {
     pub(super) rate_limit: Option<RateLimit>,
     pub(super) window: VecDeque<Instant>,
     pub(super) forced_429: u32,
+    /// Requests refused for the rate limit so far.
+    pub(super) throttled: u64,
+    /// The next requests answered HTTP 503 (no envelope).
+    pub(super) unavailable: u32,
     pub(super) forced_retry_after: Option<u64>,
     pub(super) ship_warning: Option<String>,
 }
@@ -51,6 +55,7 @@ impl Faults {
         let f = self;
         if f.forced_429 > 0 {
             f.forced_429 -= 1;
+            f.throttled += 1;
             return Err(Throttled {
                 retry_after_secs: f.forced_retry_after.unwrap_or(1),
             });
@@ -71,6 +76,7 @@ impl Faults {
                 limit.per.saturating_sub(now.saturating_duration_since(*t))
             });
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            f.throttled += 1;
             return Err(Throttled {
                 retry_after_secs: secs.max(1),
             });

@@ -161,6 +161,9 @@ async fn handle(
     raw: Bytes,
 ) -> Response {
     sleep(sim.latency()).await;
+    if sim.take_unavailable() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
+    }
     let query: Vec<(String, String)> = match Query::try_from_uri(&uri) {
         Ok(Query(q)) => q,
         Err(_) => return refusal(codes::INVALID_PARAMETERS, "Invalid query parameters."),

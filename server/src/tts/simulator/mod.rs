@@ -402,6 +402,29 @@ impl Simulator {
         s.faults.window.clear();
     }
 
+    /// How many requests were refused for the rate limit so far.
+    #[must_use]
+    pub fn throttled(&self) -> u64 {
+        self.lock().faults.throttled
+    }
+
+    /// Answers the next `n` requests over HTTP with 503 Service Unavailable (a body that is no
+    /// envelope), whatever they ask; nothing is applied.
+    pub fn unavailable_next(&self, n: u32) {
+        self.lock().faults.unavailable = n;
+    }
+
+    /// Whether this request is answered 503 (one of the next `n` set by [`Simulator::unavailable_next`]).
+    pub(crate) fn take_unavailable(&self) -> bool {
+        let mut s = self.lock();
+        if s.faults.unavailable > 0 {
+            s.faults.unavailable -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
     /// Refuses the next `n` requests as rate limited, answering `Retry-After: retry_after_secs`.
     pub fn rate_limit_next(&self, n: u32, retry_after_secs: u64) {
         let mut s = self.lock();
