@@ -17,6 +17,7 @@ use crate::state::{blocking, AppState};
 use crate::store::FulfillmentRecord;
 use crate::sync;
 use crate::tts::types::Order as TtsOrder;
+use crate::tts::{ExternalLineItem, ExternalOrder, ExternalOrderReference, ShopContext};
 
 /// The most TikTok Shop orders Get Order Detail reads at once (TikTok Shop, "Get Order Detail":
 /// `ids` holds up to 50).
@@ -174,51 +175,143 @@ pub async fn link_order(
     let chain = link::candidates(order);
     let mut ids = link::all_ids(&chain);
     ids.truncate(MAX_ORDERS_PER_READ);
-    let found: Result<HashMap<String, TtsOrder>, _> = if ids.is_empty() {
-        Ok(HashMap::new())
-    } else {
-        match sync::context(state, shop).await {
-            Ok(context) => state
-                .tts
-                .get_order_detail(&context, &ids)
+    let context = sync::context(state, shop)
+        .await
+        .map_err(|e| format!("{} ({})", e.message, e.code));
+    let read = |context: &ShopContext, ids: Vec<String>| {
+        let tts = state.tts.clone();
+        let context = context.clone();
+        async move {
+            if ids.is_empty() {
+                return Ok(HashMap::new());
+            }
+            tts.get_order_detail(&context, &ids)
                 .await
-                .map(|orders| orders.into_iter().map(|o| (o.id.clone(), o)).collect())
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(format!("{} ({})", e.message, e.code)),
+                .map(|orders| {
+                    orders
+                        .into_iter()
+                        .map(|o| (o.id.clone(), o))
+                        .collect::<HashMap<_, _>>()
+                })
+                .map_err(|e| e.to_string())
         }
     };
-    let resolution = match found {
-        Err(error) => Resolution::NotLinked {
-            code: "link.unavailable",
-            reason: format!(
-                "TikTok Shop could not be asked about the order ({error}); linking is tried again with the next change."
-            ),
-        },
-        Ok(found) => {
-            let skus: Vec<String> = order.skus().iter().map(|s| normalized(s)).collect();
-            let resolution = link::resolve(&chain, |id| match found.get(id) {
+    let found = match &context {
+        Ok(context) => read(context, ids).await,
+        Err(e) => Err(e.clone()),
+    };
+    let skus: Vec<String> = order.skus().iter().map(|s| normalized(s)).collect();
+    let (resolution, mut found) = match found {
+        Err(error) => (
+            Resolution::NotLinked {
+                code: "link.unavailable",
+                reason: format!(
+                    "TikTok Shop could not be asked about the order ({error}); linking is tried again with the next change."
+                ),
+            },
+            HashMap::new(),
+        ),
+        Ok(found) => (
+            link::resolve(&chain, |id| match found.get(id) {
                 None => Check::NotFound,
                 Some(tts) if shares_sku(tts, &skus) => Check::Confirmed,
                 Some(_) => Check::ItemsDiffer,
-            });
-            if let Resolution::Linked { order_id, source } = &resolution {
-                let tts = found.get(order_id).map(serde_json::to_string);
-                if let Some(Ok(order_json)) = tts {
-                    for id in fulfillment_ids {
-                        let link = sync::link_json(source.as_str(), order_id);
-                        settle(state, shop, id, Settle::Attach(order_json.clone(), link)).await?;
+            }),
+            found,
+        ),
+    };
+    // The last place: the reference TikTok Shop keeps of the Shopify order, when one was recorded.
+    let resolution = match (&resolution, &context) {
+        (Resolution::NotLinked { code, .. }, Ok(context))
+            if !matches!(*code, "link.ambiguous" | "link.unavailable") =>
+        {
+            match state
+                .tts
+                .search_external_order(context, &order.legacy_resource_id)
+                .await
+            {
+                Ok(referenced) => {
+                    let unread: Vec<String> = referenced
+                        .iter()
+                        .filter(|id| !found.contains_key(*id))
+                        .cloned()
+                        .collect();
+                    if let Ok(more) = read(context, unread).await {
+                        found.extend(more);
+                    }
+                    let confirmed: Vec<&String> = referenced
+                        .iter()
+                        .filter(|id| found.get(*id).is_some_and(|t| shares_sku(t, &skus)))
+                        .collect();
+                    match confirmed.as_slice() {
+                        [one] => Resolution::Linked {
+                            order_id: (*one).clone(),
+                            source: Source::ExternalReference,
+                        },
+                        _ => resolution,
                     }
                 }
-                remember(state, shop, order, order_id, *source).await;
-                return Ok(Linked::Resolved(resolution));
+                Err(error) => {
+                    tracing::warn!(shop, code = ?error.code(), "external order search failed");
+                    resolution
+                }
             }
-            resolution
         }
+        _ => resolution,
     };
+    if let Resolution::Linked { order_id, source } = &resolution {
+        if let Some(tts) = found.get(order_id) {
+            if let Ok(order_json) = serde_json::to_string(tts) {
+                for id in fulfillment_ids {
+                    let link = sync::link_json(source.as_str(), order_id);
+                    settle(state, shop, id, Settle::Attach(order_json.clone(), link)).await?;
+                }
+            }
+            if let (Ok(context), false) = (&context, *source == Source::ExternalReference) {
+                record_at_tiktok(state, context, order, tts).await;
+            }
+        }
+        remember(state, shop, order, order_id, *source).await;
+        return Ok(Linked::Resolved(resolution));
+    }
     for id in fulfillment_ids {
         record_not_linked(state, shop, id, &resolution).await?;
     }
     Ok(Linked::Resolved(resolution))
+}
+
+/// Records the link at TikTok Shop as an external order reference (platform `SHOPIFY`), each Shopify
+/// line item paired with the TikTok Shop line items of its SKU. A failure is logged: the link stands.
+async fn record_at_tiktok(
+    state: &AppState,
+    context: &ShopContext,
+    order: &ShopifyOrder,
+    tts: &TtsOrder,
+) {
+    let lines = order.line_items();
+    let line_items = tts
+        .line_items
+        .iter()
+        .filter_map(|unit| {
+            let sku = normalized(unit.seller_sku.as_deref()?);
+            let (id, _) = lines.iter().find(|(_, s)| normalized(s) == sku)?;
+            Some(ExternalLineItem {
+                id: id.clone(),
+                origin_id: unit.id.clone(),
+            })
+        })
+        .collect();
+    let reference = ExternalOrderReference {
+        id: tts.id.clone(),
+        external_order: ExternalOrder {
+            id: order.legacy_resource_id.clone(),
+            platform: crate::tts::SHOPIFY_PLATFORM.into(),
+            line_items,
+        },
+    };
+    if let Err(error) = state.tts.add_external_orders(context, &[reference]).await {
+        tracing::warn!(order = order.name, code = ?error.code(), "external order reference not recorded");
+    }
 }
 
 /// Links those of the order's fulfillments that need it ([`link_order`] on them).

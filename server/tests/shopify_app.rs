@@ -375,6 +375,12 @@ async fn install_backfills_and_links_each_source_of_the_chain() {
         assert_eq!(metafield.value, tts_id(id));
         assert_eq!(metafield.namespace, format!("app--{KEY}--tiktok_shop"));
     }
+    // The link is recorded at TikTok Shop too, the Shopify order's line paired with its unit.
+    assert_eq!(
+        app.tts
+            .search_external_orders(SHOP, "SHOPIFY", &attribute.0.to_string()),
+        [tts_id(1)]
+    );
     let row = app.get(&format!("/api/fulfillments/{}", ambiguous.1)).await;
     assert_eq!(row["link"]["code"], "link.ambiguous", "{row}");
     assert!(row["order"].is_null());
@@ -846,4 +852,31 @@ async fn a_backfill_shopify_stopped_goes_on_from_where_it_was() {
     let done = app.install().await;
     assert_eq!(done["ordersRead"], 5, "{done}");
     assert_eq!(done["fulfillmentsRead"], 5);
+}
+
+#[tokio::test]
+async fn an_order_known_only_to_tiktok_shops_external_reference_is_linked_from_it() {
+    let app = App::start().await;
+    let (order, fulfillment) = app.order(
+        named("#12001"),
+        Some((&tts_id(120), "MUG")),
+        &ups("1Z999AA1012345678"),
+    );
+    // Another connector recorded the Shopify order at TikTok Shop; the order itself names nothing.
+    let errors = app.tts.add_external_orders(
+        SHOP,
+        &[preflight_server::tts::ExternalOrderReference {
+            id: tts_id(120),
+            external_order: preflight_server::tts::ExternalOrder {
+                id: order.to_string(),
+                platform: "SHOPIFY".into(),
+                line_items: Vec::new(),
+            },
+        }],
+    );
+    assert!(errors.errors.is_empty());
+    app.install().await;
+    let row = app.get(&format!("/api/fulfillments/{fulfillment}")).await;
+    assert_eq!(row["link"]["source"], "externalOrder", "{row}");
+    assert_eq!(row["order"]["id"], tts_id(120));
 }

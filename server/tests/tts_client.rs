@@ -413,3 +413,42 @@ async fn a_read_answered_503_is_read_again_and_a_write_is_left_unknown() {
     assert!(error.may_have_applied(), "{error}");
     assert_eq!(sim.push_count(), 0);
 }
+
+#[tokio::test]
+async fn external_order_references_are_recorded_and_searched_over_http() {
+    let (_sim, addr) = setup().await;
+    let client = client(addr);
+    let reference = |id: &str| preflight_server::tts::ExternalOrderReference {
+        id: id.to_owned(),
+        external_order: preflight_server::tts::ExternalOrder {
+            id: "6104553215000".into(),
+            platform: "SHOPIFY".into(),
+            line_items: vec![preflight_server::tts::ExternalLineItem {
+                id: "15123456000011".into(),
+                origin_id: "1001-1".into(),
+            }],
+        },
+    };
+    client
+        .add_external_orders(&shop(), &[reference("1001")])
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .search_external_order(&shop(), "6104553215000")
+            .await
+            .unwrap(),
+        ["1001"]
+    );
+    assert!(client
+        .search_external_order(&shop(), "404")
+        .await
+        .unwrap()
+        .is_empty());
+    // An order the shop does not have is refused with TikTok Shop's code.
+    let error = client
+        .add_external_orders(&shop(), &[reference("9999")])
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Some(36_020_001), "{error}");
+}

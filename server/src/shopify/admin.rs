@@ -30,7 +30,7 @@ fn order_fields() -> String {
         "id legacyResourceId name createdAt note tags sourceIdentifier sourceName \
          customAttributes {{ key value }} \
          metafield(namespace: \"{LINK_NAMESPACE}\", key: \"{LINK_KEY}\") {{ value }} \
-         lineItems(first: 20) {{ nodes {{ sku }} }} \
+         lineItems(first: 20) {{ nodes {{ id sku }} }} \
          fulfillments(first: 5) {{ {FULFILLMENT_FIELDS} }}"
     )
 }
@@ -88,6 +88,8 @@ struct Nodes<T> {
 
 #[derive(Clone, Debug, Deserialize)]
 struct SkuNode {
+    #[serde(default)]
+    id: Option<String>,
     sku: Option<String>,
 }
 
@@ -145,6 +147,20 @@ impl ShopifyOrder {
             .collect()
     }
 
+    /// Its lines' decimal ids and SKUs (lines without a SKU left out).
+    #[must_use]
+    pub fn line_items(&self) -> Vec<(String, String)> {
+        self.line_items
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                let id = n.id.as_deref()?;
+                let id = id.rsplit('/').next().unwrap_or(id).to_owned();
+                Some((id, n.sku.clone().filter(|s| !s.trim().is_empty())?))
+            })
+            .collect()
+    }
+
     /// Its fulfillments as stored: each with `order { id }` (the GraphQL shape names its order).
     #[must_use]
     pub fn fulfillments_with_order(&self) -> Vec<Value> {
@@ -194,6 +210,7 @@ impl ShopifyOrder {
                 nodes: skus
                     .iter()
                     .map(|s| SkuNode {
+                        id: None,
                         sku: Some((*s).to_owned()),
                     })
                     .collect(),

@@ -29,6 +29,9 @@ pub enum Source {
     Name,
     /// The order's source identifier.
     SourceIdentifier,
+    /// TikTok Shop's external order reference of the Shopify order (Search Order by External Order
+    /// Reference), asked when no place of the order links.
+    ExternalReference,
     /// Set by the merchant (an override the chain never replaces).
     Manual,
 }
@@ -44,6 +47,7 @@ impl Source {
             Self::Tags => "tags",
             Self::Name => "name",
             Self::SourceIdentifier => "sourceIdentifier",
+            Self::ExternalReference => "externalOrder",
             Self::Manual => "manual",
         }
     }
@@ -58,6 +62,7 @@ impl Source {
             Self::Tags => "the order tags",
             Self::Name => "the order name",
             Self::SourceIdentifier => "the order's source identifier",
+            Self::ExternalReference => "TikTok Shop's external order reference",
             Self::Manual => "a manual link",
         }
     }

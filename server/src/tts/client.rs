@@ -20,9 +20,9 @@ use serde::de::DeserializeOwned;
 
 use super::error::{TtsError, TtsErrorKind};
 use super::types::{
-    AuthorizedShop, AuthorizedShopsData, Envelope, MarkPackageShippedData,
-    MarkPackageShippedRequest, Order, OrderDetailData, PackageDetail, ShippingProvider,
-    ShippingProvidersData, UpdateShippingInfoRequest,
+    AuthorizedShop, AuthorizedShopsData, Envelope, ExternalOrderErrors, ExternalOrderReference,
+    ExternalOrders, MarkPackageShippedData, MarkPackageShippedRequest, Order, OrderDetailData,
+    PackageDetail, ShippingProvider, ShippingProvidersData, UpdateShippingInfoRequest,
 };
 use super::{paths, sign, ShopContext, Tts};
 
@@ -414,6 +414,48 @@ impl Tts for TtsClient {
         let path = paths::shipping_providers(check_id("delivery option id", delivery_option_id)?);
         let data: ShippingProvidersData = self.call(Method::GET, &path, shop, &[], None).await?;
         Ok(data.shipping_providers)
+    }
+
+    async fn add_external_orders(
+        &self,
+        shop: &ShopContext,
+        orders: &[ExternalOrderReference],
+    ) -> Result<(), TtsError> {
+        let body = json(&ExternalOrders {
+            orders: orders.to_vec(),
+        })?;
+        let data: ExternalOrderErrors = self
+            .call(Method::POST, paths::EXTERNAL_ORDERS, shop, &[], Some(body))
+            .await?;
+        match data.errors.first() {
+            None => Ok(()),
+            Some(e) => Err(TtsError::api(
+                e.code.parse().unwrap_or(super::codes::INTERNAL),
+                e.message.clone(),
+            )),
+        }
+    }
+
+    async fn search_external_order(
+        &self,
+        shop: &ShopContext,
+        external_order_id: &str,
+    ) -> Result<Vec<String>, TtsError> {
+        let id = check_id("external order id", external_order_id)?;
+        let query = [
+            ("platform", super::SHOPIFY_PLATFORM),
+            ("external_order_id", id),
+        ];
+        let data: ExternalOrders = self
+            .call(
+                Method::POST,
+                paths::EXTERNAL_ORDER_SEARCH,
+                shop,
+                &query,
+                Some(b"{}".to_vec()),
+            )
+            .await?;
+        Ok(data.orders.into_iter().map(|o| o.id).collect())
     }
 
     async fn get_authorized_shops(

@@ -23,8 +23,9 @@ use async_trait::async_trait;
 
 pub use error::{codes, TtsError, TtsErrorKind};
 pub use types::{
-    AuthorizedShop, LineItem, MarkPackageShippedData, MarkPackageShippedRequest, Order,
-    OrderPackage, PackageDetail, ShippingProvider, UpdateShippingInfoRequest, Warning,
+    AuthorizedShop, ExternalLineItem, ExternalOrder, ExternalOrderReference, LineItem,
+    MarkPackageShippedData, MarkPackageShippedRequest, Order, OrderPackage, PackageDetail,
+    ShippingProvider, UpdateShippingInfoRequest, Warning,
 };
 
 /// The shop a call acts for: its cipher (a query parameter) and the seller's access token (a header).
@@ -128,7 +129,32 @@ pub trait Tts: Send + Sync {
         &self,
         access_token: &str,
     ) -> Result<Vec<AuthorizedShop>, TtsError>;
+
+    /// Add External Order References: attaches each Shopify order to its TikTok Shop order.
+    ///
+    /// # Errors
+    ///
+    /// [`TtsError::Api`] when refused, the first refused order's code included; the transport's error.
+    async fn add_external_orders(
+        &self,
+        shop: &ShopContext,
+        orders: &[ExternalOrderReference],
+    ) -> Result<(), TtsError>;
+
+    /// Search Order by External Order Reference: the TikTok Shop orders a Shopify order is attached to.
+    ///
+    /// # Errors
+    ///
+    /// [`TtsError::Api`] when refused, or the transport's error.
+    async fn search_external_order(
+        &self,
+        shop: &ShopContext,
+        external_order_id: &str,
+    ) -> Result<Vec<String>, TtsError>;
 }
+
+/// The platform name TikTok Shop gives Shopify in external order references.
+pub const SHOPIFY_PLATFORM: &str = "SHOPIFY";
 
 /// The paths of the endpoints, shared by the client and the simulator.
 pub mod paths {
@@ -152,6 +178,12 @@ pub mod paths {
 
     /// Get Authorized Shops (no shop cipher).
     pub const AUTHORIZED_SHOPS: &str = "/authorization/202309/shops";
+
+    /// Add External Order References.
+    pub const EXTERNAL_ORDERS: &str = "/order/202406/orders/external_orders";
+
+    /// Search Order by External Order Reference (`platform` and `external_order_id` in the query).
+    pub const EXTERNAL_ORDER_SEARCH: &str = "/order/202406/orders/external_order_search";
 
     /// Get Order Detail (the ids go in the `ids` query parameter, comma-separated).
     pub const ORDER_DETAIL: &str = "/order/202309/orders";

@@ -335,3 +335,60 @@ pub struct AuthorizedShopsData {
     #[serde(default)]
     pub shops: Vec<AuthorizedShop>,
 }
+
+/// An order of another system (Shopify) attached to a TikTok Shop order (Add External Order
+/// References, `orders[].external_order`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalOrder {
+    /// The order's id in the other system.
+    pub id: String,
+    /// The other system: `SHOPIFY`.
+    pub platform: String,
+    /// Its line items, each with the TikTok Shop line item it stands for.
+    #[serde(default)]
+    pub line_items: Vec<ExternalLineItem>,
+}
+
+/// A line item of an external order and the TikTok Shop line item it stands for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalLineItem {
+    /// The line item's id in the other system.
+    pub id: String,
+    /// The TikTok Shop line item's id.
+    pub origin_id: String,
+}
+
+/// A TikTok Shop order and the external order attached to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalOrderReference {
+    /// The TikTok Shop order id.
+    pub id: String,
+    /// The external order.
+    pub external_order: ExternalOrder,
+}
+
+/// Add External Order References' body, and Search Order by External Order Reference's `data`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalOrders {
+    /// The orders (at most 100 in a request).
+    #[serde(default)]
+    pub orders: Vec<ExternalOrderReference>,
+}
+
+/// Add External Order References' `data`: one entry per order refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalOrderErrors {
+    /// The refusals.
+    #[serde(default)]
+    pub errors: Vec<ExternalOrderError>,
+}
+
+/// An order Add External Order References refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalOrderError {
+    /// TikTok Shop's code, as text.
+    pub code: String,
+    /// Its message.
+    #[serde(default)]
+    pub message: String,
+}

@@ -265,6 +265,30 @@ async fn handle(
         return response;
     }
     let response = match (&method, segments.as_slice()) {
+        (&Method::POST, ["order", "202406", "orders", "external_orders"]) => answer(
+            StatusCode::OK,
+            body::<crate::tts::types::ExternalOrders>(&raw)
+                .map(|request| sim.add_external_orders(&shop, &request.orders)),
+        ),
+        (&Method::POST, ["order", "202406", "orders", "external_order_search"]) => {
+            let found = sim.search_external_orders(
+                &shop,
+                param(&query, "platform").unwrap_or_default(),
+                param(&query, "external_order_id").unwrap_or_default(),
+            );
+            answer(
+                StatusCode::OK,
+                Ok(crate::tts::types::ExternalOrders {
+                    orders: found
+                        .into_iter()
+                        .map(|id| crate::tts::types::ExternalOrderReference {
+                            id,
+                            ..crate::tts::types::ExternalOrderReference::default()
+                        })
+                        .collect(),
+                }),
+            )
+        }
         (&Method::GET, ["fulfillment", "202309", "packages", package_id]) => {
             answer(StatusCode::OK, sim.package(&shop, package_id))
         }

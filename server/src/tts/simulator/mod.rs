@@ -37,6 +37,9 @@ pub use model::{LedgerEntry, Push, ShopProfile, MAX_TRACKING_UPDATES, UPDATE_WIN
 use webhooks::WebhookState;
 pub use webhooks::{Notification, RETRY_SCHEDULE_SECS};
 
+/// External order references: (shop cipher, platform, external id) → TikTok Shop order ids.
+type ExternalReferences = BTreeMap<(String, String, String), Vec<String>>;
+
 /// The simulator: cheap to clone, every clone shares one platform.
 #[derive(Clone, Debug)]
 pub struct Simulator {
@@ -46,6 +49,8 @@ pub struct Simulator {
     auth: Arc<Mutex<AuthState>>,
     webhooks: Arc<Mutex<WebhookState>>,
     http: reqwest::Client,
+    /// External order references.
+    external: Arc<Mutex<ExternalReferences>>,
 }
 
 impl Simulator {
@@ -70,7 +75,62 @@ impl Simulator {
             auth: Arc::default(),
             webhooks: Arc::default(),
             http: reqwest::Client::new(),
+            external: Arc::default(),
         }
+    }
+
+    /// Add External Order References for the shop of `cipher`: an order the shop does not have is
+    /// refused (`36020001`, "Invalid order_id"), the others attached.
+    #[must_use]
+    pub fn add_external_orders(
+        &self,
+        cipher: &str,
+        orders: &[crate::tts::types::ExternalOrderReference],
+    ) -> crate::tts::types::ExternalOrderErrors {
+        let mut errors = Vec::new();
+        for reference in orders {
+            if self
+                .orders(cipher, std::slice::from_ref(&reference.id))
+                .is_empty()
+            {
+                errors.push(crate::tts::types::ExternalOrderError {
+                    code: "36020001".into(),
+                    message: "Invalid order_id".into(),
+                });
+                continue;
+            }
+            let key = (
+                cipher.to_owned(),
+                reference.external_order.platform.clone(),
+                reference.external_order.id.clone(),
+            );
+            let mut external = self.external.lock().unwrap_or_else(PoisonError::into_inner);
+            let ids = external.entry(key).or_default();
+            if !ids.contains(&reference.id) {
+                ids.push(reference.id.clone());
+            }
+        }
+        crate::tts::types::ExternalOrderErrors { errors }
+    }
+
+    /// The TikTok Shop orders of the shop of `cipher` an external order is attached to.
+    #[must_use]
+    pub fn search_external_orders(
+        &self,
+        cipher: &str,
+        platform: &str,
+        external_id: &str,
+    ) -> Vec<String> {
+        self.external
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(
+                cipher.to_owned(),
+                platform.to_owned(),
+                external_id.to_owned(),
+            ))
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn webhooks(&self) -> MutexGuard<'_, WebhookState> {
@@ -552,6 +612,35 @@ impl Tts for Simulator {
         let result = self.providers(delivery_option_id);
         sleep(self.answer_delay()).await;
         result
+    }
+
+    async fn add_external_orders(
+        &self,
+        shop: &ShopContext,
+        orders: &[crate::tts::types::ExternalOrderReference],
+    ) -> Result<(), TtsError> {
+        self.before().await?;
+        let errors = Simulator::add_external_orders(self, &shop.shop_cipher, orders);
+        match errors.errors.first() {
+            None => Ok(()),
+            Some(e) => Err(TtsError::api(
+                e.code.parse().unwrap_or(codes::INTERNAL),
+                e.message.clone(),
+            )),
+        }
+    }
+
+    async fn search_external_order(
+        &self,
+        shop: &ShopContext,
+        external_order_id: &str,
+    ) -> Result<Vec<String>, TtsError> {
+        self.before().await?;
+        Ok(self.search_external_orders(
+            &shop.shop_cipher,
+            crate::tts::SHOPIFY_PLATFORM,
+            external_order_id,
+        ))
     }
 
     async fn get_authorized_shops(
