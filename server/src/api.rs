@@ -466,42 +466,49 @@ async fn fulfillment_webhook(
         // not have yet stays in the stored payload.
         let store = state.store.clone();
         let (s, f, number) = (shop.clone(), id.clone(), tracking_number);
-        match blocking(move || store.shopify_tracking_seen(&s, &f, number.as_deref())).await {
-            Ok(Some(held)) => {
-                let lock = state.lock_of(&shop, &id);
-                let _guard = lock.lock().await;
-                if let Err(error) =
-                    crate::sync::set_tracking_number(&state, &shop, &id, &held.tracking_number)
-                        .await
-                {
+        let reapplied =
+            match blocking(move || store.shopify_tracking_seen(&s, &f, number.as_deref())).await {
+                Ok(Some(held)) => {
+                    let lock = state.lock_of(&shop, &id);
+                    let _guard = lock.lock().await;
+                    if let Err(error) =
+                        crate::sync::set_tracking_number(&state, &shop, &id, &held.tracking_number)
+                            .await
+                    {
+                        tracing::warn!(
+                            shop,
+                            fulfillment_id = id,
+                            code = error.code,
+                            "held fix not kept"
+                        );
+                        false
+                    } else {
+                        true
+                    }
+                }
+                Ok(None) => false,
+                Err(error) => {
                     tracing::warn!(
                         shop,
                         fulfillment_id = id,
                         code = error.code,
-                        "held fix not kept"
+                        "write-back not settled"
                     );
+                    false
                 }
-            }
-            Ok(None) => {}
-            Err(error) => {
+            };
+        crate::linking::spawn_link(state.clone(), shop.clone(), id.clone());
+        // The preview follows the merchant's edit (the held fix's write computed it already); a
+        // failure here must not fail the webhook, which Shopify would send again.
+        if !reapplied {
+            if let Err(error) = crate::sync::refresh_preview(&state, &shop, &id).await {
                 tracing::warn!(
                     shop,
                     fulfillment_id = id,
                     code = error.code,
-                    "write-back not settled"
+                    "preview not refreshed"
                 );
             }
-        }
-        crate::linking::spawn_link(state.clone(), shop.clone(), id.clone());
-        // The preview follows the merchant's edit; a failure here must not fail the webhook, which
-        // Shopify would send again.
-        if let Err(error) = crate::sync::refresh_preview(&state, &shop, &id).await {
-            tracing::warn!(
-                shop,
-                fulfillment_id = id,
-                code = error.code,
-                "preview not refreshed"
-            );
         }
     }
     Ok(Json(json!({ "outcome": outcome })))

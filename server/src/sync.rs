@@ -193,15 +193,27 @@ pub async fn attach_order(
     link: String,
 ) -> Result<FulfillmentRecord, ApiError> {
     let record = load(state, shop, fulfillment_id).await?;
+    keep_order(state, shop, &record, order_json, Some(link)).await
+}
+
+/// Stores an order (its JSON as read) as the fulfillment's, with the preview on it and, when given,
+/// how it was linked.
+async fn keep_order(
+    state: &Arc<AppState>,
+    shop: &str,
+    record: &FulfillmentRecord,
+    order_json: String,
+    link: Option<String>,
+) -> Result<FulfillmentRecord, ApiError> {
     let source = ValidatorSource::of_shop(state, shop).await?;
-    let checked = check(state, source, &record, &order_json, history_of(&record)?).await?;
+    let checked = check(state, source, record, &order_json, history_of(record)?).await?;
     let patch = FulfillmentPatch {
         tts_order_json: Some(order_json),
         report_json: Some(checked.json),
-        link_json: Some(link),
+        link_json: link,
         ..FulfillmentPatch::default()
     };
-    save(state, shop, fulfillment_id, patch).await
+    save(state, shop, &record.fulfillment_id, patch).await
 }
 
 /// Reads a linked fulfillment's TikTok Shop order again and stores it with the preview on it (TikTok
@@ -220,14 +232,9 @@ pub async fn reread_order(
     }
     let order_id = order_id_of(state, &record).await?;
     let order = fetch_order(state, shop, &order_id).await?;
-    let source = ValidatorSource::of_shop(state, shop).await?;
-    let checked = check(state, source, &record, &order, history_of(&record)?).await?;
-    let patch = FulfillmentPatch {
-        tts_order_json: Some(order),
-        report_json: Some(checked.json),
-        ..FulfillmentPatch::default()
-    };
-    save(state, shop, fulfillment_id, patch).await.map(|_| ())
+    keep_order(state, shop, &record, order, None)
+        .await
+        .map(|_| ())
 }
 
 /// Recomputes the stored preview report of a fulfillment linked to an order, with the order as last

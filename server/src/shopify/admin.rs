@@ -177,8 +177,9 @@ impl ShopifyOrder {
     }
 
     /// An order of these fields, for tests of the resolver chain.
+    #[cfg(test)]
     #[must_use]
-    pub fn for_linking(
+    pub(crate) fn for_linking(
         name: &str,
         note: Option<&str>,
         tags: &[&str],

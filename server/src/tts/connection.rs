@@ -57,6 +57,13 @@ impl ConnectionError {
     }
 }
 
+/// Whether the stored access token has more than [`REFRESH_MARGIN_MS`] to live at `now` (Unix ms).
+fn fresh(stored: &ShopCredentials, now: i64) -> bool {
+    stored
+        .access_expires_at
+        .is_none_or(|at| at - REFRESH_MARGIN_MS > now)
+}
+
 impl From<AuthError> for ConnectionError {
     fn from(error: AuthError) -> Self {
         match error {
@@ -227,14 +234,9 @@ impl TtsConnections {
         else {
             return Ok(None);
         };
-        let now = self.clock.now_millis();
-        let fresh = |c: &ShopCredentials| {
-            c.access_expires_at
-                .is_none_or(|at| at - REFRESH_MARGIN_MS > now)
-        };
         let token = if stored.needs_reconnect {
             return Err(ConnectionError::ReconnectNeeded);
-        } else if fresh(&stored) {
+        } else if fresh(&stored, self.clock.now_millis()) {
             self.ring
                 .open(shop, Purpose::TiktokAccess, &stored.access_token)?
         } else {
@@ -258,10 +260,7 @@ impl TtsConnections {
         if stored.needs_reconnect {
             return Err(ConnectionError::ReconnectNeeded);
         }
-        if stored
-            .access_expires_at
-            .is_none_or(|at| at - REFRESH_MARGIN_MS > now)
-        {
+        if fresh(&stored, now) {
             return Ok(self
                 .ring
                 .open(shop, Purpose::TiktokAccess, &stored.access_token)?);
