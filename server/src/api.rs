@@ -311,11 +311,11 @@ async fn validate(
         Some(now) => preflight::parse_now(&now)?,
         None => state.now(),
     };
-    let settings = settings_text(&state, &session.shop).await?;
+    let settings = crate::delivery_options::shop_settings(&state, &session.shop).await?;
     let report = state
         .engine
         .run(move || -> Result<String, ApiError> {
-            let validator = Validator::new(settings_of(settings.as_deref())?)?;
+            let validator = Validator::new(settings.read()?)?;
             let input = preflight::from_json::<preflight::Input>(&body.0)?;
             Ok(validator.validate(&input, now).to_json())
         })

@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod backfill;
 pub mod connect;
+pub mod delivery_options;
 pub mod demo;
 pub mod engine;
 pub mod error;

@@ -14,7 +14,6 @@ use crate::shopify::credentials::ShopifyCredentials;
 use crate::store::{Clock, Store, StoreError, SystemClock};
 use crate::tts::connection::TtsConnections;
 use crate::tts::Tts;
-use crate::wire::settings_of;
 
 /// Folders of pages to serve.
 #[derive(Clone, Debug)]
@@ -200,13 +199,11 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-/// The shop's settings, or the default (US, no mappings) when never saved; read on the engine pool.
+/// The shop's settings as the engine reads them (the default, US and no mappings, when never saved),
+/// with its delivery options' providers; read on the engine pool.
 pub(crate) async fn shop_settings(state: &AppState, shop: &str) -> Result<Settings, ApiError> {
-    let text = settings_text(state, shop).await?;
-    state
-        .engine
-        .run(move || settings_of(text.as_deref()))
-        .await?
+    let settings = crate::delivery_options::shop_settings(state, shop).await?;
+    state.engine.run(move || settings.read()).await?
 }
 
 /// The shop's settings as stored (JSON), when ever saved.

@@ -11,14 +11,15 @@ use preflight::model::{Fulfillment, History, Input, TtsOrder};
 use preflight::{Action, Report, Timestamp, Validator, Verdict};
 use serde_json::{json, Value};
 
+use crate::delivery_options::{self, ShopSettings};
 use crate::error::ApiError;
-use crate::state::{blocking, settings_text, AppState};
+use crate::state::{blocking, AppState};
 use crate::store::{
     FulfillmentPatch, FulfillmentRecord, HeldFix, PushRecord, PushState, PushTransition,
     StoredResponse, SyncFailure, SyncStatus, WritebackState,
 };
 use crate::tts::{MarkPackageShippedRequest, ShopContext, TtsError, UpdateShippingInfoRequest};
-use crate::wire::{fulfillment_json, settings_of};
+use crate::wire::fulfillment_json;
 use crate::writeback;
 use axum::http::StatusCode;
 
@@ -205,7 +206,7 @@ async fn keep_order(
     order_json: String,
     link: Option<String>,
 ) -> Result<FulfillmentRecord, ApiError> {
-    let source = ValidatorSource::of_shop(state, shop).await?;
+    let source = ValidatorSource::for_order(state, shop, &order_json).await?;
     let checked = check(state, source, record, &order_json, history_of(record)?).await?;
     let patch = FulfillmentPatch {
         tts_order_json: Some(order_json),
@@ -251,7 +252,7 @@ pub async fn refresh_preview(
     let Some(order) = record.tts_order_json.as_deref() else {
         return Ok(());
     };
-    let source = ValidatorSource::of_shop(state, shop).await?;
+    let source = ValidatorSource::for_order(state, shop, order).await?;
     let checked = check(state, source, &record, order, history_of(&record)?).await?;
     let patch = FulfillmentPatch {
         report_json: Some(checked.json),
@@ -285,8 +286,8 @@ pub async fn set_tracking_number(
         ));
     }
     let history = history_of(&record)?;
-    let source = match record.tts_order_json {
-        Some(_) => Some(ValidatorSource::of_shop(state, shop).await?),
+    let source = match record.tts_order_json.as_deref() {
+        Some(order) => Some(ValidatorSource::for_order(state, shop, order).await?),
         None => None,
     };
     let (stored, order, number) = (
@@ -445,24 +446,32 @@ async fn fetch_order(
         .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "tts.error", e.to_string()))
 }
 
-/// The validator a check runs with: one built already, or the shop's settings as stored, to build
-/// it from on the engine pool.
+/// The validator a check runs with: one built already, or the shop's settings, to build it from on
+/// the engine pool.
 enum ValidatorSource {
     Built(Box<Validator>),
-    Settings(Option<String>),
+    Settings(ShopSettings),
 }
 
 impl ValidatorSource {
-    /// The shop's settings as stored.
-    async fn of_shop(state: &AppState, shop: &str) -> Result<Self, ApiError> {
-        Ok(Self::Settings(settings_text(state, shop).await?))
+    /// The shop's settings, with the providers of the delivery option of `order_json` (listed at
+    /// TikTok Shop first when unknown or old).
+    async fn for_order(
+        state: &Arc<AppState>,
+        shop: &str,
+        order_json: &str,
+    ) -> Result<Self, ApiError> {
+        delivery_options::refresh_for(state, shop, order_json).await;
+        Ok(Self::Settings(
+            delivery_options::shop_settings(state, shop).await?,
+        ))
     }
 
     /// The validator. Engine work: run it on the engine pool.
     fn validator(self) -> Result<Validator, ApiError> {
         match self {
             Self::Built(validator) => Ok(*validator),
-            Self::Settings(text) => Ok(Validator::new(settings_of(text.as_deref())?)?),
+            Self::Settings(settings) => Ok(Validator::new(settings.read()?)?),
         }
     }
 }
@@ -585,7 +594,8 @@ pub async fn sync(
         )
         .await?;
         let history = history_of(&record)?;
-        let source = ValidatorSource::of_shop(state, shop).await?;
+        let order = record.tts_order_json.as_deref().unwrap_or_default();
+        let source = ValidatorSource::for_order(state, shop, order).await?;
         let validator = state.engine.run(move || source.validator()).await??;
         let sending = Sending {
             record: &record,
@@ -601,7 +611,7 @@ pub async fn sync(
     // Re-validate with TikTok Shop's order as it is now, never the browser's verdict.
     let order = fetch_order(state, shop, &order_id).await?;
     let history = history_of(&record)?;
-    let source = ValidatorSource::of_shop(state, shop).await?;
+    let source = ValidatorSource::for_order(state, shop, &order).await?;
     let Checked {
         validator,
         report,

@@ -395,6 +395,70 @@ async fn an_order_cancelled_at_tiktok_shop_turns_its_preview_to_will_fail() {
     assert!(codes.contains(&"order.cancelled"), "{codes:?}");
 }
 
+fn codes(row: &Value) -> Vec<&str> {
+    row["report"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_orders_delivery_option_lists_the_providers_its_preview_accepts() {
+    const UPS: &str = "7117859084333745966";
+    const USPS: &str = "7117858858072016686";
+    const HOUR: i64 = 3600;
+    let app = App::start().await;
+    app.connected().await;
+    // DO1 offers UPS: the UPS fulfillment is ready, and the settings the widget reads say so.
+    let (status, row) = app.link_and_read().await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(row["report"]["verdict"], "ready", "{row}");
+    let (_, settings) = app.call(reqwest::Method::GET, "/api/settings", None).await;
+    assert_eq!(
+        settings["deliveryOptionProviders"]["DO1"],
+        json!([{"id": UPS, "name": "UPS"}]),
+        "{settings}"
+    );
+
+    // The seller offers USPS only from now on. The list is kept 6 hours…
+    app.sim
+        .set_providers("DO1", [ShippingProvider::new(USPS, "USPS")]);
+    app.advance(5 * HOUR);
+    let (_, row) = app.link_and_read().await;
+    assert_eq!(row["report"]["verdict"], "ready", "{row}");
+    // …then listed again: UPS is no longer the option's, before any push.
+    app.advance(HOUR + 1);
+    let (_, row) = app.link_and_read().await;
+    assert_eq!(row["report"]["verdict"], "blocked", "{row}");
+    assert_eq!(codes(&row), ["carrier.not_in_delivery_option"]);
+    let (_, settings) = app.call(reqwest::Method::GET, "/api/settings", None).await;
+    assert_eq!(
+        settings["deliveryOptionProviders"]["DO1"],
+        json!([{"id": USPS, "name": "USPS"}])
+    );
+    // The sync API's own check agrees, and pushes nothing.
+    let (status, body) = app
+        .call(reqwest::Method::POST, "/api/fulfillments/4711/sync", None)
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (422, &json!("sync.blocked"))
+    );
+
+    // TikTok Shop cannot list the option: the last list stays in use for up to 7 days…
+    app.sim.remove_delivery_option("DO1");
+    app.advance(7 * HOUR);
+    let (_, row) = app.link_and_read().await;
+    assert_eq!(codes(&row), ["carrier.not_in_delivery_option"]);
+    // …and is then dropped: the option is unknown, any integrated provider passes.
+    app.advance(7 * 24 * HOUR);
+    let (status, row) = app.link_and_read().await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(row["report"]["verdict"], "ready", "{row}");
+}
+
 #[tokio::test]
 async fn webhooks_are_verified_deduplicated_and_scoped_to_known_shops() {
     let app = App::start().await;

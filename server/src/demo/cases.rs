@@ -321,9 +321,9 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
         s.create(c, c.created).await?;
     }
 
-    // sync_failed: the preview is fine, TikTok Shop refuses the push.
-    let failures = [
-        // The economy delivery option offers USPS and UPS only.
+    // carrier.not_in_delivery_option: the economy delivery option offers USPS and UPS only, as
+    // TikTok Shop lists its providers.
+    for c in [
         Case {
             delivery_option: ECONOMY_DELIVERY,
             ..case(1041, "FedEx", d.fedex()?, &[(PILLOW, 1)], hours(6))
@@ -332,13 +332,19 @@ pub(super) async fn seed_cases(s: &mut Seeder<'_>) -> Result<(), ApiError> {
             delivery_option: ECONOMY_DELIVERY,
             ..case(1044, "Amazon", d.amazon()?, &[(BOTTLE, 2)], hours(5))
         },
-        // A number pasted from another order: TikTok Shop holds it on another package already.
-        case(1046, "UPS", duplicated, &[(TEE_BLACK, 1)], hours(1)),
-    ];
-    for c in &failures {
-        s.create(c, c.created).await?;
-        expect(s.sync(c, minutes(c.created.minutes - 5)).await?, ok, c)?;
+    ] {
+        s.create(&c, c.created).await?;
     }
+
+    // sync_failed: the preview is fine, TikTok Shop refuses the push. A number pasted from another
+    // order: TikTok Shop holds it on another package already.
+    let failed = case(1046, "UPS", duplicated, &[(TEE_BLACK, 1)], hours(1));
+    s.create(&failed, failed.created).await?;
+    expect(
+        s.sync(&failed, minutes(failed.created.minutes - 5)).await?,
+        ok,
+        &failed,
+    )?;
 
     // Ready to ship.
     let other_ups = d.ups()?;

@@ -56,8 +56,8 @@ pub const TTS_OPEN_ID: &str = "open-fernwood-goods";
 
 /// The delivery option of most demo orders: every US provider.
 pub const STANDARD_DELIVERY: &str = "7091146663229654785";
-/// The economy delivery option: USPS and UPS only, which the engine does not know when the settings
-/// carry no providers (so a FedEx push there is refused by TikTok Shop, not by the preview).
+/// The economy delivery option: USPS and UPS only (Get Shipping Providers lists them, so a FedEx
+/// fulfillment of an economy order previews Will fail).
 pub const ECONOMY_DELIVERY: &str = "7091146663229654786";
 
 /// A product of the demo shop.

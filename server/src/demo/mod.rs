@@ -30,7 +30,8 @@
 //! | #1031, #1033, #1035, #1063 | `carrier.not_integrated`: "Bob's Local Courier", "Fedx" (FedEx suggested), "Sunrise Courier Co.", and [`XSS_CARRIER`] |
 //! | #1032 | `carrier.missing`: "Other" with no mapping and a number of no known format |
 //! | #1053, #1054 | `carrier.not_integrated` until the mapping [`MAPPING_FROM`] → [`MAPPING_TO`] |
-//! | #1041, #1044, #1046 | sync failed: TikTok Shop refused the push (21011022: the economy delivery option has no FedEx or Amazon; 21011025: #1001's number pasted again) |
+//! | #1041, #1044 | `carrier.not_in_delivery_option`: the economy delivery option offers USPS and UPS only (TikTok Shop lists its providers), not FedEx or Amazon |
+//! | #1046 | sync failed: TikTok Shop refused the push (21011025: #1001's number pasted again) |
 //! | #1048, #1049, #1050, #1051, #1052, #1057 | ready to ship (FedEx, UPS ×3, FedEx with three lines, Lasership, "Other" told by a UPS number, Amazon) |
 //! | #1055 | `carrier.usps_self_shipping_not_allowed`: "USPS Priority Mail" with a label bought outside TikTok Shipping |
 //! | #1059, #1069 | `tracking.invalid_check_digit`: a FedEx and a UPS number one digit off |

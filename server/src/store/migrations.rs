@@ -6,7 +6,58 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "shop_credentials", V2),
     (3, "links_writebacks_backfills", V3),
     (4, "tiktok_shops", V4),
+    (5, "delivery_options_versions", V5),
 ];
+
+/// The shipping providers each delivery option accepts, as TikTok Shop last listed them, and each
+/// shop's change counter: one more on every change of a fulfillment, a push or the settings, so that
+/// an open list can tell cheaply whether to read itself again.
+const V5: &str = r"
+CREATE TABLE delivery_option_providers (
+    shop               TEXT NOT NULL,
+    delivery_option_id TEXT NOT NULL,
+    providers_json     TEXT NOT NULL CHECK (json_valid(providers_json)),
+    fetched_at         INTEGER NOT NULL,
+    PRIMARY KEY (shop, delivery_option_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE shop_versions (
+    shop    TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TRIGGER fulfillments_inserted AFTER INSERT ON fulfillments BEGIN
+    INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
+        ON CONFLICT (shop) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER fulfillments_updated AFTER UPDATE ON fulfillments BEGIN
+    INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
+        ON CONFLICT (shop) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER pushes_inserted AFTER INSERT ON pushes BEGIN
+    INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
+        ON CONFLICT (shop) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER pushes_updated AFTER UPDATE ON pushes BEGIN
+    INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
+        ON CONFLICT (shop) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER settings_inserted AFTER INSERT ON shop_settings BEGIN
+    INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
+        ON CONFLICT (shop) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER settings_updated AFTER UPDATE ON shop_settings BEGIN
+    INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
+        ON CONFLICT (shop) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER delivery_options_inserted AFTER INSERT ON delivery_option_providers BEGIN
+    INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
+        ON CONFLICT (shop) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER delivery_options_updated AFTER UPDATE ON delivery_option_providers BEGIN
+    INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
+        ON CONFLICT (shop) DO UPDATE SET version = version + 1;
+END;
+";
 
 /// The TikTok Shop shop each Shopify shop is connected to, the `state` of each authorization under way
 /// (single use, bound to the Shopify shop that started it), and TikTok Shop's webhooks to work off.

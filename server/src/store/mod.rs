@@ -444,6 +444,30 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Database`].
     fn fulfillments_of_order(&self, shop: &str, order_id: &str) -> Result<Vec<String>, StoreError>;
 
+    /// The shop's change counter: one more on every change of one of its fulfillments, pushes,
+    /// settings or delivery options; 0 before any.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn shop_version(&self, shop: &str) -> Result<i64, StoreError>;
+
+    /// The providers of each of the shop's delivery options, as last listed by TikTok Shop.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    fn delivery_options(&self, shop: &str) -> Result<Vec<DeliveryOptionRecord>, StoreError>;
+
+    /// Keeps the providers TikTok Shop lists for one of the shop's delivery options, replacing the
+    /// previous list.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] when `providers_json` is not JSON; [`StoreError::Database`].
+    fn put_delivery_option(
+        &self,
+        shop: &str,
+        option: &DeliveryOptionRecord,
+    ) -> Result<(), StoreError>;
+
     /// Whether the database answers (for `/healthz`).
     ///
     /// # Errors
@@ -615,6 +639,18 @@ pub struct TiktokShop {
     pub connected_at: i64,
     /// When the authorization ends, Unix seconds, once TikTok Shop announced it.
     pub authorization_expires_at: Option<i64>,
+}
+
+/// The shipping providers a delivery option accepts, as TikTok Shop listed them (Get Shipping
+/// Providers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryOptionRecord {
+    /// The delivery option id.
+    pub delivery_option_id: String,
+    /// Its providers: a JSON array of `{id, name}`.
+    pub providers_json: String,
+    /// When listed, Unix milliseconds.
+    pub fetched_at: i64,
 }
 
 /// A TikTok Shop webhook to work off.

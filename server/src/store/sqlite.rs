@@ -14,12 +14,12 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 
 use super::migrations::MIGRATIONS;
 use super::{
-    Backfill, BackfillState, Clock, FulfillmentPage, FulfillmentPatch, FulfillmentQuery,
-    FulfillmentRecord, FulfillmentWebhook, IdempotencyStart, Platform, Purged, PushRecord,
-    PushState, PushTransition, Recovery, ShopCredentials, Store, StoreError, StoredResponse,
-    SyncFailure, SyncStatus, SyncStatusKind, SystemClock, TiktokEvent, TiktokShop, UpsertOutcome,
-    Writeback, WritebackOutcome, WritebackState, IDEMPOTENCY_LOCK_TIMEOUT, IDEMPOTENCY_RETENTION,
-    MAX_PAGE_LIMIT, WEBHOOK_EVENT_RETENTION,
+    Backfill, BackfillState, Clock, DeliveryOptionRecord, FulfillmentPage, FulfillmentPatch,
+    FulfillmentQuery, FulfillmentRecord, FulfillmentWebhook, IdempotencyStart, Platform, Purged,
+    PushRecord, PushState, PushTransition, Recovery, ShopCredentials, Store, StoreError,
+    StoredResponse, SyncFailure, SyncStatus, SyncStatusKind, SystemClock, TiktokEvent, TiktokShop,
+    UpsertOutcome, Writeback, WritebackOutcome, WritebackState, IDEMPOTENCY_LOCK_TIMEOUT,
+    IDEMPOTENCY_RETENTION, MAX_PAGE_LIMIT, WEBHOOK_EVENT_RETENTION,
 };
 
 /// How a [`SqliteStore`] is opened.
@@ -1215,7 +1215,7 @@ impl Store for SqliteStore {
 
     fn delete_shop(&self, shop: &str) -> Result<Vec<(&'static str, usize)>, StoreError> {
         // Children before parents (pushes name their fulfillment).
-        const TABLES: [&str; 10] = [
+        const TABLES: [&str; 12] = [
             "pushes",
             "fulfillments",
             "idempotency_keys",
@@ -1226,6 +1226,8 @@ impl Store for SqliteStore {
             "tiktok_shops",
             "oauth_states",
             "tiktok_events",
+            "delivery_option_providers",
+            "shop_versions",
         ];
         self.write(|tx, _| {
             let mut deleted = Vec::with_capacity(TABLES.len());
@@ -1482,6 +1484,57 @@ impl Store for SqliteStore {
                 .prepare_cached("SELECT shop FROM tiktok_shops WHERE tts_shop_id = ?1 LIMIT 1")?
                 .query_row([tts_shop_id], |r| r.get(0))
                 .optional()?)
+        })
+    }
+
+    fn shop_version(&self, shop: &str) -> Result<i64, StoreError> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT version FROM shop_versions WHERE shop = ?1")?
+                .query_row([shop], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0))
+        })
+    }
+
+    fn delivery_options(&self, shop: &str) -> Result<Vec<DeliveryOptionRecord>, StoreError> {
+        self.read(|tx| {
+            let mut statement = tx.prepare_cached(
+                "SELECT delivery_option_id, providers_json, fetched_at \
+                 FROM delivery_option_providers WHERE shop = ?1 ORDER BY delivery_option_id",
+            )?;
+            let rows = statement.query_map([shop], |r| {
+                Ok(DeliveryOptionRecord {
+                    delivery_option_id: r.get(0)?,
+                    providers_json: r.get(1)?,
+                    fetched_at: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn put_delivery_option(
+        &self,
+        shop: &str,
+        option: &DeliveryOptionRecord,
+    ) -> Result<(), StoreError> {
+        serde_json::from_str::<serde_json::Value>(&option.providers_json)
+            .map_err(|e| StoreError::invalid("providers_json", e.to_string()))?;
+        self.write(|tx, _| {
+            tx.prepare_cached(
+                "INSERT INTO delivery_option_providers \
+                 (shop, delivery_option_id, providers_json, fetched_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (shop, delivery_option_id) DO UPDATE SET \
+                 providers_json = excluded.providers_json, fetched_at = excluded.fetched_at",
+            )?
+            .execute(params![
+                shop,
+                option.delivery_option_id,
+                option.providers_json,
+                option.fetched_at
+            ])?;
+            Ok(())
         })
     }
 

@@ -270,6 +270,23 @@ impl Simulator {
             .extend(providers);
     }
 
+    /// Replaces a delivery option's providers (the seller edited it in Seller Center).
+    pub fn set_providers(
+        &self,
+        delivery_option_id: &str,
+        providers: impl IntoIterator<Item = ShippingProvider>,
+    ) {
+        self.lock().providers.insert(
+            delivery_option_id.to_owned(),
+            providers.into_iter().collect(),
+        );
+    }
+
+    /// Removes a delivery option: Get Shipping Providers refuses it from now on.
+    pub fn remove_delivery_option(&self, delivery_option_id: &str) {
+        self.lock().providers.remove(delivery_option_id);
+    }
+
     /// Adds (or replaces) an order of a shop. Its line items' package fields are ignored: packages come
     /// only from pushes. Unit cancellation is `display_status: CANCELLED`.
     pub fn add_order(&self, shop_cipher: &str, order: Order) {
