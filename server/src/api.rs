@@ -135,6 +135,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/fulfillments", get(list_fulfillments))
         .route("/backfill", get(get_backfill))
+        .route("/changes", get(get_changes))
         .route("/tiktok", get(tiktok_status))
         .route("/tiktok/connect", post(tiktok_connect))
         .route("/fulfillments/{id}", get(get_fulfillment))
@@ -561,12 +562,20 @@ async fn list_fulfillments(
         // A backfill that stopped (Shopify failing, a restart) goes on when the list is opened.
         crate::backfill::start(state.clone(), session.shop.clone()).await;
     }
+    let first = query.cursor.is_none();
+    // The first page says how the shop's TikTok Shop connection stands, for the widget's prompt.
+    let tiktok = if first {
+        crate::connect::connection(&state, &session.shop).await?
+    } else {
+        None
+    };
     let now = rfc3339_millis(state.clock.now_millis());
     let store = state.store.clone();
     let shop = session.shop.clone();
     // The stored JSON is read back with the rows, off the async threads.
     let page = blocking(move || {
-        let first = query.cursor.is_none();
+        // Read before the rows: a change made meanwhile shows as a newer version later.
+        let version = if first { store.shop_version(&shop)? } else { 0 };
         let page = store.list_fulfillments(
             &shop,
             &FulfillmentQuery {
@@ -580,12 +589,17 @@ async fn list_fulfillments(
             "nextCursor": page.next_cursor,
             "now": now,
         });
-        // The first page says how the import of recent orders goes, so that a list can follow it.
+        // The first page says how the import of recent orders goes and the shop's version, so that
+        // a list can follow them.
         if let (true, Some(map)) = (first, answer.as_object_mut()) {
             map.insert(
                 "backfill".into(),
                 backfill_json(store.backfill(&shop)?.as_ref()),
             );
+            map.insert("version".into(), version.into());
+            if let Some(tiktok) = tiktok {
+                map.insert("tiktok".into(), tiktok);
+            }
         }
         Ok(answer)
     })
@@ -733,6 +747,19 @@ async fn get_backfill(
     let shop = session.shop.clone();
     let backfill = blocking(move || store.backfill(&shop)).await?;
     Ok(Json(backfill_json(backfill.as_ref())))
+}
+
+/// `GET /api/changes`: `{"version": n}`, the shop's change counter, one more on every change of its
+/// fulfillments, pushes, settings or TikTok Shop connection. An open list compares it with its first
+/// page's `version` and reads itself again when it moved: one indexed read a poll.
+async fn get_changes(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let shop = session.shop.clone();
+    let version = blocking(move || store.shop_version(&shop)).await?;
+    Ok(Json(json!({ "version": version })))
 }
 
 /// `POST /api/fulfillments/{id}/sync`, with a required `Idempotency-Key`: the same key and body

@@ -66,8 +66,20 @@ pub(crate) async fn status(
     state: &Arc<AppState>,
     shop_domain: &str,
 ) -> Result<Json<Value>, ApiError> {
+    connection(state, shop_domain)
+        .await?
+        .map(Json)
+        .ok_or_else(not_configured)
+}
+
+/// The shop's connection as `GET /api/tiktok` shows it, or `None` when this server does not connect
+/// shops to TikTok Shop.
+pub(crate) async fn connection(
+    state: &AppState,
+    shop_domain: &str,
+) -> Result<Option<Value>, ApiError> {
     let Some((connections, _)) = &state.tiktok else {
-        return Err(not_configured());
+        return Ok(None);
     };
     let failed = |e: crate::tts::connection::ConnectionError| {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.code(), e.to_string())
@@ -77,7 +89,7 @@ pub(crate) async fn status(
         .needs_reconnect(shop_domain)
         .await
         .map_err(failed)?;
-    Ok(Json(json!({
+    Ok(Some(json!({
         "connected": shop.is_some(),
         "needsReconnect": reconnect,
         "shop": shop.map(|s| json!({

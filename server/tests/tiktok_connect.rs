@@ -276,6 +276,11 @@ async fn a_seller_who_withdrew_the_app_is_asked_to_connect_again_and_nothing_is_
     assert_eq!(app.sim.push_count(), pushes);
     let (_, body) = app.call(reqwest::Method::GET, "/api/tiktok", None).await;
     assert_eq!(body["needsReconnect"], true, "{body}");
+    // The list's first page carries it, for the widget's prompt.
+    let (_, page) = app
+        .call(reqwest::Method::GET, "/api/fulfillments", None)
+        .await;
+    assert_eq!(page["tiktok"]["needsReconnect"], true, "{page}");
     // Connecting again clears it.
     let state = app.start_connect().await;
     let code = app.sim.authorize(OPEN_ID).unwrap();
@@ -373,6 +378,14 @@ async fn an_order_cancelled_at_tiktok_shop_turns_its_preview_to_will_fail() {
     let (status, row) = app.link_and_read().await;
     assert_eq!(status, 200, "{row}");
     assert_eq!(row["report"]["verdict"], "ready");
+    // An open list's first page: its version, and the connection for the widget's prompt.
+    let (_, page) = app
+        .call(reqwest::Method::GET, "/api/fulfillments", None)
+        .await;
+    assert_eq!(page["tiktok"]["connected"], true, "{page}");
+    let version = page["version"].as_i64().unwrap();
+    let (_, changes) = app.call(reqwest::Method::GET, "/api/changes", None).await;
+    assert_eq!(changes["version"].as_i64(), Some(version));
 
     assert!(app.sim.set_order_status(ORDER, "CANCELLED"));
     let sent = app
@@ -393,6 +406,9 @@ async fn an_order_cancelled_at_tiktok_shop_turns_its_preview_to_will_fail() {
         .filter_map(|d| d["code"].as_str())
         .collect();
     assert!(codes.contains(&"order.cancelled"), "{codes:?}");
+    // The list's version moved: an open widget reads itself again.
+    let (_, changes) = app.call(reqwest::Method::GET, "/api/changes", None).await;
+    assert!(changes["version"].as_i64().unwrap() > version, "{changes}");
 }
 
 fn codes(row: &Value) -> Vec<&str> {

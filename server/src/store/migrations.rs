@@ -10,8 +10,8 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
 ];
 
 /// The shipping providers each delivery option accepts, as TikTok Shop last listed them, and each
-/// shop's change counter: one more on every change of a fulfillment, a push or the settings, so that
-/// an open list can tell cheaply whether to read itself again.
+/// shop's change counter: one more on every change of a fulfillment, a push, the settings or the
+/// TikTok Shop connection, so that an open list can tell cheaply whether to read itself again.
 const V5: &str = r"
 CREATE TABLE delivery_option_providers (
     shop               TEXT NOT NULL,
@@ -54,6 +54,19 @@ CREATE TRIGGER delivery_options_inserted AFTER INSERT ON delivery_option_provide
         ON CONFLICT (shop) DO UPDATE SET version = version + 1;
 END;
 CREATE TRIGGER delivery_options_updated AFTER UPDATE ON delivery_option_providers BEGIN
+    INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
+        ON CONFLICT (shop) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER tiktok_shops_inserted AFTER INSERT ON tiktok_shops BEGIN
+    INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
+        ON CONFLICT (shop) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER tiktok_shops_updated AFTER UPDATE ON tiktok_shops BEGIN
+    INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
+        ON CONFLICT (shop) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER tiktok_reconnect_changed AFTER UPDATE OF needs_reconnect ON shop_credentials
+    WHEN NEW.platform = 'tiktok' AND NEW.needs_reconnect <> OLD.needs_reconnect BEGIN
     INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
         ON CONFLICT (shop) DO UPDATE SET version = version + 1;
 END;
