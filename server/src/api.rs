@@ -178,7 +178,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/webhooks/shopify/shop/redact", post(webhooks::shop_redact));
     let router = if state.demo_shop.is_some() {
-        router.route("/demo/token", get(demo_token))
+        router
+            .route("/demo/token", get(demo_token))
+            .route("/demo/tiktok-changes", post(crate::demo::tiktok::change))
     } else {
         router
     };
@@ -596,7 +598,7 @@ async fn list_fulfillments(
                 "backfill".into(),
                 backfill_json(store.backfill(&shop)?.as_ref()),
             );
-            map.insert("version".into(), version.into());
+            map.insert("version".into(), version.to_string().into());
             if let Some(tiktok) = tiktok {
                 map.insert("tiktok".into(), tiktok);
             }
@@ -749,9 +751,9 @@ async fn get_backfill(
     Ok(Json(backfill_json(backfill.as_ref())))
 }
 
-/// `GET /api/changes`: `{"version": n}`, the shop's change counter, one more on every change of its
-/// fulfillments, pushes, settings or TikTok Shop connection. An open list compares it with its first
-/// page's `version` and reads itself again when it moved: one indexed read a poll.
+/// `GET /api/changes`: `{"version": "…"}`, the shop's version, an opaque string that changes with every
+/// change of its fulfillments, pushes, settings or TikTok Shop connection. An open list compares it
+/// with its first page's `version` and reads itself again when it differs: one indexed read a poll.
 async fn get_changes(
     State(state): State<Arc<AppState>>,
     ShopSession(session): ShopSession,
@@ -759,7 +761,7 @@ async fn get_changes(
     let store = state.store.clone();
     let shop = session.shop.clone();
     let version = blocking(move || store.shop_version(&shop)).await?;
-    Ok(Json(json!({ "version": version })))
+    Ok(Json(json!({ "version": version.to_string() })))
 }
 
 /// `POST /api/fulfillments/{id}/sync`, with a required `Idempotency-Key`: the same key and body

@@ -217,6 +217,8 @@ fn run(config: Config) -> Result<(), String> {
         TtsMode::Simulator => {
             tracing::info!("TikTok Shop: the built-in simulator");
             let sim = Simulator::new(&config.tts_app_key, &config.tts_app_secret);
+            // TikTok Shop sends the app's webhooks to the address its Partner Center entry names.
+            sim.subscribe_webhooks(&format!("http://{}/webhooks/tiktok", config.listen));
             simulator = Some(sim.clone());
             Arc::new(sim)
         }
@@ -265,7 +267,11 @@ fn run(config: Config) -> Result<(), String> {
     };
     let state = if config.demo {
         tracing::warn!(shop = %config.demo_shop, "demo mode: session tokens served at GET /demo/token");
-        state.with_demo_shop(config.demo_shop.clone())
+        let state = state.with_demo_shop(config.demo_shop.clone());
+        match &simulator {
+            Some(sim) => state.with_demo_tiktok(sim.clone()),
+            None => state,
+        }
     } else {
         tracing::info!("demo mode off");
         state

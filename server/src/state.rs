@@ -60,6 +60,8 @@ pub struct AppState {
     pub tiktok: Option<(Arc<TtsConnections>, String)>,
     /// Wakes the worker of TikTok Shop's webhooks when one is queued.
     pub tiktok_events: tokio::sync::Notify,
+    /// In demo mode, the TikTok Shop simulator the demo page's "Change at TikTok Shop" plays on.
+    pub demo_tiktok: Option<crate::tts::simulator::Simulator>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
             backfilling: std::sync::Mutex::default(),
             tiktok: None,
             tiktok_events: tokio::sync::Notify::new(),
+            demo_tiktok: None,
         }
     }
 
@@ -143,6 +146,14 @@ impl AppState {
     #[must_use]
     pub fn with_demo_shop(mut self, shop: impl Into<String>) -> Self {
         self.demo_shop = Some(shop.into());
+        self
+    }
+
+    /// The same state letting the demo page change orders at the TikTok Shop simulator `sim`
+    /// (`POST /demo/tiktok-changes`).
+    #[must_use]
+    pub fn with_demo_tiktok(mut self, sim: crate::tts::simulator::Simulator) -> Self {
+        self.demo_tiktok = Some(sim);
         self
     }
 

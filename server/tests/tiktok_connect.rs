@@ -383,9 +383,9 @@ async fn an_order_cancelled_at_tiktok_shop_turns_its_preview_to_will_fail() {
         .call(reqwest::Method::GET, "/api/fulfillments", None)
         .await;
     assert_eq!(page["tiktok"]["connected"], true, "{page}");
-    let version = page["version"].as_i64().unwrap();
+    let version = page["version"].as_str().unwrap().to_owned();
     let (_, changes) = app.call(reqwest::Method::GET, "/api/changes", None).await;
-    assert_eq!(changes["version"].as_i64(), Some(version));
+    assert_eq!(changes["version"], version.as_str());
 
     assert!(app.sim.set_order_status(ORDER, "CANCELLED"));
     let sent = app
@@ -408,7 +408,7 @@ async fn an_order_cancelled_at_tiktok_shop_turns_its_preview_to_will_fail() {
     assert!(codes.contains(&"order.cancelled"), "{codes:?}");
     // The list's version moved: an open widget reads itself again.
     let (_, changes) = app.call(reqwest::Method::GET, "/api/changes", None).await;
-    assert!(changes["version"].as_i64().unwrap() > version, "{changes}");
+    assert_ne!(changes["version"], version.as_str(), "{changes}");
 }
 
 fn codes(row: &Value) -> Vec<&str> {

@@ -338,6 +338,21 @@ impl CarrierIndex {
         }
     }
 
+    /// The providers an order of `delivery_option` may be pushed with, in catalog order: its option's
+    /// list when the settings' `deliveryOptionProviders` give one, else `shippingProviders` when
+    /// given, else the region's catalog.
+    pub fn accepted_providers<'a>(
+        &'a self,
+        delivery_option: Option<&str>,
+    ) -> impl Iterator<Item = &'a Provider> + 'a {
+        let accepted = self.accepted(delivery_option);
+        self.providers
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| accepted.has(*i))
+            .map(|(_, p)| p)
+    }
+
     /// The id pushed for the provider at `index` on an order of `delivery_option`: the id its delivery
     /// option's list gives it, else the provider's own.
     #[must_use]
@@ -811,7 +826,7 @@ impl CarrierIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ShippingProvider;
+    use crate::model::{DeliveryOptionProviders, ShippingProvider};
 
     fn index(region: Region, mappings: &[(&str, &str)]) -> CarrierIndex {
         let mut settings = Settings::new(region);
@@ -894,6 +909,31 @@ mod tests {
             panic!()
         };
         assert_eq!(suggestions[0].name, "FedEx");
+    }
+
+    #[test]
+    fn an_options_accepted_providers_are_its_list() {
+        let mut settings = Settings::new(Region::Us);
+        settings.delivery_option_providers = vec![DeliveryOptionProviders {
+            delivery_option_id: "DO1".to_owned(),
+            providers: vec![ShippingProvider {
+                id: "7117859084333745966".to_owned(),
+                name: "UPS".to_owned(),
+            }],
+        }];
+        let index = CarrierIndex::new(&settings).unwrap();
+        let names = |option| {
+            index
+                .accepted_providers(option)
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(Some("DO1")), ["UPS"]);
+        assert_eq!(
+            names(Some("DO2")).len(),
+            catalog::providers(Region::Us).len()
+        );
+        assert_eq!(names(None).len(), catalog::providers(Region::Us).len());
     }
 
     #[test]

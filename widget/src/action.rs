@@ -24,10 +24,12 @@ pub enum Action {
     Tracking,
     /// Link the dialog's fulfillment to the TikTok Shop order id typed.
     LinkOrder,
+    /// Open TikTok Shop's authorization page, to connect the shop (or connect it again).
+    Connect,
 }
 
 impl Action {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::Filter,
         Self::Open,
         Self::Reload,
@@ -38,6 +40,7 @@ impl Action {
         Self::SaveMapping,
         Self::Tracking,
         Self::LinkOrder,
+        Self::Connect,
     ];
 
     /// Its `data-action` attribute.
@@ -53,6 +56,7 @@ impl Action {
             Self::SaveMapping => "save-mapping",
             Self::Tracking => "tracking",
             Self::LinkOrder => "link-order",
+            Self::Connect => "connect",
         }
     }
 

@@ -89,6 +89,14 @@ impl Api {
         self.send(Request::put(&self.url(path)), Some(body)).await
     }
 
+    /// `POST path` with no body.
+    ///
+    /// # Errors
+    /// See [`ApiError`].
+    pub async fn post(&self, path: &str) -> Result<String, ApiError> {
+        self.send(Request::post(&self.url(path)), None).await
+    }
+
     /// `POST path` with no body, under an idempotency key.
     ///
     /// # Errors

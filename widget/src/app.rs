@@ -184,6 +184,8 @@ pub(super) struct App {
     /// Checks every row again each minute: deadlines come closer, and windows close, while the page
     /// stays open.
     ticker: Option<gloo_timers::callback::Interval>,
+    /// The list's reads so far: a follow-up timer of an older read stops.
+    reads: u32,
 }
 
 impl Drop for App {
@@ -205,6 +207,7 @@ impl App {
             detail: None,
             listeners: Vec::new(),
             ticker: None,
+            reads: 0,
         }))
     }
 
@@ -301,6 +304,7 @@ impl App {
                 }
             }
             Action::SaveMapping => Self::save_mapping(weak.clone()),
+            Action::Connect => Self::connect(weak.clone()),
             Action::LinkOrder => {
                 let row = app.try_borrow().ok().and_then(|a| a.detail_row());
                 if let Some(id) = row {
@@ -399,18 +403,24 @@ impl App {
                     measure("fp:check", "fp:data");
                     a.state.loading = None;
                     a.state.backfill = loaded.backfill.1;
+                    a.state.connect = loaded.connect;
+                    a.state.version = loaded.version;
                     a.render();
                     measure("fp:render", "fp:data");
                     if loud {
                         a.announce(&format!("{} fulfillments loaded", a.state.rows.len()));
                     }
-                    // While recent orders are imported from Shopify, the list follows them.
+                    a.reads = a.reads.wrapping_add(1);
+                    // While recent orders are imported from Shopify, the list follows them;
+                    // otherwise it follows the shop's version.
                     if loaded.backfill.0 {
                         let weak = weak.clone();
                         gloo_timers::callback::Timeout::new(BACKFILL_POLL_MS, move || {
                             Self::reload_quietly(weak);
                         })
                         .forget();
+                    } else {
+                        Self::follow(weak.clone(), a.reads);
                     }
                 }
                 // A quiet reload that fails leaves the list as it was.
@@ -420,6 +430,67 @@ impl App {
                 }
                 Err(_) => {}
             });
+        });
+    }
+
+    /// In [`CHANGES_POLL_MS`], asks the shop's version and reads the list again when it moved (an
+    /// order changed at TikTok Shop, a webhook from Shopify, another tab's sync), unless a newer
+    /// read took over. A hidden page or a failed ask waits for the next turn.
+    fn follow(weak: Weak<RefCell<Self>>, read: u32) {
+        gloo_timers::callback::Timeout::new(CHANGES_POLL_MS, move || {
+            let Some(api) = with(&weak, |a| (a.reads == read).then(|| a.api.clone())).flatten()
+            else {
+                return;
+            };
+            let hidden = web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| d.hidden());
+            wasm_bindgen_futures::spawn_local(async move {
+                let version = if hidden {
+                    None
+                } else {
+                    api.get("/api/changes").await.ok().map(|b| version_of(&b))
+                };
+                let moved = with(&weak, |a| version.is_some_and(|v| v != a.state.version));
+                match moved {
+                    Some(true) => Self::reload_quietly(weak),
+                    Some(false) => Self::follow(weak, read),
+                    None => {}
+                }
+            });
+        })
+        .forget();
+    }
+
+    /// Opens TikTok Shop's authorization page (the sync API makes its single-use `state`).
+    fn connect(weak: Weak<RefCell<Self>>) {
+        let Some(api) = with(&weak, |a| a.api.clone()) else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = api.post("/api/tiktok/connect").await;
+            let url = answer.map_err(|e| e.to_string()).and_then(|body| {
+                let value = preflight::json::parse(&body).map_err(|e| e.to_string())?;
+                let o = Object::new(&value, &Path::Root, "an object").map_err(|e| e.to_string())?;
+                o.text("url")
+                    .ok()
+                    .flatten()
+                    .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                    .ok_or_else(|| "no authorization page".to_owned())
+            });
+            match url {
+                // The whole admin goes there: TikTok Shop's page may not be framed.
+                Ok(url) => {
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.open_with_url_and_target(&url, "_top");
+                    }
+                }
+                Err(e) => {
+                    with(&weak, |a| {
+                        a.announce(&format!("TikTok Shop could not be reached: {e}"));
+                    });
+                }
+            }
         });
     }
 
@@ -769,6 +840,43 @@ fn with<T>(weak: &Weak<RefCell<App>>, f: impl FnOnce(&mut App) -> T) -> Option<T
 /// How often the import's progress is asked, in milliseconds.
 const BACKFILL_POLL_MS: u32 = 1_500;
 
+/// How often an open list asks the shop's version, in milliseconds.
+const CHANGES_POLL_MS: u32 = 2_000;
+
+/// The `version` of a `GET /api/changes` answer (empty when it has none).
+fn version_of(body: &str) -> String {
+    preflight::json::parse(body)
+        .ok()
+        .and_then(|v| {
+            Object::new(&v, &Path::Root, "an object")
+                .ok()?
+                .text("version")
+                .ok()
+                .flatten()
+        })
+        .unwrap_or_default()
+}
+
+/// The prompt a first page's `tiktok` calls for: none while connected, or when the server does not
+/// connect shops to TikTok Shop.
+fn connect_prompt(value: &preflight::json::Value<'_>) -> Option<(&'static str, &'static str)> {
+    let root = Path::Root;
+    let o = Object::new(value, &root, "a connection").ok()?;
+    if o.flag("needsReconnect").ok().flatten() == Some(true) {
+        Some((
+            "TikTok Shop ended this app's access to your shop: previews and syncs stop until you connect again.",
+            "Reconnect TikTok Shop",
+        ))
+    } else if o.flag("connected").ok().flatten() == Some(false) {
+        Some((
+            "Connect your TikTok Shop shop so that previews read its orders and syncs reach it.",
+            "Connect TikTok Shop",
+        ))
+    } else {
+        None
+    }
+}
+
 /// Whether the import of recent orders runs, and the banner it shows, from a first page's
 /// `backfill` (`GET /api/backfill`'s shape).
 fn backfill_banner(value: &preflight::json::Value<'_>) -> (bool, Option<String>) {
@@ -798,6 +906,8 @@ struct Loaded {
     rows: Vec<Row>,
     /// Whether recent orders are being imported, and the banner.
     backfill: (bool, Option<String>),
+    connect: Option<(&'static str, &'static str)>,
+    version: String,
     server_now_ms: f64,
     received_ms: f64,
 }
@@ -814,6 +924,8 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
     let mut server_now_ms = None;
     let mut received_ms = 0.0;
     let mut backfill = (false, None);
+    let mut connect = None;
+    let mut version = String::new();
     loop {
         let mut path = format!("/api/fulfillments?limit={PAGE}");
         if let Some(cursor) = &cursor {
@@ -830,6 +942,8 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
             if let Some(b) = o.get("backfill") {
                 backfill = backfill_banner(b);
             }
+            connect = o.get("tiktok").and_then(connect_prompt);
+            version = o.text("version").ok().flatten().unwrap_or_default();
             received_ms = js_sys::Date::now();
             server_now_ms = o
                 .timestamp("now")
@@ -858,6 +972,8 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
         validator,
         rows,
         backfill,
+        connect,
+        version,
         server_now_ms: server_now_ms.unwrap_or(received_ms),
         received_ms,
     })

@@ -400,10 +400,21 @@ impl Detail {
                 Some(busy) => busy,
                 None => "Re-sync",
             }));
-        self.render_mapping(dom, state, carrier_error.as_ref());
+        let option = row
+            .input
+            .as_ref()
+            .and_then(|i| i.order.delivery_option_id.clone());
+        self.render_mapping(dom, state, carrier_error.as_ref(), option.as_deref());
     }
 
-    fn render_mapping(&mut self, dom: &Dom, state: &State, carrier_error: Option<&Diagnostic>) {
+    /// The mapping's choices: the closest providers, then those the order's delivery option offers.
+    fn render_mapping(
+        &mut self,
+        dom: &Dom,
+        state: &State,
+        carrier_error: Option<&Diagnostic>,
+        delivery_option: Option<&str>,
+    ) {
         let carrier = self.carrier.clone();
         let (Some(diagnostic), Some(carrier)) = (carrier_error, carrier.as_deref()) else {
             dom::clear(&self.mapping);
@@ -448,9 +459,11 @@ impl Detail {
             append(&select, &group);
         }
         let group = dom.el("optgroup", "");
-        set(&group, "label", "All providers");
-        for provider in preflight::carrier::catalog::providers(state.region()) {
-            append(&group, &option(dom, provider.name, provider.name));
+        set(&group, "label", "Its delivery option's providers");
+        if let Some(validator) = &state.validator {
+            for provider in validator.carriers().accepted_providers(delivery_option) {
+                append(&group, &option(dom, &provider.name, &provider.name));
+            }
         }
         append(&select, &group);
         append(&field, &select);

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use preflight::{Region, Timestamp, Validator};
+use preflight::{Timestamp, Validator};
 
 use crate::model::{self, Filter, Row};
 
@@ -48,6 +48,10 @@ pub struct State {
     pub loading: Option<String>,
     /// How the import of the shop's recent orders from Shopify goes, while it runs or when it stopped.
     pub backfill: Option<String>,
+    /// The prompt to connect the shop to TikTok Shop (again), and its button, when it needs it.
+    pub connect: Option<(&'static str, &'static str)>,
+    /// The shop's version its list was read at (`GET /api/changes` tells when it moved).
+    pub version: String,
     /// Each fulfillment with a request under way, a notice or a sync to retry, by id.
     activity: HashMap<String, Activity>,
     /// "Sync all ready": done, total.
@@ -61,6 +65,8 @@ impl State {
             validator: None,
             rows: Vec::new(),
             backfill: None,
+            connect: None,
+            version: String::new(),
             clock_offset_ms: 0.0,
             filter: Filter::All,
             loading: Some("Loading fulfillments…".to_owned()),
@@ -79,13 +85,6 @@ impl State {
         self.rows
             .iter()
             .filter(|r| model::in_bulk_sync(r) && self.busy(&r.id).is_none())
-    }
-
-    /// The shop's TikTok Shop market.
-    pub fn region(&self) -> Region {
-        self.validator
-            .as_ref()
-            .map_or(Region::Us, |v| v.settings().region)
     }
 
     /// The row of a fulfillment.

@@ -14,6 +14,8 @@ pub struct Frame {
     live: Element,
     /// How the import of recent orders from Shopify goes.
     banner: Element,
+    /// The prompt to connect to TikTok Shop: the paragraph, its text and its button.
+    connect: (Element, Element, Element),
     message: Element,
     table: Element,
     body: Element,
@@ -113,6 +115,14 @@ impl Frame {
         let banner = dom.el("p", "fp-banner");
         set(&banner, "role", "status");
         append(&shell, &banner);
+        let connect = dom.el("p", "fp-banner");
+        set(&connect, "hidden", "");
+        let connect_text = dom.el("span", "");
+        append(&connect, &connect_text);
+        dom.append_text(&connect, " ");
+        let connect_button = dom.button("fp-button", "", Action::Connect);
+        append(&connect, &connect_button);
+        append(&shell, &connect);
         let message = dom.el("p", "fp-message");
         append(&shell, &message);
         let table = dom.el("table", "fp-table");
@@ -153,6 +163,7 @@ impl Frame {
             toolbar,
             live,
             banner,
+            connect: (connect, connect_text, connect_button),
             message,
             table,
             body,
@@ -250,6 +261,15 @@ impl Frame {
                 let _ = self.banner.remove_attribute("hidden");
             }
             None => set(&self.banner, "hidden", ""),
+        }
+        let (connect, text, button) = &self.connect;
+        match state.connect {
+            Some((prompt, label)) => {
+                text.set_text_content(Some(prompt));
+                button.set_text_content(Some(label));
+                let _ = connect.remove_attribute("hidden");
+            }
+            None => set(connect, "hidden", ""),
         }
         dom::clear(&self.message);
         if let Some(loading) = &state.loading {

@@ -45,6 +45,7 @@
 mod cases;
 mod data;
 mod driver;
+pub(crate) mod tiktok;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,0 +1,180 @@
+//! The demo page's "Change at TikTok Shop" control (demo mode only, with the demo shop's session
+//! token): what a buyer or the seller does at TikTok Shop, played on the simulator, which then sends its
+//! signed webhook to this server as TikTok Shop would. Nothing here touches our records: the previews
+//! follow through the webhook, as they do with a real shop.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use preflight::model::read::{Object, Path};
+use serde_json::{json, Value};
+
+use super::data::Digits;
+use crate::api::ShopSession;
+use crate::error::{ApiError, Body};
+use crate::state::{blocking, AppState};
+use crate::tiktok_events::{ORDER_STATUS_CHANGE, PACKAGE_UPDATE};
+use crate::tts::simulator::Simulator;
+use crate::tts::types::Order;
+use crate::tts::MarkPackageShippedRequest;
+
+/// What happens at TikTok Shop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Change {
+    /// The buyer cancels the order.
+    Cancel,
+    /// The seller ships every unit from Seller Center.
+    Ship,
+    /// The seller ships the first unit alone from Seller Center: the order's package is split.
+    Split,
+}
+
+impl Change {
+    const ALL: [(&'static str, Self); 3] = [
+        ("cancel", Self::Cancel),
+        ("ship", Self::Ship),
+        ("split", Self::Split),
+    ];
+}
+
+/// `{"fulfillmentId": "…", "change": "cancel" | "ship" | "split"}`.
+fn read(text: &str) -> Result<(String, Change), ApiError> {
+    let value = preflight::json::parse(text)?;
+    let root = Path::Root;
+    let o = Object::new(&value, &root, "an object with `fulfillmentId` and `change`")?;
+    o.only(&["fulfillmentId", "change"])?;
+    let id = o.required("fulfillmentId", preflight::model::read::any_text)?;
+    let name = o.required("change", preflight::model::read::any_text)?;
+    let change = Change::ALL
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| *c)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "input.invalid_value",
+                format!("unknown change `{name}`, expected `cancel`, `ship` or `split`"),
+            )
+            .at("change")
+        })?;
+    Ok((id, change))
+}
+
+/// `POST /demo/tiktok-changes`: plays the change on the order the fulfillment is linked to and has the
+/// simulator send its webhook; answers `{"orderId", "notificationId"}`.
+///
+/// # Errors
+/// 400 for a malformed body (with the field's path); 404 for an unknown fulfillment or one linked to
+/// no order; 409 `demo.change_refused` when TikTok Shop refuses the change (an order shipped already).
+pub(crate) async fn change(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let (fulfillment_id, change) = read(&body.0)?;
+    let (Some(sim), Some((connections, _))) = (&state.demo_tiktok, &state.tiktok) else {
+        return Err(ApiError::not_found("route"));
+    };
+    let store = state.store.clone();
+    let (shop, id) = (session.shop.clone(), fulfillment_id.clone());
+    let record = blocking(move || store.fulfillment(&shop, &id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("fulfillment"))?;
+    let order: Order = record
+        .tts_order_json
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    let cipher = connections
+        .shop(&session.shop)
+        .await
+        .ok()
+        .flatten()
+        .map(|s| s.cipher)
+        .ok_or_else(|| ApiError::not_found("tiktok shop"))?;
+    let (event, data) = apply(sim, &cipher, &order.id, change)?;
+    let notification = sim
+        .notify(&cipher, event, data)
+        .await
+        .ok_or_else(|| ApiError::internal("the simulator sent no webhook"))?;
+    Ok(Json(
+        json!({"orderId": order.id, "notificationId": notification.id}),
+    ))
+}
+
+/// Plays `change` on the order at the simulator: the event TikTok Shop would send for it, its type
+/// and its `data`.
+fn apply(
+    sim: &Simulator,
+    cipher: &str,
+    order_id: &str,
+    change: Change,
+) -> Result<(i64, Value), ApiError> {
+    let refused = |e: crate::tts::TtsError| {
+        ApiError::new(StatusCode::CONFLICT, "demo.change_refused", e.to_string())
+    };
+    if change == Change::Cancel {
+        sim.set_order_status(order_id, "CANCELLED");
+        let data =
+            json!({"order_id": order_id, "order_status": "CANCELLED", "update_time": sim.now()});
+        return Ok((ORDER_STATUS_CHANGE, data));
+    }
+    let order = sim
+        .orders(cipher, &[order_id.to_owned()])
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    let mut units: Vec<String> = order.line_items.iter().map(|l| l.id.clone()).collect();
+    if change == Change::Split {
+        units.truncate(1);
+    }
+    let provider = order
+        .delivery_option_id
+        .as_deref()
+        .and_then(|option| sim.providers(option).ok())
+        .and_then(|providers| providers.into_iter().find(|p| p.name == "USPS"))
+        .map_or_else(|| super::data::USPS_ID.to_owned(), |p| p.id);
+    // Seller Center buys its USPS labels through TikTok Shipping: a new number each time.
+    static LABELS: AtomicU64 = AtomicU64::new(0);
+    let seed = u64::try_from(sim.now()).unwrap_or_default() << 16;
+    let tracking = Digits(seed + LABELS.fetch_add(1, Ordering::Relaxed)).usps()?;
+    sim.add_tiktok_shipping_label(&tracking);
+    let shipped = sim
+        .ship(
+            cipher,
+            order_id,
+            &MarkPackageShippedRequest {
+                order_line_item_ids: units,
+                tracking_number: tracking,
+                shipping_provider_id: provider,
+            },
+        )
+        .map_err(refused)?;
+    let data = json!({
+        "package_list": [{"package_id": shipped.package_id, "order_id_list": [order_id]}],
+        "update_time": sim.now(),
+    });
+    Ok((PACKAGE_UPDATE, data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_is_read_with_the_path_of_a_bad_field() {
+        assert_eq!(
+            read(r#"{"fulfillmentId": "5", "change": "split"}"#)
+                .map(|r| r.1)
+                .ok(),
+            Some(Change::Split)
+        );
+        let e = read(r#"{"fulfillmentId": "5", "change": "explode"}"#).err();
+        assert_eq!(e.as_ref().and_then(ApiError::path), Some("change"));
+        let e = read(r#"{"change": "ship"}"#).err();
+        assert_eq!(e.as_ref().and_then(ApiError::path), Some("fulfillmentId"));
+    }
+}
