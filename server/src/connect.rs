@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use crate::error::ApiError;
 use crate::state::{blocking, settings_text, AppState};
 use crate::store::TiktokShop;
-use crate::tts::auth::authorize_url;
+use crate::tts::auth::{authorize_url, authorize_url_on};
 
 /// How long a `state` stays good, in milliseconds (TikTok Shop's code lives 30 minutes).
 pub const STATE_TTL_MS: i64 = 30 * 60 * 1000;
@@ -54,10 +54,11 @@ pub(crate) async fn start(state: &Arc<AppState>, shop: &str) -> Result<Json<Valu
     let store = state.store.clone();
     let (s, n, now) = (shop.to_owned(), nonce.clone(), state.clock.now_millis());
     blocking(move || store.put_oauth_state(&s, &n, now)).await?;
-    let market = market(state, shop).await?;
-    Ok(Json(
-        json!({ "url": authorize_url(&market, service_id, &nonce) }),
-    ))
+    let url = match &state.tiktok_authorize_host {
+        Some(host) => authorize_url_on(host, service_id, &nonce),
+        None => authorize_url(&market(state, shop).await?, service_id, &nonce),
+    };
+    Ok(Json(json!({ "url": url })))
 }
 
 /// `GET /api/tiktok`: the shop's connection, `{connected, needsReconnect, shop: {name, region,
@@ -117,19 +118,35 @@ pub(crate) async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     match connect(&state, query).await {
-        Ok(tiktok) => page(
-            StatusCode::OK,
-            "TikTok Shop connected",
-            &format!(
-                "{} ({}) is connected. Return to the Shopify admin: its fulfillments are checked against this shop now.",
-                tiktok.name, tiktok.region
-            ),
+        Ok((shop, tiktok)) => {
+            // Back to the app in the shop's admin (the demo page stands in for it in demo mode).
+            let back = match &state.demo_shop {
+                Some(_) => "/".to_owned(),
+                None => format!("https://{shop}/admin/apps/{}", state.shopify.key),
+            };
+            page(
+                StatusCode::OK,
+                "TikTok Shop connected",
+                &format!(
+                    "{} ({}) is connected: fulfillments are checked against this shop now.",
+                    tiktok.name, tiktok.region
+                ),
+                Some(&back),
+            )
+        }
+        Err(error) => page(
+            error.status,
+            "TikTok Shop not connected",
+            &format!("{} ({})", error.message, error.code),
+            None,
         ),
-        Err(error) => page(error.status, "TikTok Shop not connected", &format!("{} ({})", error.message, error.code)),
     }
 }
 
-async fn connect(state: &Arc<AppState>, query: CallbackQuery) -> Result<TiktokShop, ApiError> {
+async fn connect(
+    state: &Arc<AppState>,
+    query: CallbackQuery,
+) -> Result<(String, TiktokShop), ApiError> {
     let bad = |code: &str, message: &str| ApiError::new(StatusCode::BAD_REQUEST, code, message);
     if let Some(error) = query.error {
         let message = format!(
@@ -153,6 +170,7 @@ async fn connect(state: &Arc<AppState>, query: CallbackQuery) -> Result<TiktokSh
 
 /// Completes an authorization: spends `state` (30 minutes at most, once), turns `code` into the
 /// seller's tokens and the shop's cipher, and makes the shop's region and seller type its settings.
+/// Answers the Shopify shop and the TikTok Shop shop connected.
 ///
 /// # Errors
 /// 400 `tiktok.invalid_state` for a state unknown, spent or old; 400 `tiktok.authorization_refused` or
@@ -161,7 +179,7 @@ pub async fn complete(
     state: &Arc<AppState>,
     code: &str,
     nonce: &str,
-) -> Result<TiktokShop, ApiError> {
+) -> Result<(String, TiktokShop), ApiError> {
     let Some((connections, _)) = &state.tiktok else {
         return Err(not_configured());
     };
@@ -190,7 +208,7 @@ pub async fn complete(
             ApiError::new(status, e.code(), e.to_string())
         })?;
     adopt(state, &shop, &tiktok).await?;
-    Ok(tiktok)
+    Ok((shop, tiktok))
 }
 
 /// The connected shop's region (when the engine knows it) and seller type become the shop's settings.
@@ -225,30 +243,20 @@ async fn adopt(state: &AppState, shop: &str, tiktok: &TiktokShop) -> Result<(), 
 }
 
 /// A page for the seller; its text enters the page escaped.
-fn page(status: StatusCode, title: &str, text: &str) -> Response {
+fn page(status: StatusCode, title: &str, text: &str, back: Option<&str>) -> Response {
+    let link = back.map_or_else(String::new, |href| {
+        format!(
+            "<p><a href=\"{}\">Back to Fulfillment Preflight</a></p>",
+            html_escape::encode_double_quoted_attribute(href)
+        )
+    });
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body><main><h1>{t}</h1><p>{p}</p></main></body></html>",
-        t = escape(title),
-        p = escape(text)
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>{t}</title></head>\
+         <body><main><h1>{t}</h1><p>{p}</p>{link}</main></body></html>",
+        t = html_escape::encode_text(title),
+        p = html_escape::encode_text(text)
     );
     (status, Html(body)).into_response()
-}
-
-/// `text` with `&`, `<`, `>`, `"` and `'` as entities.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

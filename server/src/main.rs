@@ -351,13 +351,16 @@ fn run(config: Config) -> Result<(), String> {
         let mut state = state
             .with_shopify_credentials(tokens.clone())
             .with_shopify_admin(admin.clone());
-        // TikTok Shop's authorization: its token endpoints live, or the simulator's over loopback.
+        // TikTok Shop's authorization: its page and token endpoints live, or the simulator's over
+        // loopback (its page sends the seller back to this server's callback).
         let tts_auth_base = match &simulator {
             Some(sim) => {
                 let (address, _task) =
                     preflight_server::tts::simulator::http::spawn_on_loopback(sim.clone())
                         .await
                         .map_err(|e| format!("cannot serve the TikTok Shop simulator: {e}"))?;
+                sim.set_redirect_url(&format!("http://{}/tiktok/callback", config.listen));
+                state = state.with_tiktok_authorize_host(format!("http://{address}"));
                 Some(format!("http://{address}"))
             }
             None if !config.tts_service_id.is_empty() => Some(config.tts_auth_base_url.clone()),

@@ -60,6 +60,8 @@ pub struct AppState {
     pub tiktok: Option<(Arc<TtsConnections>, String)>,
     /// Wakes the worker of TikTok Shop's webhooks when one is queued.
     pub tiktok_events: tokio::sync::Notify,
+    /// The host of TikTok Shop's authorization page, when not the market's own (a simulator's).
+    pub tiktok_authorize_host: Option<String>,
     /// In demo mode, the TikTok Shop simulator the demo page's "Change at TikTok Shop" plays on.
     pub demo_tiktok: Option<crate::tts::simulator::Simulator>,
 }
@@ -89,6 +91,7 @@ impl AppState {
             tiktok: None,
             tiktok_events: tokio::sync::Notify::new(),
             demo_tiktok: None,
+            tiktok_authorize_host: None,
         }
     }
 
@@ -146,6 +149,14 @@ impl AppState {
     #[must_use]
     pub fn with_demo_shop(mut self, shop: impl Into<String>) -> Self {
         self.demo_shop = Some(shop.into());
+        self
+    }
+
+    /// The same state sending sellers to the authorization page on `host` (a simulator's address)
+    /// rather than their market's.
+    #[must_use]
+    pub fn with_tiktok_authorize_host(mut self, host: impl Into<String>) -> Self {
+        self.tiktok_authorize_host = Some(host.into());
         self
     }
 

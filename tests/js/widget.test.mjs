@@ -722,3 +722,27 @@ test("an order changed at TikTok Shop changes its open row within seconds, with 
   await eventually(async () => assert.equal(await previewOf(page, fulfillmentId(1050)), "Will fail"), 15_000);
   assert.equal(navigations, 0, "the page was not reloaded");
 });
+
+test("a seller who withdraws the app is asked to reconnect, and reconnects through TikTok Shop's page", async (t) => {
+  const server = await ownServer(t);
+  const { page } = await openWidget(t, server);
+  const prompt = page.locator("fulfillment-preflight p.fp-banner").filter({ has: page.getByRole("button") });
+  assert.equal(await prompt.isVisible(), false, "connected: no prompt");
+  const control = page.getByRole("region", { name: "Change at TikTok Shop" });
+  await control.getByRole("button", { name: "Seller withdraws the app" }).click();
+  // The deauthorization webhook moves the shop's version: the open widget shows the prompt.
+  const reconnect = page.getByRole("button", { name: "Reconnect TikTok Shop" });
+  await reconnect.waitFor({ timeout: 15_000 });
+  assert.match(await prompt.textContent(), /connect again/);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, "reconnect.png");
+  // TikTok Shop's authorization page (the simulator's), then back through the callback.
+  await reconnect.click();
+  await page.waitForURL(/\/open\/authorize\?service_id=.+&state=.+/);
+  await page.getByRole("button", { name: /^Authorize as / }).click();
+  await page.waitForURL(/\/tiktok\/callback\?code=.+&state=.+/);
+  await page.getByRole("heading", { name: "TikTok Shop connected" }).waitFor();
+  await page.getByRole("link", { name: "Back to Fulfillment Preflight" }).click();
+  await waitLive(page, "40 fulfillments loaded");
+  assert.equal(await reconnect.count(), 0, "connected again: no prompt");
+});

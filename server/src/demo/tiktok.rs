@@ -16,7 +16,7 @@ use super::data::Digits;
 use crate::api::ShopSession;
 use crate::error::{ApiError, Body};
 use crate::state::{blocking, AppState};
-use crate::tiktok_events::{ORDER_STATUS_CHANGE, PACKAGE_UPDATE};
+use crate::tiktok_events::{ORDER_STATUS_CHANGE, PACKAGE_UPDATE, SELLER_DEAUTHORIZATION};
 use crate::tts::simulator::Simulator;
 use crate::tts::types::Order;
 use crate::tts::MarkPackageShippedRequest;
@@ -30,23 +30,26 @@ enum Change {
     Ship,
     /// The seller ships the first unit alone from Seller Center: the order's package is split.
     Split,
+    /// The seller withdraws the app's authorization (no order).
+    Deauthorize,
 }
 
 impl Change {
-    const ALL: [(&'static str, Self); 3] = [
+    const ALL: [(&'static str, Self); 4] = [
         ("cancel", Self::Cancel),
         ("ship", Self::Ship),
         ("split", Self::Split),
+        ("deauthorize", Self::Deauthorize),
     ];
 }
 
-/// `{"fulfillmentId": "…", "change": "cancel" | "ship" | "split"}`.
-fn read(text: &str) -> Result<(String, Change), ApiError> {
+/// `{"change": "cancel" | "ship" | "split" | "deauthorize", "fulfillmentId": "…"}`, the fulfillment
+/// whose order changes (none for `deauthorize`).
+fn read(text: &str) -> Result<(Option<String>, Change), ApiError> {
     let value = preflight::json::parse(text)?;
     let root = Path::Root;
-    let o = Object::new(&value, &root, "an object with `fulfillmentId` and `change`")?;
+    let o = Object::new(&value, &root, "an object with `change` and `fulfillmentId`")?;
     o.only(&["fulfillmentId", "change"])?;
-    let id = o.required("fulfillmentId", preflight::model::read::any_text)?;
     let name = o.required("change", preflight::model::read::any_text)?;
     let change = Change::ALL
         .iter()
@@ -56,10 +59,17 @@ fn read(text: &str) -> Result<(String, Change), ApiError> {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "input.invalid_value",
-                format!("unknown change `{name}`, expected `cancel`, `ship` or `split`"),
+                format!(
+                    "unknown change `{name}`, expected `cancel`, `ship`, `split` or `deauthorize`"
+                ),
             )
             .at("change")
         })?;
+    let id = if change == Change::Deauthorize {
+        o.optional("fulfillmentId", preflight::model::read::text)?
+    } else {
+        Some(o.required("fulfillmentId", preflight::model::read::any_text)?)
+    };
     Ok((id, change))
 }
 
@@ -78,6 +88,23 @@ pub(crate) async fn change(
     let (Some(sim), Some((connections, _))) = (&state.demo_tiktok, &state.tiktok) else {
         return Err(ApiError::not_found("route"));
     };
+    let tiktok = connections
+        .shop(&session.shop)
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| ApiError::not_found("tiktok shop"))?;
+    let Some(fulfillment_id) = fulfillment_id.filter(|_| change != Change::Deauthorize) else {
+        // TikTok Shop tells the app, then the seller's tokens stop working.
+        let data = json!({"message": "The seller deauthorized the app."});
+        let sent = sim
+            .notify(&tiktok.cipher, SELLER_DEAUTHORIZATION, data)
+            .await;
+        sim.deauthorize(&tiktok.open_id);
+        let id = sent.map(|n| n.id);
+        return Ok(Json(json!({"notificationId": id})));
+    };
+    let cipher = tiktok.cipher;
     let store = state.store.clone();
     let (shop, id) = (session.shop.clone(), fulfillment_id.clone());
     let record = blocking(move || store.fulfillment(&shop, &id))
@@ -88,13 +115,6 @@ pub(crate) async fn change(
         .as_deref()
         .and_then(|text| serde_json::from_str(text).ok())
         .ok_or_else(|| ApiError::not_found("order"))?;
-    let cipher = connections
-        .shop(&session.shop)
-        .await
-        .ok()
-        .flatten()
-        .map(|s| s.cipher)
-        .ok_or_else(|| ApiError::not_found("tiktok shop"))?;
     let (event, data) = apply(sim, &cipher, &order.id, change)?;
     let notification = sim
         .notify(&cipher, event, data)
@@ -116,19 +136,23 @@ fn apply(
     let refused = |e: crate::tts::TtsError| {
         ApiError::new(StatusCode::CONFLICT, "demo.change_refused", e.to_string())
     };
-    if change == Change::Cancel {
-        sim.set_order_status(order_id, "CANCELLED");
-        let data =
-            json!({"order_id": order_id, "order_status": "CANCELLED", "update_time": sim.now()});
-        return Ok((ORDER_STATUS_CHANGE, data));
-    }
+    let whole = match change {
+        Change::Cancel => {
+            sim.set_order_status(order_id, "CANCELLED");
+            let data = json!({"order_id": order_id, "order_status": "CANCELLED", "update_time": sim.now()});
+            return Ok((ORDER_STATUS_CHANGE, data));
+        }
+        Change::Ship => true,
+        Change::Split => false,
+        Change::Deauthorize => return Err(ApiError::internal("no order changes")),
+    };
     let order = sim
         .orders(cipher, &[order_id.to_owned()])
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::not_found("order"))?;
     let mut units: Vec<String> = order.line_items.iter().map(|l| l.id.clone()).collect();
-    if change == Change::Split {
+    if !whole {
         units.truncate(1);
     }
     let provider = order
@@ -176,5 +200,9 @@ mod tests {
         assert_eq!(e.as_ref().and_then(ApiError::path), Some("change"));
         let e = read(r#"{"change": "ship"}"#).err();
         assert_eq!(e.as_ref().and_then(ApiError::path), Some("fulfillmentId"));
+        assert_eq!(
+            read(r#"{"change": "deauthorize"}"#).ok(),
+            Some((None, Change::Deauthorize))
+        );
     }
 }

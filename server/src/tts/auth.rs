@@ -37,9 +37,16 @@ pub fn authorize_url(market: &str, service_id: &str, state: &str) -> String {
         .iter()
         .find(|(m, _)| m.eq_ignore_ascii_case(market))
         .map_or(GLOBAL_AUTHORIZE_HOST, |(_, h)| h);
+    authorize_url_on(host, service_id, state)
+}
+
+/// The authorization page on `host` (like `https://services.tiktokshops.us`, or a simulator's
+/// address), for the app `service_id`, with `state`.
+#[must_use]
+pub fn authorize_url_on(host: &str, service_id: &str, state: &str) -> String {
     let query = serde_urlencoded::to_string([("service_id", service_id), ("state", state)])
         .unwrap_or_default();
-    format!("{host}/open/authorize?{query}")
+    format!("{}/open/authorize?{query}", host.trim_end_matches('/'))
 }
 
 /// What the token endpoints grant.

@@ -68,6 +68,9 @@ struct Grant {
 #[derive(Debug, Default)]
 pub(super) struct AuthState {
     sellers: BTreeMap<String, Seller>,
+    /// The app's redirect URL, as registered in Partner Center: where the authorization page sends
+    /// the seller back.
+    pub(super) redirect_url: Option<String>,
     /// Code → (seller, issued at, used).
     codes: BTreeMap<String, (String, i64, bool)>,
     access: BTreeMap<String, Grant>,
@@ -165,6 +168,14 @@ impl AuthState {
     pub(super) fn may_act_for(&self, access_token: &str, cipher: &str, now: i64) -> bool {
         self.seller_of(access_token, now)
             .is_some_and(|s| s.shops.iter().any(|shop| shop.cipher == cipher))
+    }
+
+    /// Each seller's id and name, for the authorization page.
+    pub(super) fn sellers(&self) -> Vec<(String, String)> {
+        self.sellers
+            .values()
+            .map(|s| (s.open_id.clone(), s.name.clone()))
+            .collect()
     }
 
     /// The seller withdraws the app: every token of theirs stops working.

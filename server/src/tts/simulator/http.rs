@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Json, Router};
+use html_escape::{encode_double_quoted_attribute, encode_text};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -98,6 +99,54 @@ fn answer<T: Serialize>(status: StatusCode, result: Result<T, TtsError>) -> Resp
     (status, Json(envelope)).into_response()
 }
 
+/// `GET /open/authorize?service_id=&state=`: a page naming each seller, each with a button that
+/// approves the app as them.
+fn authorize_page(sim: &Simulator, query: &[(String, String)]) -> Response {
+    let service = param(query, "service_id").unwrap_or_default();
+    let state = param(query, "state").unwrap_or_default();
+    let mut forms = String::new();
+    for (open_id, name) in sim.sellers() {
+        forms.push_str(&format!(
+            "<form method=\"get\" action=\"/open/authorize/grant\">\
+             <input type=\"hidden\" name=\"open_id\" value=\"{}\">\
+             <input type=\"hidden\" name=\"state\" value=\"{}\">\
+             <button type=\"submit\">Authorize as {}</button></form>",
+            encode_double_quoted_attribute(&open_id),
+            encode_double_quoted_attribute(state),
+            encode_text(&name),
+        ));
+    }
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\
+         <title>Authorize the app</title></head><body><main><h1>Authorize the app</h1>\
+         <p>The app {} asks to manage your shop's orders and fulfillments.</p>{forms}</main></body></html>",
+        encode_text(service),
+    );
+    (StatusCode::OK, Html(body)).into_response()
+}
+
+/// `GET /open/authorize/grant?open_id=&state=`: the seller approved; back to the app's redirect URL
+/// with a fresh `code` and the `state` as given.
+fn grant(sim: &Simulator, query: &[(String, String)]) -> Response {
+    let (Some(redirect), Some(code)) = (
+        sim.redirect_url(),
+        param(query, "open_id").and_then(|id| sim.authorize(id)),
+    ) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "unknown seller, or no redirect URL",
+        )
+            .into_response();
+    };
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(state) = param(query, "state").filter(|s| !s.is_empty()) {
+        pairs.push(("state", state));
+    }
+    let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    let separator = if redirect.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{redirect}{separator}{query}")).into_response()
+}
+
 fn refusal(code: u64, message: &str) -> Response {
     answer::<()>(StatusCode::OK, Err(TtsError::api(code, message)))
 }
@@ -168,6 +217,14 @@ async fn handle(
         Ok(Query(q)) => q,
         Err(_) => return refusal(codes::INVALID_PARAMETERS, "Invalid query parameters."),
     };
+    // The authorization page (services.tiktokshop(s).com), where a seller approves the app.
+    if method == Method::GET {
+        match uri.path() {
+            "/open/authorize" => return authorize_page(&sim, &query),
+            "/open/authorize/grant" => return grant(&sim, &query),
+            _ => {}
+        }
+    }
     // The token endpoints (auth.tiktok-shops.com): the app's key and secret in the query, not signed.
     if method == Method::GET {
         let refresh = match uri.path() {

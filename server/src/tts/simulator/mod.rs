@@ -159,6 +159,22 @@ impl Simulator {
         self.auth().authorize(open_id, now)
     }
 
+    /// Registers the app's redirect URL (Partner Center's "Redirect URL"): the authorization page
+    /// (`GET /open/authorize` over HTTP) sends the seller back there with `code` and `state`.
+    pub fn set_redirect_url(&self, url: &str) {
+        self.auth().redirect_url = Some(url.to_owned());
+    }
+
+    /// The app's redirect URL, once registered.
+    pub(crate) fn redirect_url(&self) -> Option<String> {
+        self.auth().redirect_url.clone()
+    }
+
+    /// Each seller's id and name.
+    pub(crate) fn sellers(&self) -> Vec<(String, String)> {
+        self.auth().sellers()
+    }
+
     /// The seller withdraws the app: every token of theirs stops working.
     pub fn deauthorize(&self, open_id: &str) {
         self.auth().deauthorize(open_id);
