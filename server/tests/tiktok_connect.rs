@@ -255,6 +255,55 @@ async fn a_shop_connects_through_the_authorization_and_its_calls_carry_its_ciphe
 }
 
 #[tokio::test]
+async fn tiktok_shop_down_during_a_refresh_is_retried_and_nothing_is_pushed_with_an_expired_token()
+{
+    use preflight_server::tts::auth::TOKEN_ATTEMPTS;
+    let app = App::start().await;
+    app.connected().await;
+    assert_eq!(app.link_and_read().await.0, 200);
+    let stored = || {
+        app.store
+            .credentials(SHOP, preflight_server::store::Platform::Tiktok)
+            .unwrap()
+            .unwrap()
+    };
+    let first = stored().access_token;
+    // Due for a refresh: the first two token requests get a 503, the third is answered.
+    app.advance(6 * DAY + DAY / 2);
+    app.sim.unavailable_next(2);
+    let (status, row) = app.link_and_read().await;
+    assert_eq!(status, 200, "{row}");
+    let second = stored().access_token;
+    assert_ne!(second, first, "refreshed");
+
+    // Past the new token's expiry, TikTok Shop answers no token request: 502, and no push.
+    app.advance(7 * DAY + 1);
+    let pushes = app.sim.push_count();
+    app.sim
+        .unavailable_next(u32::try_from(TOKEN_ATTEMPTS).unwrap());
+    let (status, body) = app
+        .call(reqwest::Method::POST, "/api/fulfillments/4711/sync", None)
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (502, &json!("tiktok.unavailable")),
+        "{body}"
+    );
+    assert_eq!(app.sim.push_count(), pushes);
+    // The shop stays connected: the next sync refreshes and pushes.
+    let (_, connection) = app.call(reqwest::Method::GET, "/api/tiktok", None).await;
+    assert_eq!(
+        (&connection["connected"], &connection["needsReconnect"]),
+        (&json!(true), &json!(false))
+    );
+    let (status, body) = app
+        .call(reqwest::Method::POST, "/api/fulfillments/4711/sync", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.sim.push_count(), pushes + 1);
+}
+
+#[tokio::test]
 async fn a_seller_who_withdrew_the_app_is_asked_to_connect_again_and_nothing_is_pushed() {
     let app = App::start().await;
     let state = app.start_connect().await;

@@ -167,6 +167,9 @@ test("the list: statuses, previews, filters with counts, Sync all ready", async 
   await row(page, fulfillmentId(1041)).getByRole("button", { name: "Will fail: view reason", exact: true }).click();
   const option = dialogOf(page, "#1041.1");
   await option.locator('article.fp-problem[data-code="carrier.not_in_delivery_option"]').waitFor();
+  // A mapping's choices are the providers the order's delivery option offers.
+  const choices = await option.locator(`optgroup[label="Its delivery option's providers"] option`).allTextContents();
+  assert.deepEqual(choices.sort(), ["UPS", "USPS"]);
   await page.keyboard.press("Escape");
   await closed(page);
 

@@ -118,6 +118,9 @@ struct GrantBody {
     seller_base_region: String,
 }
 
+/// How many times a token request is sent while TikTok Shop does not answer it.
+pub const TOKEN_ATTEMPTS: usize = 3;
+
 /// The token endpoints' client, for one app.
 #[derive(Clone)]
 pub struct AuthClient {
@@ -201,7 +204,26 @@ impl AuthClient {
         mac.verify_slice(&expected).is_ok()
     }
 
+    /// One token request, sent again (up to [`TOKEN_ATTEMPTS`] in all, after waits of about 0.2 s
+    /// then 0.4 s with full jitter) while TikTok Shop does not answer it: a refusal is final.
     async fn call(&self, path: &str, params: &[(&str, &str)]) -> Result<SellerGrant, AuthError> {
+        use backon::Retryable;
+        let backoff = backon::ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_secs(2))
+            .with_max_times(TOKEN_ATTEMPTS - 1)
+            .with_jitter();
+        (|| self.call_once(path, params))
+            .retry(backoff)
+            .when(|e| matches!(e, AuthError::Transport(_)))
+            .await
+    }
+
+    async fn call_once(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<SellerGrant, AuthError> {
         let mut query = vec![
             ("app_key", self.app_key.as_str()),
             ("app_secret", self.app_secret.expose_secret()),
