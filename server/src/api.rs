@@ -19,10 +19,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::{self, Session};
+use crate::delivery_options::settings as shop_settings;
 pub use crate::error::ApiError;
 use crate::error::{Body, Query};
 use crate::shopify::credentials::CredentialsError;
-use crate::state::{blocking, settings_text, shop_settings};
+use crate::state::{blocking, settings_text};
 pub use crate::state::{AppState, Pages};
 use crate::store::{FulfillmentQuery, FulfillmentWebhook, SyncStatusKind, UpsertOutcome};
 use crate::webhooks;
@@ -180,7 +181,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let router = if state.demo_shop.is_some() {
         router
             .route("/demo/token", get(demo_token))
-            .route("/demo/tiktok-changes", post(crate::demo::tiktok::change))
+            .route("/demo/tiktok-changes", post(demo_tiktok_change))
     } else {
         router
     };
@@ -903,6 +904,17 @@ fn unix_seconds() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// `POST /demo/tiktok-changes` (demo mode only): see [`crate::demo::tiktok::play`].
+async fn demo_tiktok_change(
+    State(state): State<Arc<AppState>>,
+    ShopSession(session): ShopSession,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    crate::demo::tiktok::play(&state, &session.shop, &body.0)
+        .await
+        .map(Json)
 }
 
 /// `GET /demo/token` (demo mode only): a session token of the demo shop, valid one minute, as App

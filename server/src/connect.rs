@@ -258,16 +258,3 @@ fn page(status: StatusCode, title: &str, text: &str, back: Option<&str>) -> Resp
     );
     (status, Html(body)).into_response()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merchant_text_is_escaped() {
-        assert_eq!(
-            escape("<b>\"Tom's\" & co</b>"),
-            "&lt;b&gt;&quot;Tom&#39;s&quot; &amp; co&lt;/b&gt;"
-        );
-    }
-}

@@ -75,6 +75,16 @@ pub(crate) async fn shop_settings(state: &AppState, shop: &str) -> Result<ShopSe
     Ok(ShopSettings { stored, options })
 }
 
+/// The shop's settings as the engine reads them (the default, US and no mappings, when never saved),
+/// with its delivery options' providers; read on the engine pool.
+///
+/// # Errors
+/// The store's; 400 when the stored settings cannot be read.
+pub(crate) async fn settings(state: &AppState, shop: &str) -> Result<Settings, ApiError> {
+    let settings = shop_settings(state, shop).await?;
+    state.engine.run(move || settings.read()).await?
+}
+
 #[derive(Deserialize)]
 struct OptionOf {
     delivery_option_id: Option<String>,
@@ -103,7 +113,7 @@ pub(crate) async fn refresh_for(state: &Arc<AppState>, shop: &str, order_json: &
     if fresh {
         return;
     }
-    let listed = match crate::sync::context(state, shop).await {
+    let listed = match crate::state::tiktok_context(state, shop).await {
         Ok(context) => state
             .tts
             .get_shipping_providers(&context, &option_id)

@@ -3,7 +3,7 @@
 //!
 //! Floors, each using only those below it: `api` (routes; `demo` seeds through them; `webhooks`, Shopify's
 //! lifecycle and privacy webhooks) → `sync` (the
-//! at-most-once push) → `state`, `wire` (our records as JSON), `engine` (its pool) → `error` →
+//! at-most-once push) → `delivery_options` (each delivery option's providers) → `state`, `wire` (our records as JSON), `engine` (its pool) → `error` →
 //! `store`, `tts`, `shopify` (its token endpoint; a simulator), `auth`, `tokens` (access tokens sealed
 //! at rest).
 

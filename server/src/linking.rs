@@ -175,7 +175,7 @@ pub async fn link_order(
     let chain = link::candidates(order);
     let mut ids = link::all_ids(&chain);
     ids.truncate(MAX_ORDERS_PER_READ);
-    let context = sync::context(state, shop)
+    let context = crate::state::tiktok_context(state, shop)
         .await
         .map_err(|e| format!("{} ({})", e.message, e.code));
     let read = |context: &ShopContext, ids: Vec<String>| {

@@ -4,7 +4,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use preflight::{Settings, Timestamp};
+use axum::http::StatusCode;
+use preflight::Timestamp;
 
 use crate::auth::AppCredentials;
 use crate::engine::EnginePool;
@@ -13,7 +14,7 @@ use crate::shopify::admin::ShopifyAdmin;
 use crate::shopify::credentials::ShopifyCredentials;
 use crate::store::{Clock, Store, StoreError, SystemClock};
 use crate::tts::connection::TtsConnections;
-use crate::tts::Tts;
+use crate::tts::{ShopContext, Tts};
 
 /// Folders of pages to serve.
 #[derive(Clone, Debug)]
@@ -221,13 +222,6 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-/// The shop's settings as the engine reads them (the default, US and no mappings, when never saved),
-/// with its delivery options' providers; read on the engine pool.
-pub(crate) async fn shop_settings(state: &AppState, shop: &str) -> Result<Settings, ApiError> {
-    let settings = crate::delivery_options::shop_settings(state, shop).await?;
-    state.engine.run(move || settings.read()).await?
-}
-
 /// The shop's settings as stored (JSON), when ever saved.
 pub(crate) async fn settings_text(
     state: &AppState,
@@ -236,4 +230,29 @@ pub(crate) async fn settings_text(
     let store = state.store.clone();
     let shop = shop.to_owned();
     blocking(move || store.settings(&shop)).await
+}
+
+/// The TikTok Shop context of a shop's calls: its connected shop's cipher and a live access token
+/// (refreshed when due). A shop never connected is named by its Shopify domain, without a token, as
+/// the simulator's shops of no seller are.
+///
+/// # Errors
+/// 409 `tiktok.reconnect_needed` when the authorization ended (nothing is called with an expired
+/// token); 502 `tiktok.unavailable` when a due refresh got no answer; the store's.
+pub(crate) async fn tiktok_context(state: &AppState, shop: &str) -> Result<ShopContext, ApiError> {
+    let Some((connections, _)) = &state.tiktok else {
+        return Ok(ShopContext::new(shop, ""));
+    };
+    match connections.context(shop).await {
+        Ok(Some(context)) => Ok(context),
+        Ok(None) => Ok(ShopContext::new(shop, "")),
+        Err(error) => {
+            let status = match &error {
+                crate::tts::connection::ConnectionError::ReconnectNeeded => StatusCode::CONFLICT,
+                crate::tts::connection::ConnectionError::Unavailable(_) => StatusCode::BAD_GATEWAY,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            Err(ApiError::new(status, error.code(), error.to_string()))
+        }
+    }
 }

@@ -13,40 +13,15 @@ use serde_json::{json, Value};
 
 use crate::delivery_options::{self, ShopSettings};
 use crate::error::ApiError;
-use crate::state::{blocking, AppState};
+use crate::state::{blocking, tiktok_context, AppState};
 use crate::store::{
     FulfillmentPatch, FulfillmentRecord, HeldFix, PushRecord, PushState, PushTransition,
     StoredResponse, SyncFailure, SyncStatus, WritebackState,
 };
-use crate::tts::{MarkPackageShippedRequest, ShopContext, TtsError, UpdateShippingInfoRequest};
+use crate::tts::{MarkPackageShippedRequest, TtsError, UpdateShippingInfoRequest};
 use crate::wire::fulfillment_json;
 use crate::writeback;
 use axum::http::StatusCode;
-
-/// The TikTok Shop context of a shop's calls: its connected shop's cipher and a live access token
-/// (refreshed when due). A shop never connected is named by its Shopify domain, without a token, as
-/// the simulator's shops of no seller are.
-///
-/// # Errors
-/// 409 `tiktok.reconnect_needed` when the authorization ended (nothing is called with an expired
-/// token); 502 `tiktok.unavailable` when a due refresh got no answer; the store's.
-pub(crate) async fn context(state: &AppState, shop: &str) -> Result<ShopContext, ApiError> {
-    let Some((connections, _)) = &state.tiktok else {
-        return Ok(ShopContext::new(shop, ""));
-    };
-    match connections.context(shop).await {
-        Ok(Some(context)) => Ok(context),
-        Ok(None) => Ok(ShopContext::new(shop, "")),
-        Err(error) => {
-            let status = match &error {
-                crate::tts::connection::ConnectionError::ReconnectNeeded => StatusCode::CONFLICT,
-                crate::tts::connection::ConnectionError::Unavailable(_) => StatusCode::BAD_GATEWAY,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            Err(ApiError::new(status, error.code(), error.to_string()))
-        }
-    }
-}
 
 /// What a sync answers: an HTTP status and a JSON body.
 pub type Outcome = (StatusCode, Value);
@@ -429,7 +404,7 @@ async fn fetch_order(
 ) -> Result<String, ApiError> {
     let orders = state
         .tts
-        .get_order_detail(&context(state, shop).await?, &[order_id.to_owned()])
+        .get_order_detail(&tiktok_context(state, shop).await?, &[order_id.to_owned()])
         .await
         .map_err(|e| tts_error(&e))?;
     let order = orders
@@ -705,7 +680,7 @@ async fn send(
         plan,
         history,
     } = sending;
-    let ctx = context(state, shop).await?;
+    let ctx = tiktok_context(state, shop).await?;
     let result = if plan.is_ship() {
         state
             .tts
@@ -885,7 +860,7 @@ async fn reconcile(
         transition(state, shop, push, review("The push's plan cannot be read.")).await?;
         return Ok(Reconciled::NeedsReview);
     };
-    let ctx = context(state, shop).await?;
+    let ctx = tiktok_context(state, shop).await?;
     let history = history_of(record)?;
     // What TikTok Shop holds where we meant to push.
     let (package_id, tracking, provider) = if plan.is_ship() {

@@ -6,15 +6,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use preflight::model::read::{Object, Path};
 use serde_json::{json, Value};
 
 use super::data::Digits;
-use crate::api::ShopSession;
-use crate::error::{ApiError, Body};
+use crate::error::ApiError;
 use crate::state::{blocking, AppState};
 use crate::tiktok_events::{ORDER_STATUS_CHANGE, PACKAGE_UPDATE, SELLER_DEAUTHORIZATION};
 use crate::tts::simulator::Simulator;
@@ -73,23 +70,19 @@ fn read(text: &str) -> Result<(Option<String>, Change), ApiError> {
     Ok((id, change))
 }
 
-/// `POST /demo/tiktok-changes`: plays the change on the order the fulfillment is linked to and has the
-/// simulator send its webhook; answers `{"orderId", "notificationId"}`.
+/// `POST /demo/tiktok-changes` for `shop` with `body`: plays the change on the order the fulfillment
+/// is linked to and has the simulator send its webhook; answers `{"orderId", "notificationId"}`.
 ///
 /// # Errors
 /// 400 for a malformed body (with the field's path); 404 for an unknown fulfillment or one linked to
 /// no order; 409 `demo.change_refused` when TikTok Shop refuses the change (an order shipped already).
-pub(crate) async fn change(
-    State(state): State<Arc<AppState>>,
-    ShopSession(session): ShopSession,
-    body: Body,
-) -> Result<Json<Value>, ApiError> {
-    let (fulfillment_id, change) = read(&body.0)?;
+pub(crate) async fn play(state: &Arc<AppState>, shop: &str, body: &str) -> Result<Value, ApiError> {
+    let (fulfillment_id, change) = read(body)?;
     let (Some(sim), Some((connections, _))) = (&state.demo_tiktok, &state.tiktok) else {
         return Err(ApiError::not_found("route"));
     };
     let tiktok = connections
-        .shop(&session.shop)
+        .shop(shop)
         .await
         .ok()
         .flatten()
@@ -102,11 +95,11 @@ pub(crate) async fn change(
             .await;
         sim.deauthorize(&tiktok.open_id);
         let id = sent.map(|n| n.id);
-        return Ok(Json(json!({"notificationId": id})));
+        return Ok(json!({"notificationId": id}));
     };
     let cipher = tiktok.cipher;
     let store = state.store.clone();
-    let (shop, id) = (session.shop.clone(), fulfillment_id.clone());
+    let (shop, id) = (shop.to_owned(), fulfillment_id.clone());
     let record = blocking(move || store.fulfillment(&shop, &id))
         .await?
         .ok_or_else(|| ApiError::not_found("fulfillment"))?;
@@ -120,9 +113,7 @@ pub(crate) async fn change(
         .notify(&cipher, event, data)
         .await
         .ok_or_else(|| ApiError::internal("the simulator sent no webhook"))?;
-    Ok(Json(
-        json!({"orderId": order.id, "notificationId": notification.id}),
-    ))
+    Ok(json!({"orderId": order.id, "notificationId": notification.id}))
 }
 
 /// Plays `change` on the order at the simulator: the event TikTok Shop would send for it, its type
