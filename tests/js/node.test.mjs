@@ -165,6 +165,8 @@ UNCAUGHT.widget = [
   "__wbg_static_accessor_GLOBAL", "__wbg_static_accessor_GLOBAL_THIS", "__wbg_static_accessor_SELF",
   "__wbg_static_accessor_WINDOW", "__wbg_performance", "__wbg_clearInterval", "__wbg_clearTimeout",
   "__wbg_queueMicrotask", "__wbg_resolve", "__wbg_reject", "__wbg_then", "__wbg__wbg_cb_unref",
+  // the window's document, and whether it is hidden
+  "__wbg_document", "__wbg_hidden",
   // fetch and its request, response and abort signal, all the browser's own objects
   "__wbg_fetch", "__wbg_abort", "__wbg_aborted", "__wbg_signal", "__wbg_set_signal", "__wbg_set_body",
   "__wbg_set_headers", "__wbg_set_method", "__wbg_status", "__wbg_url", "__wbg_search",
