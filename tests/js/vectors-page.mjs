@@ -2,7 +2,6 @@
 // hostile inputs; the results land in `window.results` for the test to read.
 
 import init, { Validator, carriers } from "../../pkg/preflight.js";
-import initWidget, * as widget from "../../pkg/widget/preflight_widget.js";
 import { compareAll, hostileCallFailures, hostileCalls, hostileInputs, oneSkuShape, parseVector } from "./vectors.mjs";
 
 async function main() {
@@ -24,12 +23,8 @@ async function main() {
       return { name, threw: true, isError: e instanceof Error, errorName: e.name, code: e.code, path: e.path, wantCode: code, wantPath: path, still };
     }
   });
-  // JS values that throw while read, in the engine's module and in the widget's, which exports the same API.
-  await initWidget();
-  const hostileCallsFailures = {
-    engine: hostileCallFailures(hostileCalls({ Validator, carriers }, base.settings, base.input, base.now)),
-    widget: hostileCallFailures(hostileCalls(widget, base.settings, base.input, base.now)),
-  };
+  // JS values that throw while read.
+  const hostileCallsFailures = hostileCallFailures(hostileCalls({ Validator, carriers }, base.settings, base.input, base.now));
   const forged = "\u0000js:bigint:abc def";
   const forgedId = validator.validate({ ...base.input, fulfillment: { ...base.input.fulfillment, id: forged } }, base.now)
     .fulfillmentId === forged;

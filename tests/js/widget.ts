@@ -1,6 +1,6 @@
 // Uses the widget's package entry as its TypeScript types describe it (checked by `tsc --strict`).
 
-import { FulfillmentPreflight, mount, Validator, type MountOptions, type Widget } from "../../pkg/widget/element.js";
+import { FulfillmentPreflight, mount, type MountOptions, type Widget } from "../../pkg/widget/element.js";
 
 const options: MountOptions = {
   apiBase: "https://preflight.example.com",
@@ -24,9 +24,6 @@ export function configure(element: FulfillmentPreflight): void {
   element.getToken = noBase.getToken;
   element.setAttribute("api-base", "");
 }
-
-// The widget's module carries the engine's API too.
-export const validator = (): Validator => new Validator({ region: "US" });
 
 // @ts-expect-error: getToken is required
 const missing: MountOptions = { apiBase: "" };

@@ -1011,7 +1011,19 @@ fn new_key() -> String {
         crypto?.get_random_values_with_u8_array(&mut bytes).ok()?;
         Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
     })
-    .unwrap_or_else(|| format!("{}-{}", js_sys::Date::now(), js_sys::Math::random()))
+    .unwrap_or_else(|| {
+        // Whole numbers only: formatting a float would pull the float printer into the module.
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a time in milliseconds and a random fraction, scaled into u64"
+        )]
+        let (now, random) = (
+            js_sys::Date::now() as u64,
+            (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64,
+        );
+        format!("{now:x}-{random:x}")
+    })
 }
 
 fn performance() -> Option<web_sys::Performance> {
