@@ -33,7 +33,7 @@ async function fillOrders() {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const change = event.submitter?.value;
-  const name = change === "deauthorize" ? "The seller" : select.selectedOptions[0]?.textContent ?? "";
+  const name = ["deauthorize", "expiring"].includes(change) ? "The shop" : select.selectedOptions[0]?.textContent ?? "";
   result.textContent = "Sending…";
   try {
     const response = await fetch("/demo/tiktok-changes", {

@@ -61,8 +61,14 @@ pub(crate) async fn start(state: &Arc<AppState>, shop: &str) -> Result<Json<Valu
     Ok(Json(json!({ "url": url })))
 }
 
-/// `GET /api/tiktok`: the shop's connection, `{connected, needsReconnect, shop: {name, region,
-/// sellerType}}`.
+/// How long before the authorization ends the merchant is asked to connect again: 30 days.
+pub const EXPIRY_NOTICE_SECS: i64 = 30 * 24 * 3600;
+
+/// `GET /api/tiktok`: the shop's connection, `{connected, needsReconnect, authorizationExpiresAt,
+/// expiringSoon, shop: {name, region, sellerType}}`; `authorizationExpiresAt` (RFC 3339) is when the
+/// seller's authorization ends (its refresh token's end, or the date an
+/// `UPCOMING_AUTHORIZATION_EXPIRATION` announced), `expiringSoon` whether that is within
+/// [`EXPIRY_NOTICE_SECS`].
 pub(crate) async fn status(
     state: &Arc<AppState>,
     shop_domain: &str,
@@ -90,9 +96,13 @@ pub(crate) async fn connection(
         .needs_reconnect(shop_domain)
         .await
         .map_err(failed)?;
+    let ends = shop.as_ref().and_then(|s| s.authorization_expires_at);
+    let now = state.clock.now_millis().div_euclid(1000);
     Ok(Some(json!({
         "connected": shop.is_some(),
         "needsReconnect": reconnect,
+        "authorizationExpiresAt": ends.map(|at| preflight::Timestamp::from_unix(at).to_string()),
+        "expiringSoon": ends.is_some_and(|at| at - now <= EXPIRY_NOTICE_SECS),
         "shop": shop.map(|s| json!({
             "name": s.name,
             "region": s.region,

@@ -144,7 +144,12 @@ async fn work(state: &Arc<AppState>, event: &TiktokEvent) -> Result<(), ApiError
             }
         }
         UPCOMING_AUTHORIZATION_EXPIRATION => {
-            if let Some(at) = data.get("expiration_time").and_then(Value::as_i64) {
+            // Unix seconds, as a string in TikTok Shop's example and a number in some deliveries.
+            let at = data.get("expiration_time").and_then(|v| match v {
+                Value::String(s) => s.parse::<i64>().ok(),
+                other => other.as_i64(),
+            });
+            if let Some(at) = at {
                 let store = state.store.clone();
                 let shop = event.shop.clone();
                 blocking(move || store.set_tiktok_expiry(&shop, at)).await?;

@@ -470,6 +470,54 @@ fn codes(row: &Value) -> Vec<&str> {
 }
 
 #[tokio::test]
+async fn an_authorization_about_to_end_is_shown_until_the_seller_connects_again() {
+    let app = App::start().await;
+    app.connected().await;
+    // Connected for a year (the refresh token's life): nothing to say yet.
+    let (_, connection) = app.call(reqwest::Method::GET, "/api/tiktok", None).await;
+    assert!(
+        connection["authorizationExpiresAt"].is_string(),
+        "{connection}"
+    );
+    assert_eq!(connection["expiringSoon"], false);
+    // TikTok Shop announces the end in 7 days (`expiration_time` a string, as its docs show it).
+    let ends = app.sim.now() + 7 * DAY;
+    let sent = app
+        .sim
+        .notify(
+            CIPHER,
+            7,
+            json!({"message": "Authorization is expiring in 7 days.", "expiration_time": ends.to_string()}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.statuses, [Some(200)]);
+    let expected = preflight::Timestamp::from_unix(ends).to_string();
+    let mut connection = Value::Null;
+    for _ in 0..100 {
+        connection = app.call(reqwest::Method::GET, "/api/tiktok", None).await.1;
+        if connection["authorizationExpiresAt"] == expected.as_str() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        connection["authorizationExpiresAt"],
+        expected.as_str(),
+        "{connection}"
+    );
+    assert_eq!(connection["expiringSoon"], true);
+    // The first page carries it, for the widget's prompt; connecting again renews it.
+    let (_, page) = app
+        .call(reqwest::Method::GET, "/api/fulfillments", None)
+        .await;
+    assert_eq!(page["tiktok"]["expiringSoon"], true);
+    app.connected().await;
+    let (_, connection) = app.call(reqwest::Method::GET, "/api/tiktok", None).await;
+    assert_eq!(connection["expiringSoon"], false, "{connection}");
+}
+
+#[tokio::test]
 async fn each_orders_delivery_option_lists_the_providers_its_preview_accepts() {
     const UPS: &str = "7117859084333745966";
     const USPS: &str = "7117858858072016686";

@@ -732,11 +732,14 @@ test("a seller who withdraws the app is asked to reconnect, and reconnects throu
   const prompt = page.locator("fulfillment-preflight p.fp-banner").filter({ has: page.getByRole("button") });
   assert.equal(await prompt.isVisible(), false, "connected: no prompt");
   const control = page.getByRole("region", { name: "Change at TikTok Shop" });
-  await control.getByRole("button", { name: "Seller withdraws the app" }).click();
-  // The deauthorization webhook moves the shop's version: the open widget shows the prompt.
+  // TikTok Shop announces the end of the authorization: the open widget names the day.
+  await control.getByRole("button", { name: "Authorization ends in 7 days" }).click();
   const reconnect = page.getByRole("button", { name: "Reconnect TikTok Shop" });
   await reconnect.waitFor({ timeout: 15_000 });
-  assert.match(await prompt.textContent(), /connect again/);
+  assert.match(await prompt.textContent(), /ends on \d{4}-\d{2}-\d{2}: connect again before then/);
+  // The deauthorization webhook moves the shop's version: the open widget says syncs stopped.
+  await control.getByRole("button", { name: "Seller withdraws the app" }).click();
+  await eventually(async () => assert.match(await prompt.textContent(), /previews and syncs stop/), 15_000);
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, "reconnect.png");
   // TikTok Shop's authorization page (the simulator's), then back through the callback.

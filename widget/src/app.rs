@@ -859,18 +859,34 @@ fn version_of(body: &str) -> String {
 
 /// The prompt a first page's `tiktok` calls for: none while connected, or when the server does not
 /// connect shops to TikTok Shop.
-fn connect_prompt(value: &preflight::json::Value<'_>) -> Option<(&'static str, &'static str)> {
+fn connect_prompt(value: &preflight::json::Value<'_>) -> Option<(String, &'static str)> {
     let root = Path::Root;
     let o = Object::new(value, &root, "a connection").ok()?;
-    if o.flag("needsReconnect").ok().flatten() == Some(true) {
+    let flag = |key| o.flag(key).ok().flatten();
+    let again = "Reconnect TikTok Shop";
+    if flag("needsReconnect") == Some(true) {
         Some((
-            "TikTok Shop ended this app's access to your shop: previews and syncs stop until you connect again.",
-            "Reconnect TikTok Shop",
+            "TikTok Shop ended this app's access to your shop: previews and syncs stop until you connect again.".to_owned(),
+            again,
         ))
-    } else if o.flag("connected").ok().flatten() == Some(false) {
+    } else if flag("connected") == Some(false) {
         Some((
-            "Connect your TikTok Shop shop so that previews read its orders and syncs reach it.",
+            "Connect your TikTok Shop shop so that previews read its orders and syncs reach it."
+                .to_owned(),
             "Connect TikTok Shop",
+        ))
+    } else if flag("expiringSoon") == Some(true) {
+        let ends = o
+            .text("authorizationExpiresAt")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        Some((
+            format!(
+                "This app's access to your TikTok Shop shop ends on {}: connect again before then to keep syncing.",
+                ends.get(..10).unwrap_or(&ends)
+            ),
+            again,
         ))
     } else {
         None
@@ -906,7 +922,7 @@ struct Loaded {
     rows: Vec<Row>,
     /// Whether recent orders are being imported, and the banner.
     backfill: (bool, Option<String>),
-    connect: Option<(&'static str, &'static str)>,
+    connect: Option<(String, &'static str)>,
     version: String,
     server_now_ms: f64,
     received_ms: f64,

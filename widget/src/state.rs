@@ -49,7 +49,7 @@ pub struct State {
     /// How the import of the shop's recent orders from Shopify goes, while it runs or when it stopped.
     pub backfill: Option<String>,
     /// The prompt to connect the shop to TikTok Shop (again), and its button, when it needs it.
-    pub connect: Option<(&'static str, &'static str)>,
+    pub connect: Option<(String, &'static str)>,
     /// The shop's version its list was read at (`GET /api/changes` tells when it moved).
     pub version: String,
     /// Each fulfillment with a request under way, a notice or a sync to retry, by id.

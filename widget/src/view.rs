@@ -263,7 +263,7 @@ impl Frame {
             None => set(&self.banner, "hidden", ""),
         }
         let (connect, text, button) = &self.connect;
-        match state.connect {
+        match &state.connect {
             Some((prompt, label)) => {
                 text.set_text_content(Some(prompt));
                 button.set_text_content(Some(label));

@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 use super::data::Digits;
 use crate::error::ApiError;
 use crate::state::{blocking, AppState};
-use crate::tiktok_events::{ORDER_STATUS_CHANGE, PACKAGE_UPDATE, SELLER_DEAUTHORIZATION};
+use crate::tiktok_events::{
+    ORDER_STATUS_CHANGE, PACKAGE_UPDATE, SELLER_DEAUTHORIZATION, UPCOMING_AUTHORIZATION_EXPIRATION,
+};
 use crate::tts::simulator::Simulator;
 use crate::tts::types::Order;
 use crate::tts::MarkPackageShippedRequest;
@@ -29,19 +31,27 @@ enum Change {
     Split,
     /// The seller withdraws the app's authorization (no order).
     Deauthorize,
+    /// TikTok Shop announces that the authorization ends in 7 days (no order).
+    Expiring,
 }
 
 impl Change {
-    const ALL: [(&'static str, Self); 4] = [
+    const ALL: [(&'static str, Self); 5] = [
         ("cancel", Self::Cancel),
         ("ship", Self::Ship),
         ("split", Self::Split),
         ("deauthorize", Self::Deauthorize),
+        ("expiring", Self::Expiring),
     ];
+
+    /// Whether it concerns the shop rather than one order.
+    fn of_shop(self) -> bool {
+        matches!(self, Self::Deauthorize | Self::Expiring)
+    }
 }
 
-/// `{"change": "cancel" | "ship" | "split" | "deauthorize", "fulfillmentId": "…"}`, the fulfillment
-/// whose order changes (none for `deauthorize`).
+/// `{"change": "cancel" | "ship" | "split" | "deauthorize" | "expiring", "fulfillmentId": "…"}`, the
+/// fulfillment whose order changes (none for the shop's changes, `deauthorize` and `expiring`).
 fn read(text: &str) -> Result<(Option<String>, Change), ApiError> {
     let value = preflight::json::parse(text)?;
     let root = Path::Root;
@@ -57,12 +67,12 @@ fn read(text: &str) -> Result<(Option<String>, Change), ApiError> {
                 StatusCode::BAD_REQUEST,
                 "input.invalid_value",
                 format!(
-                    "unknown change `{name}`, expected `cancel`, `ship`, `split` or `deauthorize`"
+                    "unknown change `{name}`, expected `cancel`, `ship`, `split`, `deauthorize` or `expiring`"
                 ),
             )
             .at("change")
         })?;
-    let id = if change == Change::Deauthorize {
+    let id = if change.of_shop() {
         o.optional("fulfillmentId", preflight::model::read::text)?
     } else {
         Some(o.required("fulfillmentId", preflight::model::read::any_text)?)
@@ -87,15 +97,25 @@ pub(crate) async fn play(state: &Arc<AppState>, shop: &str, body: &str) -> Resul
         .ok()
         .flatten()
         .ok_or_else(|| ApiError::not_found("tiktok shop"))?;
-    let Some(fulfillment_id) = fulfillment_id.filter(|_| change != Change::Deauthorize) else {
-        // TikTok Shop tells the app, then the seller's tokens stop working.
-        let data = json!({"message": "The seller deauthorized the app."});
-        let sent = sim
-            .notify(&tiktok.cipher, SELLER_DEAUTHORIZATION, data)
-            .await;
-        sim.deauthorize(&tiktok.open_id);
-        let id = sent.map(|n| n.id);
-        return Ok(json!({"notificationId": id}));
+    let Some(fulfillment_id) = fulfillment_id.filter(|_| !change.of_shop()) else {
+        let sent = if change == Change::Expiring {
+            let ends = sim.now() + 7 * 24 * 3600;
+            let data = json!({
+                "message": "Authorization is expiring in 7 days. Please direct the merchant to re-authorize.",
+                "expiration_time": ends.to_string(),
+            });
+            sim.notify(&tiktok.cipher, UPCOMING_AUTHORIZATION_EXPIRATION, data)
+                .await
+        } else {
+            // TikTok Shop tells the app, then the seller's tokens stop working.
+            let data = json!({"message": "The seller deauthorized the app."});
+            let sent = sim
+                .notify(&tiktok.cipher, SELLER_DEAUTHORIZATION, data)
+                .await;
+            sim.deauthorize(&tiktok.open_id);
+            sent
+        };
+        return Ok(json!({"notificationId": sent.map(|n| n.id)}));
     };
     let cipher = tiktok.cipher;
     let store = state.store.clone();
@@ -135,7 +155,9 @@ fn apply(
         }
         Change::Ship => true,
         Change::Split => false,
-        Change::Deauthorize => return Err(ApiError::internal("no order changes")),
+        Change::Deauthorize | Change::Expiring => {
+            return Err(ApiError::internal("no order changes"))
+        }
     };
     let order = sim
         .orders(cipher, &[order_id.to_owned()])
