@@ -423,12 +423,13 @@ impl App {
                         Self::follow(weak.clone(), a.reads);
                     }
                 }
-                // A quiet reload that fails leaves the list as it was.
                 Err(e) if loud => {
                     a.state.loading = Some(format!("Fulfillments could not be loaded: {e}"));
                     a.render();
                 }
-                Err(_) => {}
+                // A quiet reload that fails leaves the list as it was, and is tried again when the
+                // shop's version is next asked.
+                Err(_) => Self::follow(weak.clone(), a.reads),
             });
         });
     }

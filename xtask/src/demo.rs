@@ -199,6 +199,10 @@ fn print_welcome(port: u16) {
     • #1055.1: a USPS label bought in Shopify, refused by TikTok Shop US
       since 2026-01-01: buy it through TikTok Shipping or ship with another
       carrier.
+    • #1041.1: its order's delivery option offers USPS and UPS only, not FedEx.
+    • Change at TikTok Shop (under the list): cancel #1048.1 there, and its
+      open row turns Will fail within seconds, with no reload. The seller can
+      also ship in Seller Center, withdraw the app (then reconnect), …
     Ctrl-C stops it. Each run starts on a fresh database in target/demo/.
 "
     );
