@@ -393,6 +393,8 @@ async fn put_mappings(
     ShopSession(session): ShopSession,
     body: Body,
 ) -> Result<Response, ApiError> {
+    // Checked against the market's catalog as the stored settings restrict it: a provider only a
+    // delivery option's list names may leave that list, and a mapping to it would then name nothing.
     let stored = settings_text(&state, &session.shop).await?;
     let settings = state
         .engine
@@ -566,6 +568,14 @@ async fn list_fulfillments(
         crate::backfill::start(state.clone(), session.shop.clone()).await;
     }
     let first = query.cursor.is_none();
+    // The shop's version is read before anything it covers: a change made meanwhile shows as a newer
+    // version later.
+    let version = if first {
+        let (store, shop) = (state.store.clone(), session.shop.clone());
+        blocking(move || store.shop_version(&shop)).await?
+    } else {
+        0
+    };
     // The first page says how the shop's TikTok Shop connection stands, for the widget's prompt.
     let tiktok = if first {
         crate::connect::connection(&state, &session.shop).await?
@@ -577,8 +587,6 @@ async fn list_fulfillments(
     let shop = session.shop.clone();
     // The stored JSON is read back with the rows, off the async threads.
     let page = blocking(move || {
-        // Read before the rows: a change made meanwhile shows as a newer version later.
-        let version = if first { store.shop_version(&shop)? } else { 0 };
         let page = store.list_fulfillments(
             &shop,
             &FulfillmentQuery {

@@ -102,7 +102,7 @@ pub(crate) async fn connection(
         "connected": shop.is_some(),
         "needsReconnect": reconnect,
         "authorizationExpiresAt": ends.map(|at| preflight::Timestamp::from_unix(at).to_string()),
-        "expiringSoon": ends.is_some_and(|at| at - now <= EXPIRY_NOTICE_SECS),
+        "expiringSoon": ends.is_some_and(|at| at.saturating_sub(now) <= EXPIRY_NOTICE_SECS),
         "shop": shop.map(|s| json!({
             "name": s.name,
             "region": s.region,

@@ -20,6 +20,9 @@ use crate::wire::settings_of;
 /// change when the seller edits them in Seller Center, rarely.
 pub const FRESH_FOR_MS: i64 = 6 * 60 * 60 * 1000;
 
+/// How long a listing that failed is not asked again, in milliseconds: 5 minutes.
+pub const RETRY_AFTER_MS: i64 = 5 * 60 * 1000;
+
 /// How long a list TikTok Shop could not read again is still used, in milliseconds: 7 days. Older, the
 /// option is treated as unknown (any integrated provider passes the preview).
 pub const USED_FOR_MS: i64 = 7 * 24 * 60 * 60 * 1000;
@@ -39,10 +42,14 @@ impl ShopSettings {
     pub fn read(&self) -> Result<Settings, ApiError> {
         let mut settings = settings_of(self.stored.as_deref())?;
         for option in &self.options {
+            // A list that is not JSON, or empty, says nothing of the option.
             let Ok(providers) = serde_json::from_str::<Vec<TtsProvider>>(&option.providers_json)
             else {
                 continue;
             };
+            if providers.is_empty() {
+                continue;
+            }
             let providers = providers
                 .into_iter()
                 .map(|p| ShippingProvider {
@@ -91,8 +98,9 @@ struct OptionOf {
 }
 
 /// Lists the providers of the delivery option of an order (its JSON as TikTok Shop gave it) when its
-/// list is missing or older than [`FRESH_FOR_MS`]. When TikTok Shop cannot answer, the last list stays
-/// in use (see [`USED_FOR_MS`]) and the failure is logged: a preview never waits on it.
+/// list is missing or older than [`FRESH_FOR_MS`]: called where the order was just read at TikTok
+/// Shop. When TikTok Shop cannot answer, the last list stays in use (see [`USED_FOR_MS`]), the failure
+/// is logged, and the option is not asked again for [`RETRY_AFTER_MS`].
 pub(crate) async fn refresh_for(state: &Arc<AppState>, shop: &str, order_json: &str) {
     let Some(option_id) = serde_json::from_str::<OptionOf>(order_json)
         .ok()
@@ -110,7 +118,17 @@ pub(crate) async fn refresh_for(state: &Arc<AppState>, shop: &str, order_json: &
     let fresh = options
         .iter()
         .any(|o| o.delivery_option_id == option_id && now - o.fetched_at < FRESH_FOR_MS);
-    if fresh {
+    let key = (shop.to_owned(), option_id.clone());
+    let failed_lately = {
+        let failures = state
+            .listing_failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        failures
+            .get(&key)
+            .is_some_and(|at| now - at < RETRY_AFTER_MS)
+    };
+    if fresh || failed_lately {
         return;
     }
     let listed = match crate::state::tiktok_context(state, shop).await {
@@ -125,9 +143,19 @@ pub(crate) async fn refresh_for(state: &Arc<AppState>, shop: &str, order_json: &
         Ok(providers) => providers,
         Err(error) => {
             tracing::warn!(shop, delivery_option_id = %option_id, %error, "delivery option not listed");
+            state
+                .listing_failures
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key, now);
             return;
         }
     };
+    state
+        .listing_failures
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(&key);
     let Ok(providers_json) = serde_json::to_string(&providers) else {
         return;
     };

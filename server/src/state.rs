@@ -61,6 +61,9 @@ pub struct AppState {
     pub tiktok: Option<(Arc<TtsConnections>, String)>,
     /// Wakes the worker of TikTok Shop's webhooks when one is queued.
     pub tiktok_events: tokio::sync::Notify,
+    /// When listing each (shop, delivery option)'s providers last failed, Unix milliseconds: it is
+    /// not asked again for a while.
+    pub(crate) listing_failures: std::sync::Mutex<HashMap<(String, String), i64>>,
     /// The host of TikTok Shop's authorization page, when not the market's own (a simulator's).
     pub tiktok_authorize_host: Option<String>,
     /// In demo mode, the TikTok Shop simulator the demo page's "Change at TikTok Shop" plays on.
@@ -93,6 +96,7 @@ impl AppState {
             tiktok_events: tokio::sync::Notify::new(),
             demo_tiktok: None,
             tiktok_authorize_host: None,
+            listing_failures: std::sync::Mutex::default(),
         }
     }
 

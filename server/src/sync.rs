@@ -227,7 +227,7 @@ pub async fn refresh_preview(
     let Some(order) = record.tts_order_json.as_deref() else {
         return Ok(());
     };
-    let source = ValidatorSource::for_order(state, shop, order).await?;
+    let source = ValidatorSource::of_shop(state, shop).await?;
     let checked = check(state, source, &record, order, history_of(&record)?).await?;
     let patch = FulfillmentPatch {
         report_json: Some(checked.json),
@@ -262,7 +262,7 @@ pub async fn set_tracking_number(
     }
     let history = history_of(&record)?;
     let source = match record.tts_order_json.as_deref() {
-        Some(order) => Some(ValidatorSource::for_order(state, shop, order).await?),
+        Some(_) => Some(ValidatorSource::of_shop(state, shop).await?),
         None => None,
     };
     let (stored, order, number) = (
@@ -429,14 +429,19 @@ enum ValidatorSource {
 }
 
 impl ValidatorSource {
-    /// The shop's settings, with the providers of the delivery option of `order_json` (listed at
-    /// TikTok Shop first when unknown or old).
+    /// The shop's settings, with the providers of the delivery option of `order_json`, an order just
+    /// read at TikTok Shop (its option's providers listed there first when unknown or old).
     async fn for_order(
         state: &Arc<AppState>,
         shop: &str,
         order_json: &str,
     ) -> Result<Self, ApiError> {
         delivery_options::refresh_for(state, shop, order_json).await;
+        Self::of_shop(state, shop).await
+    }
+
+    /// The shop's settings, with the delivery options' providers as kept: no call to TikTok Shop.
+    async fn of_shop(state: &AppState, shop: &str) -> Result<Self, ApiError> {
         Ok(Self::Settings(
             delivery_options::shop_settings(state, shop).await?,
         ))
@@ -569,8 +574,7 @@ pub async fn sync(
         )
         .await?;
         let history = history_of(&record)?;
-        let order = record.tts_order_json.as_deref().unwrap_or_default();
-        let source = ValidatorSource::for_order(state, shop, order).await?;
+        let source = ValidatorSource::of_shop(state, shop).await?;
         let validator = state.engine.run(move || source.validator()).await??;
         let sending = Sending {
             record: &record,

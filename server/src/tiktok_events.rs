@@ -149,7 +149,10 @@ async fn work(state: &Arc<AppState>, event: &TiktokEvent) -> Result<(), ApiError
                 Value::String(s) => s.parse::<i64>().ok(),
                 other => other.as_i64(),
             });
-            if let Some(at) = at {
+            // A date in seconds between a year ago and ten years on; anything else is no date.
+            let now = state.clock.now_millis().div_euclid(1000);
+            let year = 366 * 24 * 3600;
+            if let Some(at) = at.filter(|at| (now - year..=now + 10 * year).contains(at)) {
                 let store = state.store.clone();
                 let shop = event.shop.clone();
                 blocking(move || store.set_tiktok_expiry(&shop, at)).await?;

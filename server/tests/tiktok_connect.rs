@@ -560,9 +560,44 @@ async fn each_orders_delivery_option_lists_the_providers_its_preview_accepts() {
         (422, &json!("sync.blocked"))
     );
 
+    // A provider only the option names (not in the market's catalog) is not a mapping's target: it
+    // may leave the list, and the mapping would then name nothing.
+    app.sim.set_providers(
+        "DO1",
+        [
+            ShippingProvider::new(USPS, "USPS"),
+            ShippingProvider::new("7300000000000000001", "Harbor Local Express"),
+        ],
+    );
+    app.advance(6 * HOUR + 1);
+    assert_eq!(app.link_and_read().await.0, 200);
+    let mapping = json!({"carrierMappings": [{"from": "Harbor", "to": "Harbor Local Express"}]});
+    let (status, body) = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/settings/carrier-mappings",
+            Some(mapping),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("input.unknown_provider")),
+        "{body}"
+    );
+    // An empty list says nothing of the option: any integrated provider passes.
+    app.sim.set_providers("DO1", []);
+    app.advance(6 * HOUR + 1);
+    let (_, row) = app.link_and_read().await;
+    assert_eq!(row["report"]["verdict"], "ready", "{row}");
+    app.sim
+        .set_providers("DO1", [ShippingProvider::new(USPS, "USPS")]);
+    app.advance(6 * HOUR + 1);
+    let (_, row) = app.link_and_read().await;
+    assert_eq!(codes(&row), ["carrier.not_in_delivery_option"]);
+
     // TikTok Shop cannot list the option: the last list stays in use for up to 7 days…
     app.sim.remove_delivery_option("DO1");
-    app.advance(7 * HOUR);
+    app.advance(6 * HOUR + 1);
     let (_, row) = app.link_and_read().await;
     assert_eq!(codes(&row), ["carrier.not_in_delivery_option"]);
     // …and is then dropped: the option is unknown, any integrated provider passes.

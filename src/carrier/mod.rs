@@ -338,9 +338,10 @@ impl CarrierIndex {
         }
     }
 
-    /// The providers an order of `delivery_option` may be pushed with, in catalog order: its option's
-    /// list when the settings' `deliveryOptionProviders` give one, else `shippingProviders` when
-    /// given, else the region's catalog.
+    /// The catalog providers an order of `delivery_option` may be pushed with, in catalog order (the
+    /// ones a carrier mapping may name): those its option's list names when the settings'
+    /// `deliveryOptionProviders` give one, else those `shippingProviders` names when given, else the
+    /// region's whole catalog.
     pub fn accepted_providers<'a>(
         &'a self,
         delivery_option: Option<&str>,
@@ -348,6 +349,7 @@ impl CarrierIndex {
         let accepted = self.accepted(delivery_option);
         self.providers
             .iter()
+            .take(self.catalog_len)
             .enumerate()
             .filter(move |(i, _)| accepted.has(*i))
             .map(|(_, p)| p)

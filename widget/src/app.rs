@@ -375,15 +375,18 @@ impl App {
 
     /// Loads settings and every fulfillment, then renders.
     fn load(weak: Weak<RefCell<Self>>) {
-        Self::fetch(weak, true);
+        Self::fetch(weak, None);
     }
 
-    /// Loads the list again with the old one shown meanwhile (while recent orders are imported).
-    fn reload_quietly(weak: Weak<RefCell<Self>>) {
-        Self::fetch(weak, false);
+    /// Loads the list again with the old one shown meanwhile, for the follow-up of read `read`
+    /// (recent orders being imported, or the shop's version moved).
+    fn reload_quietly(weak: Weak<RefCell<Self>>, read: u32) {
+        Self::fetch(weak, Some(read));
     }
 
-    fn fetch(weak: Weak<RefCell<Self>>, loud: bool) {
+    /// A loud load (`None`) or a quiet reload for the follow-up of a read.
+    fn fetch(weak: Weak<RefCell<Self>>, quiet: Option<u32>) {
+        let loud = quiet.is_none();
         let Some(api) = with(&weak, |a| {
             if loud {
                 a.state.loading = Some("Loading fulfillments…".to_owned());
@@ -400,6 +403,13 @@ impl App {
                     a.state.clock_offset_ms = loaded.server_now_ms - loaded.received_ms;
                     a.state.validator = Some(loaded.validator);
                     a.state.rows = loaded.rows;
+                    // A number typed in the open dialog is checked again against the rows as read now.
+                    if let Some(mut detail) = a.detail.take() {
+                        if let Some(draft) = detail.draft().map(str::to_owned) {
+                            detail.set_draft(&a.state, draft, a.state.now());
+                        }
+                        a.detail = Some(detail);
+                    }
                     measure("fp:check", "fp:data");
                     a.state.loading = None;
                     a.state.backfill = loaded.backfill.1;
@@ -411,16 +421,19 @@ impl App {
                         a.announce(&format!("{} fulfillments loaded", a.state.rows.len()));
                     }
                     a.reads = a.reads.wrapping_add(1);
+                    let read = a.reads;
                     // While recent orders are imported from Shopify, the list follows them;
-                    // otherwise it follows the shop's version.
+                    // otherwise it follows the shop's version. A newer read stops either.
                     if loaded.backfill.0 {
                         let weak = weak.clone();
                         gloo_timers::callback::Timeout::new(BACKFILL_POLL_MS, move || {
-                            Self::reload_quietly(weak);
+                            if with(&weak, |a| a.reads == read) == Some(true) {
+                                Self::reload_quietly(weak, read);
+                            }
                         })
                         .forget();
                     } else {
-                        Self::follow(weak.clone(), a.reads);
+                        Self::follow(weak.clone(), read);
                     }
                 }
                 Err(e) if loud => {
@@ -428,8 +441,12 @@ impl App {
                     a.render();
                 }
                 // A quiet reload that fails leaves the list as it was, and is tried again when the
-                // shop's version is next asked.
-                Err(_) => Self::follow(weak.clone(), a.reads),
+                // shop's version is next asked, unless a newer read took over.
+                Err(_) => {
+                    if let Some(read) = quiet.filter(|r| *r == a.reads) {
+                        Self::follow(weak.clone(), read);
+                    }
+                }
             });
         });
     }
@@ -452,9 +469,11 @@ impl App {
                 } else {
                     api.get("/api/changes").await.ok().map(|b| version_of(&b))
                 };
-                let moved = with(&weak, |a| version.is_some_and(|v| v != a.state.version));
-                match moved {
-                    Some(true) => Self::reload_quietly(weak),
+                let moved = with(&weak, |a| {
+                    (a.reads == read).then(|| version.is_some_and(|v| v != a.state.version))
+                });
+                match moved.flatten() {
+                    Some(true) => Self::reload_quietly(weak, read),
                     Some(false) => Self::follow(weak, read),
                     None => {}
                 }
@@ -932,24 +951,21 @@ struct Loaded {
 /// Settings and every page of fulfillments.
 /// Each page is read and checked as it arrives, while the next one is on its way.
 async fn fetch_all(api: &Api) -> Result<Loaded, String> {
+    let first = format!("/api/fulfillments?limit={PAGE}");
+    let mut page = api.get(&first).await.map_err(|e| e.to_string())?;
+    // The settings after the first page: the version it carries was read before them, so a change
+    // to them meanwhile shows as a newer version later.
     let settings = api.get("/api/settings").await.map_err(|e| e.to_string())?;
     let settings: Settings = preflight::from_json(&settings).map_err(|e| e.to_string())?;
     let validator =
         Validator::new(settings).map_err(|e| format!("the shop's settings cannot be used: {e}"))?;
     let mut rows = Vec::new();
-    let mut cursor: Option<String> = None;
     let mut server_now_ms = None;
     let mut received_ms = 0.0;
     let mut backfill = (false, None);
     let mut connect = None;
     let mut version = String::new();
     loop {
-        let mut path = format!("/api/fulfillments?limit={PAGE}");
-        if let Some(cursor) = &cursor {
-            path.push_str("&cursor=");
-            path.push_str(&encode(cursor));
-        }
-        let page = api.get(&path).await.map_err(|e| e.to_string())?;
         // The last mark is the one the render is measured from: when all the data is here.
         mark("fp:data");
         let value = preflight::json::parse(&page).map_err(|e| e.to_string())?;
@@ -980,10 +996,12 @@ async fn fetch_all(api: &Api) -> Result<Loaded, String> {
             row.revalidate(&validator, now);
             rows.push(row);
         }
-        cursor = o.text("nextCursor").ok().flatten();
-        if cursor.is_none() || items.is_empty() {
+        let cursor = o.text("nextCursor").ok().flatten();
+        let Some(cursor) = cursor.filter(|_| !items.is_empty()) else {
             break;
-        }
+        };
+        let path = format!("{first}&cursor={}", encode(&cursor));
+        page = api.get(&path).await.map_err(|e| e.to_string())?;
     }
     Ok(Loaded {
         validator,

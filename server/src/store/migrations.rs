@@ -10,8 +10,9 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
 ];
 
 /// The shipping providers each delivery option accepts, as TikTok Shop last listed them, and each
-/// shop's change counter: one more on every change of a fulfillment, a push, the settings or the
-/// TikTok Shop connection, so that an open list can tell cheaply whether to read itself again.
+/// shop's change counter: one more on every change of a fulfillment, a push, the settings, a delivery
+/// option's providers or the TikTok Shop connection, so that an open list can tell cheaply whether to
+/// read itself again.
 const V5: &str = r"
 CREATE TABLE delivery_option_providers (
     shop               TEXT NOT NULL,

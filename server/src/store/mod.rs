@@ -445,7 +445,7 @@ pub trait Store: Send + Sync {
     fn fulfillments_of_order(&self, shop: &str, order_id: &str) -> Result<Vec<String>, StoreError>;
 
     /// The shop's change counter: one more on every change of one of its fulfillments, pushes,
-    /// settings or delivery options; 0 before any.
+    /// settings, delivery options or its TikTok Shop connection; 0 before any.
     ///
     /// # Errors
     /// [`StoreError::Database`].

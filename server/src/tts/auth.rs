@@ -141,13 +141,14 @@ impl std::fmt::Debug for AuthClient {
 
 impl AuthClient {
     /// A client of the token endpoints at `base` ([`LIVE_AUTH_BASE`], or a simulator's
-    /// `http://127.0.0.1:PORT`); requests time out after 10 s.
+    /// `http://127.0.0.1:PORT`); each request times out after 4 s, so that a refresh sent
+    /// [`TOKEN_ATTEMPTS`] times still ends within a request's 15 s.
     ///
     /// # Errors
     /// [`AuthError::Transport`] when the HTTP client cannot be built.
     pub fn new(base: &str, app_key: &str, app_secret: SecretString) -> Result<Self, AuthError> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(4))
             .build()
             .map_err(|e| AuthError::Transport(e.to_string()))?;
         Ok(Self {
@@ -158,19 +159,21 @@ impl AuthClient {
         })
     }
 
-    /// Exchanges an authorization code for the seller's tokens.
+    /// Exchanges an authorization code for the seller's tokens, once: a code is good once, so a request
+    /// whose answer was lost is not sent again (the seller starts over).
     ///
     /// # Errors
     /// [`AuthError::Refused`] for a wrong, spent or expired code; [`AuthError::Transport`].
     pub async fn get(&self, auth_code: &str) -> Result<SellerGrant, AuthError> {
-        self.call(
+        self.call_once(
             "/api/v2/token/get",
             &[("auth_code", auth_code), ("grant_type", "authorized_code")],
         )
         .await
     }
 
-    /// Refreshes the seller's access token.
+    /// Refreshes the seller's access token, sent again while TikTok Shop does not answer (see
+    /// [`TOKEN_ATTEMPTS`]).
     ///
     /// # Errors
     /// [`AuthError::Refused`] for an expired or revoked refresh token; [`AuthError::Transport`].
@@ -204,8 +207,8 @@ impl AuthClient {
         mac.verify_slice(&expected).is_ok()
     }
 
-    /// One token request, sent again (up to [`TOKEN_ATTEMPTS`] in all, after waits of about 0.2 s
-    /// then 0.4 s with full jitter) while TikTok Shop does not answer it: a refusal is final.
+    /// A token request sent again (up to [`TOKEN_ATTEMPTS`] in all, after waits of about 0.2 s then
+    /// 0.4 s with full jitter) while TikTok Shop does not answer it: a refusal is final.
     async fn call(&self, path: &str, params: &[(&str, &str)]) -> Result<SellerGrant, AuthError> {
         use backon::Retryable;
         let backoff = backon::ExponentialBuilder::default()
@@ -238,6 +241,10 @@ impl AuthClient {
             // Without the URL: its query holds the app secret and the code.
             .map_err(|e| AuthError::Transport(e.without_url().to_string()))?;
         let status = response.status();
+        // An overloaded or failing gateway says nothing of the credential, whatever its body.
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(AuthError::Transport(format!("answered {status}")));
+        }
         let bytes = response
             .bytes()
             .await

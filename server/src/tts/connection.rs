@@ -81,9 +81,12 @@ pub struct TtsConnections {
     ring: Arc<KeyRing>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    /// One refresh at a time in this process.
-    refreshing: Arc<tokio::sync::Mutex<()>>,
+    /// One refresh of a shop at a time in this process: each shop's lock.
+    refreshing: Arc<std::sync::Mutex<std::collections::HashMap<String, RefreshLock>>>,
 }
+
+/// The lock one shop's refresh holds.
+type RefreshLock = Arc<tokio::sync::Mutex<()>>;
 
 impl std::fmt::Debug for TtsConnections {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,7 +112,7 @@ impl TtsConnections {
             ring,
             store,
             clock,
-            refreshing: Arc::new(tokio::sync::Mutex::new(())),
+            refreshing: Arc::default(),
         }
     }
 
@@ -250,7 +253,14 @@ impl TtsConnections {
         shop: &str,
         stored: ShopCredentials,
     ) -> Result<SecretString, ConnectionError> {
-        let _one_at_a_time = self.refreshing.lock().await;
+        let lock = self
+            .refreshing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(shop.to_owned())
+            .or_default()
+            .clone();
+        let _one_at_a_time = lock.lock().await;
         let s = shop.to_owned();
         let stored = self
             .blocking(move |store| store.credentials(&s, Platform::Tiktok))
