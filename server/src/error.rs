@@ -122,7 +122,10 @@ pub const fn store_status(e: &StoreError) -> StatusCode {
         | StoreError::PushInFlight { .. }
         | StoreError::IdempotencyInProgress(_) => StatusCode::CONFLICT,
         StoreError::IdempotencyMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         StoreError::Database(_)
+        | StoreError::Postgres(_)
+        | StoreError::Migration(_)
         | StoreError::Pragma { .. }
         | StoreError::SchemaTooNew { .. }
         | StoreError::IllegalTransition { .. } => StatusCode::INTERNAL_SERVER_ERROR,

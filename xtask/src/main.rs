@@ -7,6 +7,7 @@ mod build;
 mod demo;
 #[cfg(test)]
 mod layers;
+mod postgres;
 mod tools;
 
 use std::env;
@@ -53,9 +54,20 @@ pub fn root() -> PathBuf {
 
 /// Runs a command in `dir`, failing with its name when it fails.
 pub fn run_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
+    run_with(dir, program, args, &[])
+}
+
+/// Runs a command in `dir` with `envs` set, failing with its name when it fails.
+pub fn run_with(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Result<(), String> {
     eprintln!("xtask: $ {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(dir)
         .status()
         .map_err(|e| format!("cannot run `{program}`: {e}"))?;
@@ -106,8 +118,16 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
-    // Every crate natively, the widget's model (what the list shows, without the DOM) among them.
-    cargo(&["test", "--workspace"])?;
+    // Every crate natively, the widget's model (what the list shows, without the DOM) among them;
+    // the store's PostgreSQL suites against a server of their own.
+    let postgres = postgres::Postgres::start()?;
+    run_with(
+        &root(),
+        &cargo_program(),
+        &["test", "--workspace"],
+        &[("PREFLIGHT_TEST_POSTGRES", &postgres.url())],
+    )?;
+    drop(postgres);
     let package = build::build()?;
     build::native_reports()?;
     tools::npm_install()?;

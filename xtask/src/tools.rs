@@ -1,5 +1,6 @@
 //! Installs what the tasks need, each only when missing: the wasm target, the wasm-bindgen CLI of the
-//! locked version, the npm tooling, Debian's Chromium and ChromeDriver.
+//! locked version, the npm tooling, Debian's Chromium and ChromeDriver (and PostgreSQL, for
+//! [`crate::postgres`]).
 
 use std::fs;
 use std::path::Path;
@@ -82,6 +83,11 @@ pub fn chromium() -> Result<(), String> {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// Debian packages, through apt-get (with sudo when not root).
+pub fn apt_install(packages: &[&str]) -> Result<(), String> {
     let sudo = output("id", &["-u"]).is_some_and(|id| id.trim() != "0");
     let apt = |args: &[&str]| {
         if sudo {
@@ -93,5 +99,7 @@ pub fn chromium() -> Result<(), String> {
         }
     };
     apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "chromium", "chromium-driver"])
+    let mut install = vec!["install", "-y", "-qq"];
+    install.extend_from_slice(packages);
+    apt(&install)
 }

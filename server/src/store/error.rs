@@ -12,6 +12,16 @@ pub enum StoreError {
     /// The database failed (I/O, corruption, a lock held past the busy timeout). API: 500.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL refused or failed a statement. API: 500.
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The database cannot be reached now (PostgreSQL down or restarting, no connection free in
+    /// time). API: 503: the request may be sent again.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// Migrating the schema failed. API: 500.
+    #[error("migrating the schema failed: {0}")]
+    Migration(String),
     /// A pragma set at open did not read back with the value asked for: the server must not start.
     /// API: 500.
     #[error("pragma `{name}` reads back `{actual}`, expected `{expected}`")]
@@ -90,7 +100,9 @@ impl StoreError {
     #[must_use]
     pub const fn code(&self) -> &'static str {
         match self {
-            Self::Database(_) => "store.database",
+            Self::Database(_) | Self::Postgres(_) => "store.database",
+            Self::Unavailable(_) => "store.unavailable",
+            Self::Migration(_) => "store.migration_failed",
             Self::Pragma { .. } => "store.pragma_not_applied",
             Self::SchemaTooNew { .. } => "store.schema_too_new",
             Self::InvalidInput { .. } => "store.invalid_input",

@@ -33,6 +33,7 @@
 
 mod error;
 mod migrations;
+mod postgres;
 mod push;
 mod sqlite;
 
@@ -43,6 +44,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use error::StoreError;
+pub use postgres::{PgOptions, PgStore};
 pub use push::PushState;
 pub use sqlite::{Pragmas, SqliteOptions, SqliteStore};
 

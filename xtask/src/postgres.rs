@@ -1,0 +1,163 @@
+//! A PostgreSQL server for the tests: Debian's `postgresql` (installed when missing), a fresh cluster
+//! made by `initdb` in `target/postgres/`, started by `pg_ctl` on a free loopback port (as the
+//! `postgres` user when run as root: PostgreSQL refuses to run as root), and stopped when dropped.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{root, tools};
+
+/// A running server; stopped on drop.
+#[derive(Debug)]
+pub struct Postgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+/// The role the tests connect as (trusted on loopback: the cluster is the tests' own).
+const ROLE: &str = "preflight";
+
+impl Postgres {
+    /// Installs PostgreSQL when missing and starts a fresh cluster.
+    ///
+    /// # Errors
+    /// When it cannot be installed, made or started; the message names the step.
+    pub fn start() -> Result<Self, String> {
+        let bin = match server_bin() {
+            Some(bin) => bin,
+            None => {
+                tools::apt_install(&["postgresql"])?;
+                server_bin().ok_or("postgresql is installed, but no initdb was found")?
+            }
+        };
+        let dir = root().join("target/postgres");
+        let data = dir.join("data");
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+        }
+        fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        let as_postgres = is_root();
+        if as_postgres {
+            run(None, "chown", &["postgres:", &path_str(&dir)?])?;
+        }
+        let server = Self {
+            bin,
+            data,
+            port: free_port()?,
+            as_postgres,
+        };
+        server.pg(
+            "initdb",
+            &[
+                "-D",
+                &path_str(&server.data)?,
+                "-U",
+                ROLE,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
+        )?;
+        // On loopback only, its socket in its own folder; the tests kill processes, not machines, so
+        // the cluster needs no fsync.
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=200",
+            server.port,
+            path_str(&dir)?
+        );
+        server.pg(
+            "pg_ctl",
+            &[
+                "-D",
+                &path_str(&server.data)?,
+                "-l",
+                &path_str(&dir.join("server.log"))?,
+                "-o",
+                &options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        )?;
+        Ok(server)
+    }
+
+    /// Its URL, for the role the tests use, on database `postgres`.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("postgres://{ROLE}@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Runs one of the server's programs, as `postgres` when run as root.
+    fn pg(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        let program = path_str(&self.bin.join(program))?;
+        if self.as_postgres {
+            let mut all = vec!["-u", "postgres", "--", program.as_str()];
+            all.extend_from_slice(args);
+            run(Some(&self.data), "runuser", &all)
+        } else {
+            run(Some(&self.data), &program, args)
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Ok(data) = path_str(&self.data) {
+            let _ = self.pg("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
+        }
+    }
+}
+
+/// The newest installed server's programs: `/usr/lib/postgresql/<version>/bin`.
+fn server_bin() -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port on loopback: {e}"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port on loopback: {e}"))
+}
+
+fn path_str(path: &Path) -> Result<String, String> {
+    path.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{} is not UTF-8", path.display()))
+}
+
+/// Runs a command (in the cluster's folder's parent for `Some`, where `postgres` may read), failing
+/// with its name when it fails.
+fn run(dir: Option<&Path>, program: &str, args: &[&str]) -> Result<(), String> {
+    let cwd = dir
+        .and_then(Path::parent)
+        .map_or_else(root, Path::to_path_buf);
+    crate::run_in(&cwd, program, args)
+}
