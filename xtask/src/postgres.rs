@@ -1,6 +1,8 @@
 //! A PostgreSQL server for the tests: Debian's `postgresql` (installed when missing), a fresh cluster
 //! made by `initdb` in `target/postgres/`, started by `pg_ctl` on a free loopback port (as the
 //! `postgres` user when run as root: PostgreSQL refuses to run as root), and stopped when dropped.
+//! When the `postgres` user cannot reach `target/` (a checkout in a private folder), the cluster goes
+//! to a folder of its own in the system's temporary folder, removed when stopped.
 
 use std::fs;
 use std::net::TcpListener;
@@ -16,6 +18,8 @@ pub struct Postgres {
     data: PathBuf,
     port: u16,
     as_postgres: bool,
+    /// A folder outside the checkout, removed when stopped.
+    temporary: Option<PathBuf>,
 }
 
 /// The role the tests connect as (trusted on loopback: the cluster is the tests' own).
@@ -34,21 +38,29 @@ impl Postgres {
                 server_bin().ok_or("postgresql is installed, but no initdb was found")?
             }
         };
-        let dir = root().join("target/postgres");
+        let as_postgres = is_root();
+        let port = free_port()?;
+        let target = root().join("target");
+        let (dir, temporary) = if !as_postgres || reachable_by_postgres(&target) {
+            (target.join("postgres"), None)
+        } else {
+            let dir = std::env::temp_dir().join(format!("preflight-postgres-{port}"));
+            (dir.clone(), Some(dir))
+        };
         let data = dir.join("data");
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
         }
         fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
-        let as_postgres = is_root();
         if as_postgres {
             run(None, "chown", &["postgres:", &path_str(&dir)?])?;
         }
         let server = Self {
             bin,
             data,
-            port: free_port()?,
+            port,
             as_postgres,
+            temporary,
         };
         server.pg(
             "initdb",
@@ -113,6 +125,9 @@ impl Drop for Postgres {
         if let Ok(data) = path_str(&self.data) {
             let _ = self.pg("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
         }
+        if let Some(dir) = &self.temporary {
+            let _ = fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -129,6 +144,15 @@ fn server_bin() -> Option<PathBuf> {
         .collect();
     versions.sort();
     versions.pop().map(|(_, bin)| bin)
+}
+
+/// Whether the `postgres` user can enter `dir` (every folder above it searchable).
+fn reachable_by_postgres(dir: &Path) -> bool {
+    Command::new("runuser")
+        .args(["-u", "postgres", "--", "test", "-x"])
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn is_root() -> bool {
