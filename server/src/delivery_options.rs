@@ -11,7 +11,7 @@ use preflight::model::{DeliveryOptionProviders, Settings, ShippingProvider};
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::state::{blocking, settings_text, AppState};
+use crate::state::{blocking, AppState};
 use crate::store::DeliveryOptionRecord;
 use crate::tts::ShippingProvider as TtsProvider;
 use crate::wire::settings_of;
@@ -73,10 +73,11 @@ impl ShopSettings {
 /// # Errors
 /// The store's.
 pub(crate) async fn shop_settings(state: &AppState, shop: &str) -> Result<ShopSettings, ApiError> {
-    let stored = settings_text(state, shop).await?;
     let store = state.store.clone();
     let s = shop.to_owned();
-    let mut options = blocking(move || store.delivery_options(&s)).await?;
+    // One trip off the async threads for both reads.
+    let (stored, mut options) =
+        blocking(move || Ok((store.settings(&s)?, store.delivery_options(&s)?))).await?;
     let now = state.clock.now_millis();
     options.retain(|o| now - o.fetched_at <= USED_FOR_MS);
     Ok(ShopSettings { stored, options })
