@@ -355,6 +355,13 @@ impl CarrierIndex {
             .map(|(_, p)| p)
     }
 
+    /// Whether the providers an order of `delivery_option` may be pushed with are a list (its option's,
+    /// or `shippingProviders`) rather than the region's whole catalog.
+    #[must_use]
+    pub fn restricts(&self, delivery_option: Option<&str>) -> bool {
+        self.accepted(delivery_option).restriction.allowed.is_some()
+    }
+
     /// The id pushed for the provider at `index` on an order of `delivery_option`: the id its delivery
     /// option's list gives it, else the provider's own.
     #[must_use]
@@ -931,6 +938,8 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(names(Some("DO1")), ["UPS"]);
+        assert!(index.restricts(Some("DO1")));
+        assert!(!index.restricts(Some("DO2")) && !index.restricts(None));
         assert_eq!(
             names(Some("DO2")).len(),
             catalog::providers(Region::Us).len()

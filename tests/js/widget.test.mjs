@@ -164,6 +164,8 @@ test("the list: statuses, previews, filters with counts, Sync all ready", async 
   assert.match(await failing.locator("span.fp-reason").textContent(), /integrated shipping providers/);
   // Its order's delivery option offers USPS and UPS only, as TikTok Shop lists it: Will fail before any sync.
   assert.equal(await statusOf(page, fulfillmentId(1041)), "Not synced");
+  assert.equal(await row(page, fulfillmentId(1041)).locator(".fp-carrier").textContent(),
+    "FedEx → not offered by its order's delivery option");
   await row(page, fulfillmentId(1041)).getByRole("button", { name: "Will fail: view reason", exact: true }).click();
   const option = dialogOf(page, "#1041.1");
   await option.locator('article.fp-problem[data-code="carrier.not_in_delivery_option"]').waitFor();
@@ -739,7 +741,7 @@ test("a seller who withdraws the app is asked to reconnect, and reconnects throu
   assert.match(await prompt.textContent(), /ends on \d{4}-\d{2}-\d{2}: connect again before then/);
   // The deauthorization webhook moves the shop's version: the open widget says syncs stopped.
   await control.getByRole("button", { name: "Seller withdraws the app" }).click();
-  await eventually(async () => assert.match(await prompt.textContent(), /previews and syncs stop/), 15_000);
+  await eventually(async () => assert.match(await prompt.textContent(), /syncs are refused until you connect again/), 15_000);
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, "reconnect.png");
   // TikTok Shop's authorization page (the simulator's), then back through the callback.

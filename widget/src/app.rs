@@ -886,7 +886,7 @@ fn connect_prompt(value: &preflight::json::Value<'_>) -> Option<(String, &'stati
     let again = "Reconnect TikTok Shop";
     if flag("needsReconnect") == Some(true) {
         Some((
-            "TikTok Shop ended this app's access to your shop: previews and syncs stop until you connect again.".to_owned(),
+            "This app's access to your TikTok Shop shop was withdrawn or has ended: syncs are refused until you connect again, and previews show orders as last read.".to_owned(),
             again,
         ))
     } else if flag("connected") == Some(false) {

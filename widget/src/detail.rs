@@ -459,9 +459,15 @@ impl Detail {
             append(&select, &group);
         }
         let group = dom.el("optgroup", "");
-        set(&group, "label", "Its delivery option's providers");
-        if let Some(validator) = &state.validator {
-            for provider in validator.carriers().accepted_providers(delivery_option) {
+        let carriers = state.validator.as_ref().map(preflight::Validator::carriers);
+        let label = if carriers.is_some_and(|c| c.restricts(delivery_option)) {
+            "Its delivery option's providers"
+        } else {
+            "All providers"
+        };
+        set(&group, "label", label);
+        if let Some(carriers) = carriers {
+            for provider in carriers.accepted_providers(delivery_option) {
                 append(&group, &option(dom, &provider.name, &provider.name));
             }
         }

@@ -297,6 +297,16 @@ impl Row {
             .as_ref()
             .and_then(|r| r.plan.shipping_provider_name.as_deref())
     }
+
+    /// Whether the carrier is a provider the order's delivery option does not offer.
+    #[must_use]
+    pub fn outside_delivery_option(&self) -> bool {
+        self.report.as_ref().is_some_and(|r| {
+            r.diagnostics
+                .iter()
+                .any(|d| d.code == preflight::report::Code::CarrierNotInDeliveryOption)
+        })
+    }
 }
 
 /// A report's preview at `now`.
@@ -473,16 +483,22 @@ pub fn counts(rows: &[Row], now: Timestamp) -> [usize; 5] {
     counts
 }
 
-/// Whether "Sync all ready" takes the row: a first push the engine finds ready, never tried before. A
-/// tracking update spends the only one TikTok Shop allows, and a push TikTok Shop refused deserves a
-/// look, so neither is part of a bulk sync.
+/// Whether "Sync all ready" takes the row: a first push the engine finds ready, never tried before,
+/// whose tracking number it does not doubt. A tracking update spends the only one TikTok Shop allows,
+/// and a push TikTok Shop refused or a doubted number deserves a look, so none is part of a bulk sync.
 #[must_use]
 pub fn in_bulk_sync(row: &Row) -> bool {
+    // A number the engine doubts (another carrier's format, none it knows, several) deserves a look
+    // before it is pushed under the carrier named.
+    let doubted = |r: &preflight::Report| {
+        r.diagnostics
+            .iter()
+            .any(|d| d.rule == preflight::report::Rule::Tracking && d.severity == Severity::Warning)
+    };
     row.status == SyncStatus::NotSynced
-        && row
-            .report
-            .as_ref()
-            .is_some_and(|r| r.verdict == Verdict::Ready && r.plan.action == Action::Ship)
+        && row.report.as_ref().is_some_and(|r| {
+            r.verdict == Verdict::Ready && r.plan.action == Action::Ship && !doubted(r)
+        })
 }
 
 /// The tracking page of a fulfillment payload, only when it is an `https:` URL: any other scheme
@@ -603,6 +619,17 @@ mod tests {
         assert!(matches!(failing.preview(now()), Preview::WillFail { .. }));
         let rows = [ready, failing];
         assert_eq!(counts(&rows, now()), [2, 1, 1, 1, 0]);
+
+        // A USPS number under UPS: ready, but doubted, so not part of a bulk sync.
+        let mut doubted = row(&item("UPS", "9400111899378020048349", "not_synced"));
+        doubted.revalidate(&validator, now());
+        let report = doubted.report.as_ref().unwrap();
+        assert_eq!(report.verdict, Verdict::Ready, "{:?}", report.diagnostics);
+        assert!(report
+            .diagnostics
+            .iter()
+            .any(|d| d.code == preflight::report::Code::TrackingCarrierMismatch));
+        assert!(!in_bulk_sync(&doubted));
     }
 
     #[test]

@@ -401,7 +401,12 @@ impl Frame {
                 dom.compose(&carrier, &[name, Part::Ours(" → "), Part::Theirs(provider)]);
             }
             None => {
-                dom.compose(&carrier, &[name, Part::Ours(" → no TikTok Shop provider")]);
+                let why = if row.outside_delivery_option() {
+                    " → not offered by its order's delivery option"
+                } else {
+                    " → no TikTok Shop provider"
+                };
+                dom.compose(&carrier, &[name, Part::Ours(why)]);
                 carrier.set_class_name("fp-carrier fp-unresolved");
             }
         }
