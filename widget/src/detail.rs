@@ -28,6 +28,8 @@ pub struct Detail {
     checks: Element,
     mapping: Element,
     select: Option<HtmlSelectElement>,
+    /// The providers the mapping's choices listed (names, joined).
+    select_for: String,
     input: HtmlInputElement,
     link: Element,
     link_input: HtmlInputElement,
@@ -146,6 +148,7 @@ impl Detail {
             checks,
             mapping,
             select: None,
+            select_for: String::new(),
             input,
             link,
             link_input,
@@ -422,9 +425,20 @@ impl Detail {
             self.select = None;
             return;
         };
-        if self.select.is_some() {
+        // Kept while the providers it lists stand (a reload may bring the option's list), or once a
+        // choice is made in it.
+        let carriers = state.validator.as_ref().map(preflight::Validator::carriers);
+        let listed: String = carriers
+            .iter()
+            .flat_map(|c| c.accepted_providers(delivery_option))
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let chosen = self.select.as_ref().is_some_and(|s| !s.value().is_empty());
+        if self.select.is_some() && (chosen || self.select_for == listed) {
             return;
         }
+        self.select_for = listed;
         let _ = self.mapping.remove_attribute("hidden");
         dom::clear(&self.mapping);
         let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -459,7 +473,6 @@ impl Detail {
             append(&select, &group);
         }
         let group = dom.el("optgroup", "");
-        let carriers = state.validator.as_ref().map(preflight::Validator::carriers);
         let label = if carriers.is_some_and(|c| c.restricts(delivery_option)) {
             "Its delivery option's providers"
         } else {
