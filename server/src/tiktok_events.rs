@@ -34,6 +34,13 @@ pub const UPCOMING_AUTHORIZATION_EXPIRATION: i64 = 7;
 /// `CANCELLATION_STATUS_CHANGE`.
 pub const CANCELLATION_STATUS_CHANGE: i64 = 11;
 
+/// How many events a worker claims at a time.
+pub const CLAIM_BATCH: u32 = 10;
+
+/// How long a worker holds the events it claimed: an event whose work failed, or whose worker died,
+/// is worked again once it has passed.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(120);
+
 /// How often the worker looks for events left over (a restart, a failed step), besides being woken by
 /// each new one.
 pub const POLL_EVERY: Duration = Duration::from_secs(5);
@@ -175,19 +182,32 @@ async fn work(state: &Arc<AppState>, event: &TiktokEvent) -> Result<(), ApiError
     Ok(())
 }
 
-/// Works off every pending event once: how many were done. An event whose work failed stays pending
-/// and is tried again at the next pass.
+/// Works off the pending events no other worker holds, [`CLAIM_BATCH`] claimed at a time until none
+/// is left: how many were done. An event whose work failed stays claimed until its lease passes, and
+/// is then tried again.
 pub async fn run_pending(state: &Arc<AppState>) -> usize {
-    let store = state.store.clone();
-    let pending = match blocking(move || store.pending_tiktok_events(100)).await {
-        Ok(pending) => pending,
-        Err(error) => {
-            tracing::warn!(code = error.code, "pending TikTok Shop events not read");
-            return 0;
-        }
-    };
     let mut done = 0;
-    for event in pending {
+    loop {
+        let store = state.store.clone();
+        let lease = i64::try_from(CLAIM_LEASE.as_millis()).unwrap_or(i64::MAX);
+        let claimed = match blocking(move || store.claim_tiktok_events(CLAIM_BATCH, lease)).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(code = error.code, "pending TikTok Shop events not read");
+                return done;
+            }
+        };
+        if claimed.is_empty() {
+            return done;
+        }
+        done += work_off(state, claimed).await;
+    }
+}
+
+/// Works off claimed events: how many were done.
+async fn work_off(state: &Arc<AppState>, claimed: Vec<TiktokEvent>) -> usize {
+    let mut done = 0;
+    for event in claimed {
         match work(state, &event).await {
             Ok(()) => {
                 let store = state.store.clone();

@@ -4,7 +4,7 @@
     reason = "a test: a failure panics with what it found"
 )]
 //! The SQLite store on a real file: pragmas, migrations, shop scoping, webhook ordering and dedupe,
-//! listing, the push state machine, crash recovery, idempotency keys.
+//! listing, the push state machine, crash recovery, idempotency keys, leases on TikTok Shop's events.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use preflight_server::store::{
     request_fingerprint, Clock, FulfillmentPatch, FulfillmentQuery, FulfillmentWebhook,
     IdempotencyStart, PushState, PushTransition, SqliteOptions, SqliteStore, Store, StoreError,
-    StoredResponse, SyncFailure, SyncStatus, SyncStatusKind, UpsertOutcome,
+    StoredResponse, SyncFailure, SyncStatus, SyncStatusKind, TiktokEvent, UpsertOutcome,
 };
 use tempfile::TempDir;
 
@@ -984,4 +984,41 @@ mod credentials {
         );
         assert_eq!(store.credentials(A, Platform::Shopify).unwrap(), None);
     }
+}
+
+#[test]
+fn a_tiktok_shop_event_is_claimed_by_one_worker_and_left_to_another_once_its_lease_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, clock) = open_with_clock(&dir);
+    for (i, id) in ["7327112393000000001", "7327112393000000002"]
+        .into_iter()
+        .enumerate()
+    {
+        let fresh = store
+            .enqueue_tiktok_event(&TiktokEvent {
+                notification_id: id.to_owned(),
+                shop: "a.myshopify.com".to_owned(),
+                event_type: 1,
+                data_json: r#"{"order_id": "5"}"#.to_owned(),
+                received_at: START + i64::try_from(i).unwrap(),
+            })
+            .unwrap();
+        assert!(fresh);
+    }
+    let ids = |events: Vec<TiktokEvent>| -> Vec<String> {
+        events.into_iter().map(|e| e.notification_id).collect()
+    };
+    // One worker claims both, oldest first; another finds none while the lease holds.
+    let first = ids(store.claim_tiktok_events(10, 60_000).unwrap());
+    assert_eq!(first, ["7327112393000000001", "7327112393000000002"]);
+    assert!(store.claim_tiktok_events(10, 60_000).unwrap().is_empty());
+    // The first is worked off; the worker dies with the second, which is claimed again after the lease.
+    store.finish_tiktok_event("7327112393000000001").unwrap();
+    clock.advance_secs(59);
+    assert!(store.claim_tiktok_events(10, 60_000).unwrap().is_empty());
+    clock.advance_secs(2);
+    let again = ids(store.claim_tiktok_events(10, 60_000).unwrap());
+    assert_eq!(again, ["7327112393000000002"]);
+    // A batch limit is kept.
+    assert!(store.claim_tiktok_events(0, 60_000).unwrap().is_empty());
 }

@@ -135,7 +135,9 @@ CREATE TABLE tiktok_events (
     event_type      BIGINT NOT NULL,
     data_json       TEXT NOT NULL CHECK (data_json::jsonb IS NOT NULL),
     received_at     BIGINT NOT NULL,
-    done_at         BIGINT
+    done_at         BIGINT,
+    -- Claimed by one worker until then (Unix milliseconds).
+    claimed_until   BIGINT
 );
 CREATE INDEX tiktok_events_pending ON tiktok_events (received_at) WHERE done_at IS NULL;
 

@@ -7,7 +7,14 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "links_writebacks_backfills", V3),
     (4, "tiktok_shops", V4),
     (5, "delivery_options_versions", V5),
+    (6, "tiktok_event_leases", V6),
 ];
+
+/// A TikTok Shop webhook is claimed by one worker at a time, for a lease: one that dies with it leaves
+/// it to another once the lease has passed.
+const V6: &str = r"
+ALTER TABLE tiktok_events ADD COLUMN claimed_until INTEGER;
+";
 
 /// The shipping providers each delivery option accepts, as TikTok Shop last listed them, and each
 /// shop's change counter: one more on every change of a fulfillment, a push, the settings, a delivery

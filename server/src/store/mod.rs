@@ -428,11 +428,17 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Database`].
     fn enqueue_tiktok_event(&self, event: &TiktokEvent) -> Result<bool, StoreError>;
 
-    /// Up to `limit` TikTok Shop webhooks not done yet, oldest first.
+    /// Claims up to `limit` TikTok Shop webhooks not done yet and not claimed by another worker
+    /// (oldest first), each for `lease_millis`: a worker that dies with them leaves them to another
+    /// once the lease has passed.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn pending_tiktok_events(&self, limit: u32) -> Result<Vec<TiktokEvent>, StoreError>;
+    fn claim_tiktok_events(
+        &self,
+        limit: u32,
+        lease_millis: i64,
+    ) -> Result<Vec<TiktokEvent>, StoreError>;
 
     /// A TikTok Shop webhook worked off.
     ///

@@ -1566,13 +1566,21 @@ impl Store for SqliteStore {
         })
     }
 
-    fn pending_tiktok_events(&self, limit: u32) -> Result<Vec<TiktokEvent>, StoreError> {
-        self.read(|tx| {
+    fn claim_tiktok_events(
+        &self,
+        limit: u32,
+        lease_millis: i64,
+    ) -> Result<Vec<TiktokEvent>, StoreError> {
+        // One write transaction: no other worker claims the same events meanwhile.
+        self.write(|tx, now| {
             let mut statement = tx.prepare_cached(
-                "SELECT notification_id, shop, event_type, data_json, received_at \
-                 FROM tiktok_events WHERE done_at IS NULL ORDER BY received_at LIMIT ?1",
+                "UPDATE tiktok_events SET claimed_until = ?2 \
+                 WHERE notification_id IN (SELECT notification_id FROM tiktok_events \
+                     WHERE done_at IS NULL AND (claimed_until IS NULL OR claimed_until <= ?3) \
+                     ORDER BY received_at LIMIT ?1) \
+                 RETURNING notification_id, shop, event_type, data_json, received_at",
             )?;
-            let rows = statement.query_map([limit], |r| {
+            let rows = statement.query_map(params![limit, now + lease_millis, now], |r| {
                 Ok(TiktokEvent {
                     notification_id: r.get(0)?,
                     shop: r.get(1)?,
@@ -1581,7 +1589,9 @@ impl Store for SqliteStore {
                     received_at: r.get(4)?,
                 })
             })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let mut events = rows.collect::<Result<Vec<_>, _>>()?;
+            events.sort_by_key(|e| e.received_at);
+            Ok(events)
         })
     }
 
