@@ -1580,7 +1580,8 @@ impl Store for SqliteStore {
                      ORDER BY received_at LIMIT ?1) \
                  RETURNING notification_id, shop, event_type, data_json, received_at",
             )?;
-            let rows = statement.query_map(params![limit, now + lease_millis, now], |r| {
+            let until = now.saturating_add(lease_millis);
+            let rows = statement.query_map(params![limit, until, now], |r| {
                 Ok(TiktokEvent {
                     notification_id: r.get(0)?,
                     shop: r.get(1)?,
