@@ -5,7 +5,8 @@
 //!
 //! The schema migrated on connect, by one instance at a time when several start together; a database
 //! migrated by a newer build refused; a server that cannot be reached answered as unavailable (503);
-//! the shop's version kept by the schema's triggers.
+//! the shop's version kept by the schema's triggers; a fulfillment locked across instances, and let go
+//! when its holder dies.
 
 #![expect(
     clippy::unwrap_used,
@@ -201,4 +202,58 @@ async fn the_shops_version_moves_with_each_change_it_covers() {
         )
         .await;
     assert!(refused.is_err());
+}
+
+#[tokio::test]
+async fn a_fulfillment_is_locked_across_instances_and_let_go_when_its_holder_dies() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let options = PgOptions::default();
+    let (one, two) = (
+        PgStore::connect(&url, &options).await.unwrap(),
+        PgStore::connect(&url, &options).await.unwrap(),
+    );
+    let held = one
+        .lock_fulfillment("a.myshopify.com", "4711")
+        .await
+        .unwrap();
+    // Another fulfillment, or another shop's, is not held up.
+    two.lock_fulfillment("a.myshopify.com", "4712")
+        .await
+        .unwrap()
+        .unlock()
+        .await
+        .unwrap();
+    two.lock_fulfillment("b.myshopify.com", "4711")
+        .await
+        .unwrap()
+        .unlock()
+        .await
+        .unwrap();
+    // The same one waits for its holder on the other instance.
+    let waiting = tokio::spawn({
+        let two = two.clone();
+        async move { two.lock_fulfillment("a.myshopify.com", "4711").await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "granted while held elsewhere");
+    held.unlock().await.unwrap();
+    let second = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    // A holder that dies (its lock dropped, not unlocked) lets go too: its connection is closed.
+    drop(second);
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        one.lock_fulfillment("a.myshopify.com", "4711"),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .unlock()
+    .await
+    .unwrap();
 }

@@ -44,7 +44,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use error::StoreError;
-pub use postgres::{PgOptions, PgStore};
+pub use postgres::{FulfillmentLock, PgOptions, PgStore};
 pub use push::PushState;
 pub use sqlite::{Pragmas, SqliteOptions, SqliteStore};
 

@@ -152,6 +152,39 @@ impl PgStore {
         Ok(row.get(0))
     }
 
+    /// Locks one fulfillment across every instance on this database: a session advisory lock on
+    /// `shop/fulfillment_id`, on a connection of the lock's own, asked every 20 ms until granted. Two
+    /// syncs of one fulfillment run one at a time, whichever instances serve them.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`]; [`StoreError::Postgres`].
+    pub async fn lock_fulfillment(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+    ) -> Result<FulfillmentLock, StoreError> {
+        // The guard owns the connection before the lock is asked: dropped at any point (a request
+        // cancelled while it waits), it closes the connection, and the server lets go of the lock.
+        let lock = FulfillmentLock {
+            client: Some(self.client().await?),
+            key: format!("{shop}/{fulfillment_id}"),
+        };
+        loop {
+            let granted: bool = lock
+                .connection()?
+                .query_one(
+                    "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                    &[&lock.key],
+                )
+                .await?
+                .get(0);
+            if granted {
+                return Ok(lock);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Whether the database answers.
     ///
     /// # Errors
@@ -159,5 +192,59 @@ impl PgStore {
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.client().await?.simple_query("SELECT 1").await?;
         Ok(())
+    }
+}
+
+/// A fulfillment locked across instances (see [`PgStore::lock_fulfillment`]). [`FulfillmentLock::unlock`]
+/// lets go of it and gives the connection back to the pool; dropped otherwise, the connection is
+/// closed, which lets go of it too.
+pub struct FulfillmentLock {
+    client: Option<deadpool_postgres::Object>,
+    key: String,
+}
+
+impl std::fmt::Debug for FulfillmentLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FulfillmentLock")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FulfillmentLock {
+    fn connection(&self) -> Result<&deadpool_postgres::Object, StoreError> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("the lock's connection is gone".into()))
+    }
+
+    /// Lets go of the lock.
+    ///
+    /// # Errors
+    /// [`StoreError::Postgres`] when the server cannot be told; the connection is then closed, which
+    /// lets go of the lock all the same.
+    pub async fn unlock(mut self) -> Result<(), StoreError> {
+        let released = self
+            .connection()?
+            .query_one(
+                "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
+                &[&self.key],
+            )
+            .await;
+        if released.is_ok() {
+            // Back to the pool, holding nothing.
+            drop(self.client.take());
+        }
+        released.map(|_| ())?;
+        Ok(())
+    }
+}
+
+impl Drop for FulfillmentLock {
+    fn drop(&mut self) {
+        // Not unlocked: out of the pool and closed, so that no pooled connection holds the lock.
+        if let Some(client) = self.client.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
     }
 }
