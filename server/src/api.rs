@@ -761,7 +761,8 @@ async fn get_backfill(
 }
 
 /// `GET /api/changes`: `{"version": "…"}`, the shop's version, an opaque string that changes with every
-/// change of its fulfillments, pushes, settings or TikTok Shop connection. An open list compares it
+/// change of its fulfillments, pushes, settings, delivery options or TikTok Shop connection. An open
+/// list compares it
 /// with its first page's `version` and reads itself again when it differs: one indexed read a poll.
 async fn get_changes(
     State(state): State<Arc<AppState>>,

@@ -5,6 +5,7 @@
 //! the engine as the settings' `deliveryOptionProviders`: the sync API's checks and the widget (through
 //! `GET /api/settings`) read the same lists.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use preflight::model::{DeliveryOptionProviders, Settings, ShippingProvider};
@@ -66,6 +67,13 @@ impl ShopSettings {
         }
         Ok(settings)
     }
+
+    /// Whether the list of `option_id` kept is younger than [`FRESH_FOR_MS`] at `now`.
+    fn fresh(&self, option_id: &str, now: i64) -> bool {
+        self.options
+            .iter()
+            .any(|o| o.delivery_option_id == option_id && now - o.fetched_at < FRESH_FOR_MS)
+    }
 }
 
 /// The shop's settings as stored, with each delivery option's list no older than [`USED_FOR_MS`].
@@ -98,39 +106,39 @@ struct OptionOf {
     delivery_option_id: Option<String>,
 }
 
-/// Lists the providers of the delivery option of an order (its JSON as TikTok Shop gave it) when its
-/// list is missing or older than [`FRESH_FOR_MS`]: called where the order was just read at TikTok
-/// Shop. When TikTok Shop cannot answer, the last list stays in use (see [`USED_FOR_MS`]), the failure
-/// is logged, and the option is not asked again for [`RETRY_AFTER_MS`].
-pub(crate) async fn refresh_for(state: &Arc<AppState>, shop: &str, order_json: &str) {
+/// When the listings of each (shop, delivery option) last failed.
+fn failures(state: &AppState) -> std::sync::MutexGuard<'_, HashMap<(String, String), i64>> {
+    state
+        .listing_failures
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Lists the providers of the delivery option of an order (its JSON as TikTok Shop gave it) when the
+/// shop's settings as `known` hold no list of it younger than [`FRESH_FOR_MS`]: called where the order
+/// was just read at TikTok Shop. Answers whether a new list was kept. When TikTok Shop cannot answer,
+/// the last list stays in use (see [`USED_FOR_MS`]), the failure is logged, and the option is not
+/// asked again for [`RETRY_AFTER_MS`].
+pub(crate) async fn refresh_for(
+    state: &Arc<AppState>,
+    shop: &str,
+    order_json: &str,
+    known: &ShopSettings,
+) -> bool {
     let Some(option_id) = serde_json::from_str::<OptionOf>(order_json)
         .ok()
         .and_then(|o| o.delivery_option_id)
         .filter(|id| !id.is_empty())
     else {
-        return;
-    };
-    let store = state.store.clone();
-    let s = shop.to_owned();
-    let Ok(options) = blocking(move || store.delivery_options(&s)).await else {
-        return;
+        return false;
     };
     let now = state.clock.now_millis();
-    let fresh = options
-        .iter()
-        .any(|o| o.delivery_option_id == option_id && now - o.fetched_at < FRESH_FOR_MS);
     let key = (shop.to_owned(), option_id.clone());
-    let failed_lately = {
-        let failures = state
-            .listing_failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        failures
-            .get(&key)
-            .is_some_and(|at| now - at < RETRY_AFTER_MS)
-    };
-    if fresh || failed_lately {
-        return;
+    let failed_lately = failures(state)
+        .get(&key)
+        .is_some_and(|at| now - at < RETRY_AFTER_MS);
+    if known.fresh(&option_id, now) || failed_lately {
+        return false;
     }
     let listed = match crate::state::tiktok_context(state, shop).await {
         Ok(context) => state
@@ -144,21 +152,13 @@ pub(crate) async fn refresh_for(state: &Arc<AppState>, shop: &str, order_json: &
         Ok(providers) => providers,
         Err(error) => {
             tracing::warn!(shop, delivery_option_id = %option_id, %error, "delivery option not listed");
-            state
-                .listing_failures
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(key, now);
-            return;
+            failures(state).insert(key, now);
+            return false;
         }
     };
-    state
-        .listing_failures
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .remove(&key);
+    failures(state).remove(&key);
     let Ok(providers_json) = serde_json::to_string(&providers) else {
-        return;
+        return false;
     };
     let record = DeliveryOptionRecord {
         delivery_option_id: option_id,
@@ -167,7 +167,11 @@ pub(crate) async fn refresh_for(state: &Arc<AppState>, shop: &str, order_json: &
     };
     let store = state.store.clone();
     let s = shop.to_owned();
-    if let Err(error) = blocking(move || store.put_delivery_option(&s, &record)).await {
-        tracing::warn!(shop, code = error.code(), "delivery option not kept");
+    match blocking(move || store.put_delivery_option(&s, &record)).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(shop, code = error.code(), "delivery option not kept");
+            false
+        }
     }
 }

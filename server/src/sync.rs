@@ -261,7 +261,7 @@ pub async fn set_tracking_number(
         ));
     }
     let history = history_of(&record)?;
-    let source = match record.tts_order_json.as_deref() {
+    let source = match record.tts_order_json {
         Some(_) => Some(ValidatorSource::of_shop(state, shop).await?),
         None => None,
     };
@@ -436,8 +436,11 @@ impl ValidatorSource {
         shop: &str,
         order_json: &str,
     ) -> Result<Self, ApiError> {
-        delivery_options::refresh_for(state, shop, order_json).await;
-        Self::of_shop(state, shop).await
+        let settings = delivery_options::shop_settings(state, shop).await?;
+        if delivery_options::refresh_for(state, shop, order_json, &settings).await {
+            return Self::of_shop(state, shop).await;
+        }
+        Ok(Self::Settings(settings))
     }
 
     /// The shop's settings, with the delivery options' providers as kept: no call to TikTok Shop.

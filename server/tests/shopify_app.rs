@@ -139,6 +139,30 @@ impl App {
         }
     }
 
+    /// An order `name` whose note carries the TikTok Shop id `tts_id(n)` (one MUG), and its fulfillment
+    /// shipped with `number`: the fulfillment id.
+    fn noted_order(&self, n: u32, name: &str, number: &str) -> u64 {
+        let tts = tts_id(n);
+        let order = NewOrder {
+            note: Some(tts.clone()),
+            ..named(name)
+        };
+        self.order(order, Some((&tts, "MUG")), number).1
+    }
+
+    /// The merchant's tracking fix of a fulfillment (`PUT …/tracking`).
+    async fn fix(&self, fulfillment: u64, number: &str) -> (u16, Value) {
+        let path = format!("/api/fulfillments/{fulfillment}/tracking");
+        let body = json!({ "trackingNumber": number });
+        self.call(reqwest::Method::PUT, &path, Some(body)).await
+    }
+
+    /// A sync of a fulfillment (`POST …/sync`).
+    async fn sync(&self, fulfillment: u64) -> (u16, Value) {
+        let path = format!("/api/fulfillments/{fulfillment}/sync");
+        self.call(reqwest::Method::POST, &path, None).await
+    }
+
     /// An order at Shopify as its connector left it, its TikTok Shop twin (when `tts` is given, with
     /// `tts_sku`), and a fulfillment of it: the Shopify order and fulfillment ids.
     fn order(&self, order: NewOrder, tts: Option<(&str, &str)>, number: &str) -> (u64, u64) {
@@ -477,14 +501,7 @@ async fn a_fulfillment_arriving_by_webhook_is_linked_on_its_own() {
 async fn a_link_shopify_cannot_answer_for_is_shown_on_the_row_and_tried_again() {
     let app = App::start().await;
     app.install().await;
-    let (_, fulfillment) = app.order(
-        NewOrder {
-            note: Some(tts_id(61)),
-            ..named("#6001")
-        },
-        Some((&tts_id(61), "MUG")),
-        &ups("1Z999AA1012345678"),
-    );
+    let fulfillment = app.noted_order(61, "#6001", &ups("1Z999AA1012345678"));
     // Every attempt of the order's read fails (1 + 2 retries).
     app.shopify.fail_next_graphql(&[503, 503, 503]);
     app.shopify
@@ -519,22 +536,9 @@ async fn a_tracking_fix_reaches_tiktok_shop_once_then_shopify() {
     let app = App::start().await;
     let wrong = ups("1Z999AA1012345678");
     let right = ups("1Z999AA1012345679");
-    let (_, fulfillment) = app.order(
-        NewOrder {
-            note: Some(tts_id(31)),
-            ..named("#3001")
-        },
-        Some((&tts_id(31), "MUG")),
-        &wrong,
-    );
+    let fulfillment = app.noted_order(31, "#3001", &wrong);
     app.install().await;
-    let (status, row) = app
-        .call(
-            reqwest::Method::PUT,
-            &format!("/api/fulfillments/{fulfillment}/tracking"),
-            Some(json!({ "trackingNumber": right })),
-        )
-        .await;
+    let (status, row) = app.fix(fulfillment, &right).await;
     assert_eq!(status, 200, "{row}");
     assert_eq!(row["shopifyWriteback"]["state"], "held");
     // Shopify still has the old number until TikTok Shop has the new one.
@@ -543,13 +547,7 @@ async fn a_tracking_fix_reaches_tiktok_shop_once_then_shopify() {
         wrong
     );
 
-    let (status, row) = app
-        .call(
-            reqwest::Method::POST,
-            &format!("/api/fulfillments/{fulfillment}/sync"),
-            None,
-        )
-        .await;
+    let (status, row) = app.sync(fulfillment).await;
     assert_eq!(status, 200, "{row}");
     assert_eq!(row["syncStatus"], "synced");
     assert_eq!(row["shopifyWriteback"]["state"], "done", "{row}");
@@ -572,32 +570,14 @@ async fn a_refused_write_back_is_shown_and_retried_without_pushing_again() {
     let app = App::start().await;
     let wrong = ups("1Z999AA1012345678");
     let right = ups("1Z999AA1012345679");
-    let (_, fulfillment) = app.order(
-        NewOrder {
-            note: Some(tts_id(41)),
-            ..named("#4001")
-        },
-        Some((&tts_id(41), "MUG")),
-        &wrong,
-    );
+    let fulfillment = app.noted_order(41, "#4001", &wrong);
     app.install().await;
     app.shopify.refuse_tracking_update(
         fulfillment,
         Some("Fulfillment tracking is locked by a fulfillment service"),
     );
-    app.call(
-        reqwest::Method::PUT,
-        &format!("/api/fulfillments/{fulfillment}/tracking"),
-        Some(json!({ "trackingNumber": right })),
-    )
-    .await;
-    let (status, row) = app
-        .call(
-            reqwest::Method::POST,
-            &format!("/api/fulfillments/{fulfillment}/sync"),
-            None,
-        )
-        .await;
+    app.fix(fulfillment, &right).await;
+    let (status, row) = app.sync(fulfillment).await;
     assert_eq!(status, 200, "{row}");
     assert_eq!(row["shopifyWriteback"]["state"], "failed", "{row}");
     assert_eq!(
@@ -618,13 +598,7 @@ async fn a_refused_write_back_is_shown_and_retried_without_pushing_again() {
 
     // Shopify takes it now: the merchant syncs again, TikTok Shop is not pushed again.
     app.shopify.refuse_tracking_update(fulfillment, None);
-    let (status, row) = app
-        .call(
-            reqwest::Method::POST,
-            &format!("/api/fulfillments/{fulfillment}/sync"),
-            None,
-        )
-        .await;
+    let (status, row) = app.sync(fulfillment).await;
     assert_eq!(status, 200, "{row}");
     assert_eq!(row["shopifyWriteback"]["state"], "done", "{row}");
     assert_eq!(app.tts.push_count(), 1);
@@ -639,30 +613,12 @@ async fn a_write_back_shopify_could_not_take_is_retried_until_it_agrees() {
     let app = App::start().await;
     let wrong = ups("1Z999AA1012345678");
     let right = ups("1Z999AA1012345679");
-    let (_, fulfillment) = app.order(
-        NewOrder {
-            note: Some(tts_id(51)),
-            ..named("#5001")
-        },
-        Some((&tts_id(51), "MUG")),
-        &wrong,
-    );
+    let fulfillment = app.noted_order(51, "#5001", &wrong);
     app.install().await;
-    app.call(
-        reqwest::Method::PUT,
-        &format!("/api/fulfillments/{fulfillment}/tracking"),
-        Some(json!({ "trackingNumber": right })),
-    )
-    .await;
+    app.fix(fulfillment, &right).await;
     // Shopify answers 503 to every attempt of this sync (1 + 2 retries).
     app.shopify.fail_next_graphql(&[503, 503, 503]);
-    let (status, row) = app
-        .call(
-            reqwest::Method::POST,
-            &format!("/api/fulfillments/{fulfillment}/sync"),
-            None,
-        )
-        .await;
+    let (status, row) = app.sync(fulfillment).await;
     assert_eq!(status, 200, "{row}");
     assert_eq!(row["shopifyWriteback"]["state"], "pending", "{row}");
     assert_eq!(
@@ -690,29 +646,11 @@ async fn a_write_back_shopify_could_not_take_is_retried_until_it_agrees() {
 async fn a_fix_with_separators_reaches_shopify_as_tiktok_shop_took_it() {
     let app = App::start().await;
     let right = ups("1Z999AA1012345679");
-    let (_, fulfillment) = app.order(
-        NewOrder {
-            note: Some(tts_id(71)),
-            ..named("#7001")
-        },
-        Some((&tts_id(71), "MUG")),
-        &ups("1Z999AA1012345678"),
-    );
+    let fulfillment = app.noted_order(71, "#7001", &ups("1Z999AA1012345678"));
     app.install().await;
     let typed = format!("{}-{}", &right[..8], &right[8..]);
-    app.call(
-        reqwest::Method::PUT,
-        &format!("/api/fulfillments/{fulfillment}/tracking"),
-        Some(json!({ "trackingNumber": typed })),
-    )
-    .await;
-    let (status, row) = app
-        .call(
-            reqwest::Method::POST,
-            &format!("/api/fulfillments/{fulfillment}/sync"),
-            None,
-        )
-        .await;
+    app.fix(fulfillment, &typed).await;
+    let (status, row) = app.sync(fulfillment).await;
     assert_eq!(status, 200, "{row}");
     assert_eq!(row["shopifyWriteback"]["state"], "done", "{row}");
     assert_eq!(row["shopifyWriteback"]["trackingNumber"], right.as_str());
@@ -726,14 +664,7 @@ async fn a_fix_with_separators_reaches_shopify_as_tiktok_shop_took_it() {
 async fn a_fix_tiktok_shop_already_holds_goes_to_shopify_without_a_push() {
     let app = App::start().await;
     let theirs = ups("1Z999AA1012345679");
-    let (_, fulfillment) = app.order(
-        NewOrder {
-            note: Some(tts_id(81)),
-            ..named("#8001")
-        },
-        Some((&tts_id(81), "MUG")),
-        &ups("1Z999AA1012345678"),
-    );
+    let fulfillment = app.noted_order(81, "#8001", &ups("1Z999AA1012345678"));
     // Shipped in Seller Center with another number than Shopify's.
     app.tts
         .ship(
@@ -748,22 +679,10 @@ async fn a_fix_tiktok_shop_already_holds_goes_to_shopify_without_a_push() {
         .unwrap();
     app.install().await;
     let pushes = app.tts.push_count();
-    let (_, row) = app
-        .call(
-            reqwest::Method::PUT,
-            &format!("/api/fulfillments/{fulfillment}/tracking"),
-            Some(json!({ "trackingNumber": theirs })),
-        )
-        .await;
+    let (_, row) = app.fix(fulfillment, &theirs).await;
     assert_eq!(row["report"]["verdict"], "in_sync", "{row}");
     assert_eq!(row["shopifyWriteback"]["state"], "held");
-    let (status, row) = app
-        .call(
-            reqwest::Method::POST,
-            &format!("/api/fulfillments/{fulfillment}/sync"),
-            None,
-        )
-        .await;
+    let (status, row) = app.sync(fulfillment).await;
     assert_eq!(status, 200, "{row}");
     assert_eq!(row["shopifyWriteback"]["state"], "done", "{row}");
     assert_eq!(app.tts.push_count(), pushes);
@@ -778,21 +697,9 @@ async fn a_held_fix_survives_shopifys_webhook_of_the_old_number() {
     let app = App::start().await;
     let old = ups("1Z999AA1012345678");
     let fix = ups("1Z999AA1012345679");
-    let (_, fulfillment) = app.order(
-        NewOrder {
-            note: Some(tts_id(91)),
-            ..named("#9001")
-        },
-        Some((&tts_id(91), "MUG")),
-        &old,
-    );
+    let fulfillment = app.noted_order(91, "#9001", &old);
     app.install().await;
-    app.call(
-        reqwest::Method::PUT,
-        &format!("/api/fulfillments/{fulfillment}/tracking"),
-        Some(json!({ "trackingNumber": fix })),
-    )
-    .await;
+    app.fix(fulfillment, &fix).await;
     // Shopify sends the fulfillment again (a shipment status changed), still with the old number.
     assert!(app
         .shopify

@@ -467,7 +467,8 @@ impl App {
                 let version = if hidden {
                     None
                 } else {
-                    api.get("/api/changes").await.ok().map(|b| version_of(&b))
+                    let answer = api.get("/api/changes").await.ok();
+                    answer.map(|b| text_of(&b, "version").unwrap_or_default())
                 };
                 let moved = with(&weak, |a| {
                     (a.reads == read).then(|| version.is_some_and(|v| v != a.state.version))
@@ -490,11 +491,7 @@ impl App {
         wasm_bindgen_futures::spawn_local(async move {
             let answer = api.post("/api/tiktok/connect").await;
             let url = answer.map_err(|e| e.to_string()).and_then(|body| {
-                let value = preflight::json::parse(&body).map_err(|e| e.to_string())?;
-                let o = Object::new(&value, &Path::Root, "an object").map_err(|e| e.to_string())?;
-                o.text("url")
-                    .ok()
-                    .flatten()
+                text_of(&body, "url")
                     .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
                     .ok_or_else(|| "no authorization page".to_owned())
             });
@@ -863,18 +860,14 @@ const BACKFILL_POLL_MS: u32 = 1_500;
 /// How often an open list asks the shop's version, in milliseconds.
 const CHANGES_POLL_MS: u32 = 2_000;
 
-/// The `version` of a `GET /api/changes` answer (empty when it has none).
-fn version_of(body: &str) -> String {
-    preflight::json::parse(body)
+/// The text member `key` of a JSON object answer, when it has one.
+fn text_of(body: &str, key: &str) -> Option<String> {
+    let value = preflight::json::parse(body).ok()?;
+    Object::new(&value, &Path::Root, "an object")
+        .ok()?
+        .text(key)
         .ok()
-        .and_then(|v| {
-            Object::new(&v, &Path::Root, "an object")
-                .ok()?
-                .text("version")
-                .ok()
-                .flatten()
-        })
-        .unwrap_or_default()
+        .flatten()
 }
 
 /// The prompt a first page's `tiktok` calls for: none while connected, or when the server does not

@@ -30,6 +30,8 @@ pub struct Detail {
     select: Option<HtmlSelectElement>,
     /// The providers the mapping's choices listed (names, joined).
     select_for: String,
+    /// The shop's version the mapping's choices were last checked at.
+    select_version: String,
     input: HtmlInputElement,
     link: Element,
     link_input: HtmlInputElement,
@@ -149,6 +151,7 @@ impl Detail {
             mapping,
             select: None,
             select_for: String::new(),
+            select_version: String::new(),
             input,
             link,
             link_input,
@@ -425,8 +428,13 @@ impl Detail {
             self.select = None;
             return;
         };
-        // Kept while the providers it lists stand (a reload may bring the option's list), or once a
-        // choice is made in it.
+        // Kept once a choice is made in it, and while the shop's version stands (a reload may bring
+        // the option's list); then listed again only when the providers it lists changed.
+        let chosen = self.select.as_ref().is_some_and(|s| !s.value().is_empty());
+        if self.select.is_some() && (chosen || self.select_version == state.version) {
+            return;
+        }
+        self.select_version.clone_from(&state.version);
         let carriers = state.validator.as_ref().map(preflight::Validator::carriers);
         let listed: String = carriers
             .iter()
@@ -434,8 +442,7 @@ impl Detail {
             .map(|p| p.name.as_str())
             .collect::<Vec<_>>()
             .join("\n");
-        let chosen = self.select.as_ref().is_some_and(|s| !s.value().is_empty());
-        if self.select.is_some() && (chosen || self.select_for == listed) {
+        if self.select.is_some() && self.select_for == listed {
             return;
         }
         self.select_for = listed;
