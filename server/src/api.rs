@@ -23,7 +23,7 @@ use crate::delivery_options::settings as shop_settings;
 pub use crate::error::ApiError;
 use crate::error::{Body, Query};
 use crate::shopify::credentials::CredentialsError;
-use crate::state::{blocking, settings_text};
+use crate::state::settings_text;
 pub use crate::state::{AppState, Pages};
 use crate::store::{FulfillmentQuery, FulfillmentWebhook, SyncStatusKind, UpsertOutcome};
 use crate::webhooks;
@@ -286,8 +286,7 @@ fn resolves_inside(root: &std::path::Path, requested: &str) -> bool {
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let store = state.store.clone();
-    blocking(move || store.ping()).await?;
+    state.store.ping().await?;
     Ok(Json(json!({ "ok": true })))
 }
 
@@ -409,9 +408,7 @@ async fn put_mappings(
         })
         .await??;
     let json = settings.to_json();
-    let store = state.store.clone();
-    let shop = session.shop.clone();
-    blocking(move || store.put_settings(&shop, &json)).await?;
+    state.store.put_settings(&session.shop, &json).await?;
     Ok(json_text(
         StatusCode::OK,
         mappings_json(&settings.carrier_mappings),
@@ -453,56 +450,55 @@ async fn fulfillment_webhook(
             Ok((text, id, updated_at, tracking_number))
         })
         .await??;
-    let store = state.store.clone();
-    let (shop2, id2) = (shop.clone(), id.clone());
-    let outcome = blocking(move || {
-        store.upsert_fulfillment(
-            &shop2,
+    let outcome = state
+        .store
+        .upsert_fulfillment(
+            &shop,
             &FulfillmentWebhook {
-                fulfillment_id: &id2,
+                fulfillment_id: &id,
                 updated_at: &updated_at,
                 payload_json: &text,
                 event_id: event_id.as_deref(),
             },
         )
-    })
-    .await?;
+        .await?;
     if matches!(outcome, UpsertOutcome::Inserted | UpsertOutcome::Updated) {
         // What Shopify holds now settles a tracking write-back; a fix held here that Shopify does
         // not have yet stays in the stored payload.
-        let store = state.store.clone();
-        let (s, f, number) = (shop.clone(), id.clone(), tracking_number);
-        let reapplied =
-            match blocking(move || store.shopify_tracking_seen(&s, &f, number.as_deref())).await {
-                Ok(Some(held)) => {
-                    let lock = state.lock_of(&shop, &id);
-                    let _guard = lock.lock().await;
-                    if let Err(error) =
-                        crate::sync::set_tracking_number(&state, &shop, &id, &held.tracking_number)
-                            .await
-                    {
-                        tracing::warn!(
-                            shop,
-                            fulfillment_id = id,
-                            code = error.code,
-                            "held fix not kept"
-                        );
-                        false
-                    } else {
-                        true
-                    }
-                }
-                Ok(None) => false,
-                Err(error) => {
+        let seen = state
+            .store
+            .shopify_tracking_seen(&shop, &id, tracking_number.as_deref())
+            .await;
+        let reapplied = match seen {
+            Ok(Some(held)) => {
+                let lock = state.lock_of(&shop, &id);
+                let _guard = lock.lock().await;
+                if let Err(error) =
+                    crate::sync::set_tracking_number(&state, &shop, &id, &held.tracking_number)
+                        .await
+                {
                     tracing::warn!(
                         shop,
                         fulfillment_id = id,
                         code = error.code,
-                        "write-back not settled"
+                        "held fix not kept"
                     );
                     false
+                } else {
+                    true
                 }
-            };
+            }
+            Ok(None) => false,
+            Err(error) => {
+                tracing::warn!(
+                    shop,
+                    fulfillment_id = id,
+                    code = error.code(),
+                    "write-back not settled"
+                );
+                false
+            }
+        };
         crate::linking::spawn_link(state.clone(), shop.clone(), id.clone());
         // The preview follows the merchant's edit (the held fix's write computed it already); a
         // failure here must not fail the webhook, which Shopify would send again.
@@ -571,8 +567,7 @@ async fn list_fulfillments(
     // The shop's version is read before anything it covers: a change made meanwhile shows as a newer
     // version later.
     let version = if first {
-        let (store, shop) = (state.store.clone(), session.shop.clone());
-        blocking(move || store.shop_version(&shop)).await?
+        state.store.shop_version(&session.shop).await?
     } else {
         0
     };
@@ -583,18 +578,24 @@ async fn list_fulfillments(
         None
     };
     let now = rfc3339_millis(state.clock.now_millis());
-    let store = state.store.clone();
-    let shop = session.shop.clone();
-    // The stored JSON is read back with the rows, off the async threads.
-    let page = blocking(move || {
-        let page = store.list_fulfillments(
-            &shop,
+    let page = state
+        .store
+        .list_fulfillments(
+            &session.shop,
             &FulfillmentQuery {
                 status,
                 cursor: query.cursor,
                 limit: query.limit.unwrap_or(50),
             },
-        )?;
+        )
+        .await?;
+    let backfill = if first {
+        state.store.backfill(&session.shop).await?
+    } else {
+        None
+    };
+    // The rows' JSON is written off the async threads.
+    let page = tokio::task::spawn_blocking(move || {
         let mut answer = json!({
             "items": page.items.iter().map(fulfillment_json).collect::<Vec<_>>(),
             "nextCursor": page.next_cursor,
@@ -603,18 +604,16 @@ async fn list_fulfillments(
         // The first page says how the import of recent orders goes and the shop's version, so that
         // a list can follow them.
         if let (true, Some(map)) = (first, answer.as_object_mut()) {
-            map.insert(
-                "backfill".into(),
-                backfill_json(store.backfill(&shop)?.as_ref()),
-            );
+            map.insert("backfill".into(), backfill_json(backfill.as_ref()));
             map.insert("version".into(), version.to_string().into());
             if let Some(tiktok) = tiktok {
                 map.insert("tiktok".into(), tiktok);
             }
         }
-        Ok(answer)
+        answer
     })
-    .await?;
+    .await
+    .map_err(|_| ApiError::internal("a task failed"))?;
     Ok(Json(page))
 }
 
@@ -639,17 +638,10 @@ async fn get_fulfillment(
     ShopSession(session): ShopSession,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = state.store.clone();
-    let shop = session.shop.clone();
-    let record = blocking(move || {
-        Ok(store
-            .fulfillment(&shop, &id)?
-            .as_ref()
-            .map(fulfillment_json))
-    })
-    .await?;
+    let record = state.store.fulfillment(&session.shop, &id).await?;
     record
-        .map(Json)
+        .as_ref()
+        .map(|r| Json(fulfillment_json(r)))
         .ok_or_else(|| ApiError::not_found("fulfillment"))
 }
 
@@ -754,9 +746,7 @@ async fn get_backfill(
     State(state): State<Arc<AppState>>,
     ShopSession(session): ShopSession,
 ) -> Result<Json<Value>, ApiError> {
-    let store = state.store.clone();
-    let shop = session.shop.clone();
-    let backfill = blocking(move || store.backfill(&shop)).await?;
+    let backfill = state.store.backfill(&session.shop).await?;
     Ok(Json(backfill_json(backfill.as_ref())))
 }
 
@@ -768,9 +758,7 @@ async fn get_changes(
     State(state): State<Arc<AppState>>,
     ShopSession(session): ShopSession,
 ) -> Result<Json<Value>, ApiError> {
-    let store = state.store.clone();
-    let shop = session.shop.clone();
-    let version = blocking(move || store.shop_version(&shop)).await?;
+    let version = state.store.shop_version(&session.shop).await?;
     Ok(Json(json!({ "version": version.to_string() })))
 }
 
@@ -846,15 +834,11 @@ pub async fn sync_request(
 ) -> Result<SyncAnswer, ApiError> {
     use crate::store::{request_fingerprint, IdempotencyStart, StoredResponse};
     let fingerprint = request_fingerprint("POST", path, body);
-    let start = {
-        let (store, shop, key, fingerprint) = (
-            state.store.clone(),
-            shop.to_owned(),
-            key.to_owned(),
-            fingerprint.clone(),
-        );
-        blocking(move || store.begin_idempotent(&shop, &key, &fingerprint)).await
-    };
+    let start = state
+        .store
+        .begin_idempotent(shop, key, &fingerprint)
+        .await
+        .map_err(ApiError::from);
     match start {
         Ok(IdempotencyStart::Started) => {}
         Ok(IdempotencyStart::Replay(stored)) => {
@@ -888,8 +872,7 @@ pub async fn sync_request(
         Ok(((status, body), false)) => (status, body),
         Err(error) if error.status.is_server_error() => {
             // Nothing was recorded as done: the same key may be retried.
-            let (store, shop, key) = (state.store.clone(), shop.to_owned(), key.to_owned());
-            let _ = blocking(move || store.release_idempotent(&shop, &key)).await;
+            let _ = state.store.release_idempotent(shop, key).await;
             return Err(error);
         }
         Err(error) => (error.status, error.body()),
@@ -899,8 +882,10 @@ pub async fn sync_request(
         status: status.as_u16(),
         body: text.clone(),
     };
-    let (store, shop, key) = (state.store.clone(), shop.to_owned(), key.to_owned());
-    blocking(move || store.complete_idempotent(&shop, &key, &fingerprint, &stored)).await?;
+    state
+        .store
+        .complete_idempotent(shop, key, &fingerprint, &stored)
+        .await?;
     Ok(SyncAnswer {
         status,
         body: text,

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::linking;
-use crate::state::{blocking, AppState};
+use crate::state::AppState;
 use crate::store::{Backfill, BackfillState, FulfillmentWebhook};
 use crate::wire::stored_fulfillment;
 
@@ -32,9 +32,7 @@ pub async fn start(state: Arc<AppState>, shop: String) {
             return;
         }
     }
-    let store = state.store.clone();
-    let s = shop.clone();
-    let stored = blocking(move || store.backfill(&s)).await;
+    let stored = state.store.backfill(&shop).await.map_err(ApiError::from);
     let begun = match stored {
         Ok(Some(b)) if b.state == BackfillState::Done => Ok(false),
         Ok(Some(b)) if b.state == BackfillState::Failed => {
@@ -88,9 +86,7 @@ fn first(state: &AppState) -> Backfill {
 }
 
 async fn put(state: &AppState, shop: &str, backfill: &Backfill) -> Result<(), ApiError> {
-    let store = state.store.clone();
-    let (s, b) = (shop.to_owned(), backfill.clone());
-    blocking(move || store.put_backfill(&s, &b)).await
+    Ok(state.store.put_backfill(shop, backfill).await?)
 }
 
 /// Runs (or resumes) the shop's backfill to its end.
@@ -102,9 +98,7 @@ pub async fn run(state: &Arc<AppState>, shop: &str) -> Result<(), ApiError> {
     let Some(admin) = state.shopify_admin.clone() else {
         return Ok(());
     };
-    let store = state.store.clone();
-    let s = shop.to_owned();
-    let mut backfill = match blocking(move || store.backfill(&s)).await? {
+    let mut backfill = match state.store.backfill(shop).await? {
         Some(b) if b.state == BackfillState::Done => return Ok(()),
         Some(b) => Backfill {
             state: BackfillState::Running,
@@ -185,19 +179,17 @@ async fn store_fulfillment(
         return Ok(None);
     };
     let text = stored_fulfillment(&fulfillment.to_string())?;
-    let store = state.store.clone();
-    let (s, i) = (shop.to_owned(), id.clone());
-    blocking(move || {
-        store.upsert_fulfillment(
-            &s,
+    state
+        .store
+        .upsert_fulfillment(
+            shop,
             &FulfillmentWebhook {
-                fulfillment_id: &i,
+                fulfillment_id: &id,
                 updated_at: &updated_at,
                 payload_json: &text,
                 event_id: None,
             },
         )
-    })
-    .await?;
+        .await?;
     Ok(Some(id))
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::state::{blocking, settings_text, AppState};
+use crate::state::{settings_text, AppState};
 use crate::store::TiktokShop;
 use crate::tts::auth::{authorize_url, authorize_url_on};
 
@@ -51,9 +51,10 @@ pub(crate) async fn start(state: &Arc<AppState>, shop: &str) -> Result<Json<Valu
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let store = state.store.clone();
-    let (s, n, now) = (shop.to_owned(), nonce.clone(), state.clock.now_millis());
-    blocking(move || store.put_oauth_state(&s, &n, now)).await?;
+    state
+        .store
+        .put_oauth_state(shop, &nonce, state.clock.now_millis())
+        .await?;
     let url = match &state.tiktok_authorize_host {
         Some(host) => authorize_url_on(host, service_id, &nonce),
         None => authorize_url(&market(state, shop).await?, service_id, &nonce),
@@ -193,10 +194,9 @@ pub async fn complete(
     let Some((connections, _)) = &state.tiktok else {
         return Err(not_configured());
     };
-    let store = state.store.clone();
-    let now = state.clock.now_millis();
-    let n = nonce.to_owned();
-    let shop = blocking(move || store.take_oauth_state(&n, now, STATE_TTL_MS))
+    let shop = state
+        .store
+        .take_oauth_state(nonce, state.clock.now_millis(), STATE_TTL_MS)
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -247,9 +247,7 @@ async fn adopt(state: &AppState, shop: &str, tiktok: &TiktokShop) -> Result<(), 
         .engine
         .run(move || crate::wire::settings_of(Some(&checked)).map(|_| ()))
         .await??;
-    let store = state.store.clone();
-    let shop = shop.to_owned();
-    blocking(move || store.put_settings(&shop, &text)).await
+    Ok(state.store.put_settings(shop, &text).await?)
 }
 
 /// A page for the seller; its text enters the page escaped.

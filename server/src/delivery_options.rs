@@ -12,7 +12,7 @@ use preflight::model::{DeliveryOptionProviders, Settings, ShippingProvider};
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::state::{blocking, AppState};
+use crate::state::AppState;
 use crate::store::DeliveryOptionRecord;
 use crate::tts::ShippingProvider as TtsProvider;
 use crate::wire::settings_of;
@@ -81,11 +81,10 @@ impl ShopSettings {
 /// # Errors
 /// The store's.
 pub(crate) async fn shop_settings(state: &AppState, shop: &str) -> Result<ShopSettings, ApiError> {
-    let store = state.store.clone();
-    let s = shop.to_owned();
-    // One trip off the async threads for both reads.
-    let (stored, mut options) =
-        blocking(move || Ok((store.settings(&s)?, store.delivery_options(&s)?))).await?;
+    let (stored, mut options) = tokio::try_join!(
+        state.store.settings(shop),
+        state.store.delivery_options(shop)
+    )?;
     let now = state.clock.now_millis();
     options.retain(|o| now - o.fetched_at <= USED_FOR_MS);
     Ok(ShopSettings { stored, options })
@@ -165,9 +164,7 @@ pub(crate) async fn refresh_for(
         providers_json,
         fetched_at: now,
     };
-    let store = state.store.clone();
-    let s = shop.to_owned();
-    match blocking(move || store.put_delivery_option(&s, &record)).await {
+    match state.store.put_delivery_option(shop, &record).await {
         Ok(()) => true,
         Err(error) => {
             tracing::warn!(shop, code = error.code(), "delivery option not kept");

@@ -126,6 +126,7 @@ pub const fn store_status(e: &StoreError) -> StatusCode {
         StoreError::Database(_)
         | StoreError::Postgres(_)
         | StoreError::Migration(_)
+        | StoreError::Task(_)
         | StoreError::Pragma { .. }
         | StoreError::SchemaTooNew { .. }
         | StoreError::IllegalTransition { .. } => StatusCode::INTERNAL_SERVER_ERROR,

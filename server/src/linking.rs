@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::error::ApiError;
 use crate::shopify::admin::ShopifyOrder;
 use crate::shopify::link::{self, Check, Resolution, Source};
-use crate::state::{blocking, AppState};
+use crate::state::AppState;
 use crate::store::FulfillmentRecord;
 use crate::sync;
 use crate::tts::types::Order as TtsOrder;
@@ -65,9 +65,9 @@ pub async fn link_fulfillment(
     shop: &str,
     fulfillment_id: &str,
 ) -> Result<Linked, ApiError> {
-    let store = state.store.clone();
-    let (s, f) = (shop.to_owned(), fulfillment_id.to_owned());
-    let record = blocking(move || store.fulfillment(&s, &f))
+    let record = state
+        .store
+        .fulfillment(shop, fulfillment_id)
         .await?
         .ok_or_else(|| ApiError::not_found("fulfillment"))?;
     if !needs_link(&record) {
@@ -136,9 +136,9 @@ async fn settle(
 ) -> Result<(), ApiError> {
     let lock = state.lock_of(shop, fulfillment_id);
     let _guard = lock.lock().await;
-    let store = state.store.clone();
-    let (s, f) = (shop.to_owned(), fulfillment_id.to_owned());
-    let still = blocking(move || store.fulfillment(&s, &f))
+    let still = state
+        .store
+        .fulfillment(shop, fulfillment_id)
         .await?
         .is_some_and(|r| needs_link(&r));
     if !still {
@@ -153,9 +153,10 @@ async fn settle(
                 link_json: Some(link),
                 ..crate::store::FulfillmentPatch::default()
             };
-            let store = state.store.clone();
-            let (s, f) = (shop.to_owned(), fulfillment_id.to_owned());
-            blocking(move || store.update_fulfillment(&s, &f, &patch)).await?;
+            state
+                .store
+                .update_fulfillment(shop, fulfillment_id, &patch)
+                .await?;
         }
     }
     Ok(())
@@ -326,9 +327,7 @@ pub async fn link_unlinked(
 ) -> Result<Option<Linked>, ApiError> {
     let mut unlinked = Vec::new();
     for id in fulfillment_ids {
-        let store = state.store.clone();
-        let (s, f) = (shop.to_owned(), (*id).to_owned());
-        if let Some(record) = blocking(move || store.fulfillment(&s, &f)).await? {
+        if let Some(record) = state.store.fulfillment(shop, id).await? {
             if needs_link(&record) {
                 unlinked.push(*id);
             }

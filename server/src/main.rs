@@ -18,7 +18,7 @@ use preflight_server::shopify::graphql::{GraphqlClient, RetryConfig};
 use preflight_server::shopify::oauth::{Endpoint, TokenClient};
 use preflight_server::shopify::simulator::{self as shopify_simulator, ShopifySimulator};
 use preflight_server::store::{Clock, SystemClock};
-use preflight_server::store::{FulfillmentQuery, SqliteStore, Store};
+use preflight_server::store::{FulfillmentQuery, SqliteStore};
 use preflight_server::tokens::{KeyRing, SecretString, KEYS_ENV};
 use preflight_server::tts::auth::AuthClient;
 use preflight_server::tts::client::{ClientConfig, TtsClient};
@@ -294,17 +294,17 @@ fn run(config: Config) -> Result<(), String> {
     };
     tracing::info!(key = ring.current(), "token key ring");
     let ring = Arc::new(ring);
-    match reseal_all(store.as_ref(), ring.as_ref()) {
-        Ok((0, 0)) => {}
-        Ok((resealed, unreadable)) => tracing::warn!(
-            resealed,
-            unreadable,
-            "tokens sealed under an older key were sealed again under the current one"
-        ),
-        Err(e) => return Err(format!("cannot reseal the stored tokens: {e}")),
-    }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
     runtime.block_on(async move {
+        match reseal_all(store.as_ref(), ring.as_ref()).await {
+            Ok((0, 0)) => {}
+            Ok((resealed, unreadable)) => tracing::warn!(
+                resealed,
+                unreadable,
+                "tokens sealed under an older key were sealed again under the current one"
+            ),
+            Err(e) => return Err(format!("cannot reseal the stored tokens: {e}")),
+        }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

@@ -12,7 +12,7 @@ use crate::engine::EnginePool;
 use crate::error::ApiError;
 use crate::shopify::admin::ShopifyAdmin;
 use crate::shopify::credentials::ShopifyCredentials;
-use crate::store::{Clock, Store, StoreError, SystemClock};
+use crate::store::{Clock, Store, SystemClock};
 use crate::tts::connection::TtsConnections;
 use crate::tts::{ShopContext, Tts};
 
@@ -213,27 +213,12 @@ impl AppState {
     }
 }
 
-/// Runs a store call off the async threads.
-///
-/// # Errors
-/// The store's error as an [`ApiError`] (its status from [`crate::error`]), or 500 when the task failed.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| ApiError::internal("a task failed"))?
-        .map_err(ApiError::from)
-}
-
 /// The shop's settings as stored (JSON), when ever saved.
 pub(crate) async fn settings_text(
     state: &AppState,
     shop: &str,
 ) -> Result<Option<String>, ApiError> {
-    let store = state.store.clone();
-    let shop = shop.to_owned();
-    blocking(move || store.settings(&shop)).await
+    Ok(state.store.settings(shop).await?)
 }
 
 /// The TikTok Shop context of a shop's calls: its connected shop's cipher and a live access token

@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 
 use crate::delivery_options::{self, ShopSettings};
 use crate::error::ApiError;
-use crate::state::{blocking, tiktok_context, AppState};
+use crate::state::{tiktok_context, AppState};
 use crate::store::{
-    FulfillmentPatch, FulfillmentRecord, HeldFix, PushRecord, PushState, PushTransition,
+    Answer, FulfillmentPatch, FulfillmentRecord, HeldFix, PushRecord, PushState, PushTransition,
     StoredResponse, SyncFailure, SyncStatus, WritebackState,
 };
 use crate::tts::{MarkPackageShippedRequest, TtsError, UpdateShippingInfoRequest};
@@ -250,9 +250,7 @@ pub async fn set_tracking_number(
     tracking_number: &str,
 ) -> Result<FulfillmentRecord, ApiError> {
     let mut record = load(state, shop, fulfillment_id).await?;
-    let store = state.store.clone();
-    let (s, id) = (shop.to_owned(), fulfillment_id.to_owned());
-    let open = blocking(move || store.open_push(&s, &id)).await?;
+    let open = state.store.open_push(shop, fulfillment_id).await?;
     if open.is_some_and(|p| matches!(p.state, PushState::Pending | PushState::Sending)) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -367,9 +365,9 @@ async fn load(
     shop: &str,
     fulfillment_id: &str,
 ) -> Result<FulfillmentRecord, ApiError> {
-    let store = state.store.clone();
-    let (shop, id) = (shop.to_owned(), fulfillment_id.to_owned());
-    blocking(move || store.fulfillment(&shop, &id))
+    state
+        .store
+        .fulfillment(shop, fulfillment_id)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such fulfillment"))
 }
@@ -380,9 +378,10 @@ async fn save(
     fulfillment_id: &str,
     patch: FulfillmentPatch,
 ) -> Result<FulfillmentRecord, ApiError> {
-    let store = state.store.clone();
-    let (shop, id) = (shop.to_owned(), fulfillment_id.to_owned());
-    blocking(move || store.update_fulfillment(&shop, &id, &patch)).await
+    Ok(state
+        .store
+        .update_fulfillment(shop, fulfillment_id, &patch)
+        .await?)
 }
 
 async fn transition(
@@ -391,9 +390,10 @@ async fn transition(
     push: &PushRecord,
     transition: PushTransition,
 ) -> Result<PushRecord, ApiError> {
-    let store = state.store.clone();
-    let (shop, id) = (shop.to_owned(), push.id);
-    blocking(move || store.transition_push(&shop, id, &transition)).await
+    Ok(state
+        .store
+        .transition_push(shop, push.id, &transition)
+        .await?)
 }
 
 /// The order's JSON as TikTok Shop holds it now.
@@ -526,9 +526,7 @@ pub async fn sync(
     let record = load(state, shop, fulfillment_id).await?;
     let order_id = order_id_of(state, &record).await?;
 
-    let store = state.store.clone();
-    let (s, id) = (shop.to_owned(), fulfillment_id.to_owned());
-    let open = blocking(move || store.open_push(&s, &id)).await?;
+    let open = state.store.open_push(shop, fulfillment_id).await?;
     let mut resend = None;
     if let Some(push) = open {
         match push.state {
@@ -642,14 +640,16 @@ pub async fn sync(
     })?;
     // The order, the report and the push in `sending`, committed together before the call: a crash
     // from here on leaves `sending`, read back as `unknown`.
-    let store = state.store.clone();
-    let (s, id, key, plan_json) = (
-        shop.to_owned(),
-        fulfillment_id.to_owned(),
-        idempotency.key.to_owned(),
-        plan.to_json(),
-    );
-    let push = blocking(move || store.start_push(&s, &id, &patch, &plan_json, Some(&key))).await?;
+    let push = state
+        .store
+        .start_push(
+            shop,
+            fulfillment_id,
+            &patch,
+            &plan.to_json(),
+            Some(idempotency.key),
+        )
+        .await?;
     let sending = Sending {
         record: &record,
         order_id: &order_id,
@@ -794,21 +794,21 @@ async fn finish(
     idempotency: &Idempotency<'_>,
     status: StatusCode,
 ) -> Result<Synced, ApiError> {
-    let store = state.store.clone();
-    let (shop, push_id) = (shop.to_owned(), push.id);
-    let (key, fingerprint) = (
-        idempotency.key.to_owned(),
-        idempotency.fingerprint.to_owned(),
-    );
-    let stored = blocking(move || {
-        store.finish_push(&shop, push_id, &transition, &key, &fingerprint, &|record| {
-            StoredResponse {
-                status: status.as_u16(),
-                body: fulfillment_json(record).to_string(),
-            }
-        })
-    })
-    .await?;
+    let answer: Answer = Arc::new(move |record| StoredResponse {
+        status: status.as_u16(),
+        body: fulfillment_json(record).to_string(),
+    });
+    let stored = state
+        .store
+        .finish_push(
+            shop,
+            push.id,
+            &transition,
+            idempotency.key,
+            idempotency.fingerprint,
+            answer,
+        )
+        .await?;
     let body = serde_json::from_str(&stored.body).unwrap_or(Value::Null);
     Ok(((status, body), true))
 }

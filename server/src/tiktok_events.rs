@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::state::{blocking, AppState};
+use crate::state::AppState;
 use crate::store::TiktokEvent;
 use crate::sync;
 
@@ -83,9 +83,7 @@ pub(crate) async fn receive(
             format!("not a TikTok Shop event: {e}"),
         )
     })?;
-    let store = state.store.clone();
-    let tts_shop = envelope.shop_id.clone();
-    let Some(shop) = blocking(move || store.shop_of_tiktok(&tts_shop)).await? else {
+    let Some(shop) = state.store.shop_of_tiktok(&envelope.shop_id).await? else {
         tracing::warn!(
             tts_shop = envelope.shop_id,
             event_type = envelope.event_type,
@@ -100,8 +98,7 @@ pub(crate) async fn receive(
         data_json: envelope.data.to_string(),
         received_at: state.clock.now_millis(),
     };
-    let store = state.store.clone();
-    let fresh = blocking(move || store.enqueue_tiktok_event(&event)).await?;
+    let fresh = state.store.enqueue_tiktok_event(&event).await?;
     if fresh {
         state.tiktok_events.notify_one();
     }
@@ -160,17 +157,15 @@ async fn work(state: &Arc<AppState>, event: &TiktokEvent) -> Result<(), ApiError
             let now = state.clock.now_millis().div_euclid(1000);
             let year = 366 * 24 * 3600;
             if let Some(at) = at.filter(|at| (now - year..=now + 10 * year).contains(at)) {
-                let store = state.store.clone();
-                let shop = event.shop.clone();
-                blocking(move || store.set_tiktok_expiry(&shop, at)).await?;
+                state.store.set_tiktok_expiry(&event.shop, at).await?;
             }
         }
         kind => {
             for order_id in order_ids(kind, &data) {
-                let store = state.store.clone();
-                let (shop, id) = (event.shop.clone(), order_id.clone());
-                let fulfillments =
-                    blocking(move || store.fulfillments_of_order(&shop, &id)).await?;
+                let fulfillments = state
+                    .store
+                    .fulfillments_of_order(&event.shop, &order_id)
+                    .await?;
                 for fulfillment in fulfillments {
                     let lock = state.lock_of(&event.shop, &fulfillment);
                     let _guard = lock.lock().await;
@@ -188,12 +183,11 @@ async fn work(state: &Arc<AppState>, event: &TiktokEvent) -> Result<(), ApiError
 pub async fn run_pending(state: &Arc<AppState>) -> usize {
     let mut done = 0;
     loop {
-        let store = state.store.clone();
         let lease = i64::try_from(CLAIM_LEASE.as_millis()).unwrap_or(i64::MAX);
-        let claimed = match blocking(move || store.claim_tiktok_events(CLAIM_BATCH, lease)).await {
+        let claimed = match state.store.claim_tiktok_events(CLAIM_BATCH, lease).await {
             Ok(claimed) => claimed,
             Err(error) => {
-                tracing::warn!(code = error.code, "pending TikTok Shop events not read");
+                tracing::warn!(code = error.code(), "pending TikTok Shop events not read");
                 return done;
             }
         };
@@ -210,9 +204,9 @@ async fn work_off(state: &Arc<AppState>, claimed: Vec<TiktokEvent>) -> usize {
     for event in claimed {
         match work(state, &event).await {
             Ok(()) => {
-                let store = state.store.clone();
-                let id = event.notification_id.clone();
-                if blocking(move || store.finish_tiktok_event(&id))
+                if state
+                    .store
+                    .finish_tiktok_event(&event.notification_id)
                     .await
                     .is_ok()
                 {

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::auth;
 use crate::error::{ApiError, Body};
-use crate::state::{blocking, AppState};
+use crate::state::AppState;
 use crate::store::Platform;
 
 /// A verified delivery: its shop, and whether it is the first with its webhook id.
@@ -79,10 +79,7 @@ async fn verify(
         .and_then(|v| v.to_str().ok())
         .filter(|id| !id.is_empty());
     let first = match webhook_id {
-        Some(id) => {
-            let (store, shop, id) = (state.store.clone(), shop.clone(), id.to_owned());
-            blocking(move || store.first_delivery(&shop, &id)).await?
-        }
+        Some(id) => state.store.first_delivery(&shop, id).await?,
         // Without an id, every delivery is handled: each of these is idempotent.
         None => true,
     };
@@ -103,8 +100,10 @@ pub(crate) async fn app_uninstalled(
     if !delivery.first {
         return Ok(duplicate());
     }
-    let (store, shop) = (state.store.clone(), delivery.shop.clone());
-    let deleted = blocking(move || store.delete_credentials(&shop, Platform::Shopify)).await?;
+    let deleted = state
+        .store
+        .delete_credentials(&delivery.shop, Platform::Shopify)
+        .await?;
     state.set_installed(&delivery.shop, false);
     tracing::info!(
         shop = delivery.shop,
@@ -147,9 +146,8 @@ pub(crate) async fn shop_redact(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let delivery = verify(&state, &headers, &body, "shop/redact").await?;
-    let (store, shop) = (state.store.clone(), delivery.shop.clone());
     // Deleted even on a repeat: the delivery's own record goes with the rest.
-    let deleted = blocking(move || store.delete_shop(&shop)).await?;
+    let deleted = state.store.delete_shop(&delivery.shop).await?;
     state.set_installed(&delivery.shop, false);
     let counts: serde_json::Map<String, Value> = deleted
         .into_iter()

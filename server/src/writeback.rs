@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::shopify::admin::AdminError;
 use crate::shopify::credentials::CredentialsError;
-use crate::state::{blocking, AppState};
+use crate::state::AppState;
 use crate::store::{Writeback, WritebackOutcome, WritebackState};
 use crate::wire::fulfillment_json;
 
@@ -49,12 +49,13 @@ fn retryable(error: &AdminError) -> bool {
 
 /// Claims a due write-back for [`LEASE`]: whether this caller has it.
 async fn claim(state: &AppState, shop: &str, fulfillment_id: &str) -> bool {
-    let store = state.store.clone();
-    let (s, f) = (shop.to_owned(), fulfillment_id.to_owned());
     let now = state.clock.now_millis();
     let until = now.saturating_add(i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX));
     matches!(
-        blocking(move || store.claim_writeback(&s, &f, now, until)).await,
+        state
+            .store
+            .claim_writeback(shop, fulfillment_id, now, until)
+            .await,
         Ok(true)
     )
 }
@@ -104,18 +105,15 @@ pub async fn attempt(
         outcome = label,
         "tracking write-back to Shopify"
     );
-    let store = state.store.clone();
-    let (s, f, n, o) = (
-        shop.to_owned(),
-        fulfillment_id.to_owned(),
-        writeback.tracking_number.clone(),
-        outcome.clone(),
-    );
-    if let Err(error) = blocking(move || store.record_writeback(&s, &f, &n, &o)).await {
+    let recorded = state
+        .store
+        .record_writeback(shop, fulfillment_id, &writeback.tracking_number, &outcome)
+        .await;
+    if let Err(error) = recorded {
         tracing::warn!(
             shop,
             fulfillment_id,
-            code = error.code,
+            code = error.code(),
             "write-back not recorded"
         );
     }
@@ -131,9 +129,7 @@ pub async fn after_push(
     fulfillment_id: &str,
 ) -> Option<(axum::http::StatusCode, Value)> {
     state.shopify_admin.as_ref()?;
-    let store = state.store.clone();
-    let (s, f) = (shop.to_owned(), fulfillment_id.to_owned());
-    let record = blocking(move || store.fulfillment(&s, &f)).await.ok()??;
+    let record = state.store.fulfillment(shop, fulfillment_id).await.ok()??;
     let writeback = record
         .writeback
         .filter(|w| w.state == WritebackState::Pending)?;
@@ -145,9 +141,7 @@ pub async fn after_push(
         attempt(state, shop, fulfillment_id, &writeback),
     )
     .await;
-    let store = state.store.clone();
-    let (s, f) = (shop.to_owned(), fulfillment_id.to_owned());
-    let record = blocking(move || store.fulfillment(&s, &f)).await.ok()??;
+    let record = state.store.fulfillment(shop, fulfillment_id).await.ok()??;
     Some((axum::http::StatusCode::OK, fulfillment_json(&record)))
 }
 
@@ -162,14 +156,11 @@ pub async fn release(
     if state.shopify_admin.is_none() {
         return;
     }
-    let store = state.store.clone();
-    let (s, f, n) = (
-        shop.to_owned(),
-        fulfillment_id.to_owned(),
-        tracking_number.to_owned(),
-    );
     if matches!(
-        blocking(move || store.release_writeback(&s, &f, &n)).await,
+        state
+            .store
+            .release_writeback(shop, fulfillment_id, tracking_number)
+            .await,
         Ok(true)
     ) {
         after_push(state, shop, fulfillment_id).await;
@@ -178,12 +169,11 @@ pub async fn release(
 
 /// Tries every due write-back once (each claimed first): how many were tried.
 pub async fn run_due(state: &AppState) -> usize {
-    let store = state.store.clone();
     let now = state.clock.now_millis();
-    let due = match blocking(move || store.due_writebacks(now, 50)).await {
+    let due = match state.store.due_writebacks(now, 50).await {
         Ok(due) => due,
         Err(error) => {
-            tracing::warn!(code = error.code, "due write-backs not read");
+            tracing::warn!(code = error.code(), "due write-backs not read");
             return 0;
         }
     };

@@ -108,20 +108,18 @@ impl Seeder<'_> {
         let id = case.fulfillment_id();
         self.events += 1;
         let event = format!("demo-{:08x}-{}", self.events, case.number);
-        let store = self.state.store.clone();
-        let (shop, id2) = (self.shop.clone(), id.clone());
-        crate::state::blocking(move || {
-            store.upsert_fulfillment(
-                &shop,
+        self.state
+            .store
+            .upsert_fulfillment(
+                &self.shop,
                 &FulfillmentWebhook {
-                    fulfillment_id: &id2,
+                    fulfillment_id: &id,
                     updated_at: &updated_at,
                     payload_json: &payload,
                     event_id: Some(&event),
                 },
             )
-        })
-        .await?;
+            .await?;
         sync::refresh_preview(&self.state, &self.shop, &id).await
     }
 

@@ -172,10 +172,7 @@ pub async fn seed(
         .with_tiktok(tiktok, "simulated-service"),
     );
     let settings = Settings::new(Region::Us).to_json();
-    {
-        let (store, shop) = (store.clone(), shop.to_owned());
-        crate::state::blocking(move || store.put_settings(&shop, &settings)).await?;
-    }
+    store.put_settings(shop, &settings).await?;
     connect_tiktok(&state, sim, shop).await?;
     sim.add_providers(
         STANDARD_DELIVERY,
@@ -230,13 +227,10 @@ async fn connect_tiktok(
         }],
     });
     let nonce = format!("demo-{}", SystemClock.now_millis());
-    let (store, s, n, now) = (
-        state.store.clone(),
-        shop.to_owned(),
-        nonce.clone(),
-        state.clock.now_millis(),
-    );
-    crate::state::blocking(move || store.put_oauth_state(&s, &n, now)).await?;
+    state
+        .store
+        .put_oauth_state(shop, &nonce, state.clock.now_millis())
+        .await?;
     let code = sim
         .authorize(data::TTS_OPEN_ID)
         .ok_or_else(|| data::seed_error("the demo seller cannot authorize"))?;
@@ -253,16 +247,12 @@ pub async fn summary(store: Arc<dyn Store>, shop: &str) -> Result<Summary, ApiEr
     let mut summary = Summary::default();
     let mut cursor = None;
     loop {
-        let (store, shop, query) = (
-            store.clone(),
-            shop.to_owned(),
-            FulfillmentQuery {
-                status: None,
-                cursor: cursor.clone(),
-                limit: MAX_PAGE_LIMIT,
-            },
-        );
-        let page = crate::state::blocking(move || store.list_fulfillments(&shop, &query)).await?;
+        let query = FulfillmentQuery {
+            status: None,
+            cursor: cursor.clone(),
+            limit: MAX_PAGE_LIMIT,
+        };
+        let page = store.list_fulfillments(shop, &query).await?;
         for record in &page.items {
             summary.fulfillments += 1;
             let report = record

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::data::Digits;
 use crate::error::ApiError;
-use crate::state::{blocking, AppState};
+use crate::state::AppState;
 use crate::tiktok_events::{
     ORDER_STATUS_CHANGE, PACKAGE_UPDATE, SELLER_DEAUTHORIZATION, UPCOMING_AUTHORIZATION_EXPIRATION,
 };
@@ -118,9 +118,9 @@ pub(crate) async fn play(state: &Arc<AppState>, shop: &str, body: &str) -> Resul
         return Ok(json!({"notificationId": sent.map(|n| n.id)}));
     };
     let cipher = tiktok.cipher;
-    let store = state.store.clone();
-    let (shop, id) = (shop.to_owned(), fulfillment_id.clone());
-    let record = blocking(move || store.fulfillment(&shop, &id))
+    let record = state
+        .store
+        .fulfillment(shop, &fulfillment_id)
         .await?
         .ok_or_else(|| ApiError::not_found("fulfillment"))?;
     let order: Order = record

@@ -95,12 +95,7 @@ impl ShopifyCredentials {
     }
 
     async fn stored(&self, shop: &str) -> Result<Option<ShopCredentials>, CredentialsError> {
-        let (store, shop) = (self.store.clone(), shop.to_owned());
-        Ok(
-            tokio::task::spawn_blocking(move || store.credentials(&shop, Platform::Shopify))
-                .await
-                .map_err(|_| CredentialsError::Internal("a store task failed"))??,
-        )
+        Ok(self.store.credentials(shop, Platform::Shopify).await?)
     }
 
     async fn swap(
@@ -109,12 +104,10 @@ impl ShopifyCredentials {
         expected: Option<String>,
         credentials: ShopCredentials,
     ) -> Result<bool, CredentialsError> {
-        let (store, shop) = (self.store.clone(), shop.to_owned());
-        Ok(tokio::task::spawn_blocking(move || {
-            store.swap_credentials(&shop, Platform::Shopify, expected.as_deref(), &credentials)
-        })
-        .await
-        .map_err(|_| CredentialsError::Internal("a store task failed"))??)
+        Ok(self
+            .store
+            .swap_credentials(shop, Platform::Shopify, expected.as_deref(), &credentials)
+            .await?)
     }
 
     fn sealed(&self, shop: &str, grant: &TokenGrant, previous: Option<String>) -> ShopCredentials {
@@ -240,12 +233,7 @@ impl ShopifyCredentials {
                     .open(shop, Purpose::ShopifyAccess, &stored.access_token)?)
             }
             Err(OAuthError::Refused { .. }) => {
-                let (store, owned) = (self.store.clone(), shop.to_owned());
-                tokio::task::spawn_blocking(move || {
-                    store.mark_reconnect(&owned, Platform::Shopify)
-                })
-                .await
-                .map_err(|_| CredentialsError::Internal("a store task failed"))??;
+                self.store.mark_reconnect(shop, Platform::Shopify).await?;
                 Err(CredentialsError::ReloadNeeded)
             }
             Err(other) => Err(CredentialsError::Unavailable(other.to_string())),
@@ -256,13 +244,16 @@ impl ShopifyCredentials {
 /// Seals again, under the ring's current key, every stored token sealed under an older one (a key
 /// rotation: put the new key first, reseal, then retire the old key). Answers how many rows were
 /// resealed, and how many hold a token no key of the ring opens (left as they are: their shops
-/// exchange again on their next request). Blocking: run it off the async workers.
+/// exchange again on their next request).
 ///
 /// # Errors
 /// The store's.
-pub fn reseal_all(store: &dyn Store, ring: &KeyRing) -> Result<(usize, usize), CredentialsError> {
+pub async fn reseal_all(
+    store: &dyn Store,
+    ring: &KeyRing,
+) -> Result<(usize, usize), CredentialsError> {
     let (mut resealed, mut unreadable) = (0, 0);
-    for (shop, platform, stored) in store.all_credentials()? {
+    for (shop, platform, stored) in store.all_credentials().await? {
         let fields = [
             Some(&stored.access_token),
             stored.refresh_token.as_ref(),
@@ -292,7 +283,10 @@ pub fn reseal_all(store: &dyn Store, ring: &KeyRing) -> Result<(usize, usize), C
             continue;
         };
         // Only from the refresh token read: a refresh in between wins, already under the new key.
-        if store.swap_credentials(&shop, platform, stored.refresh_token.as_deref(), &fresh)? {
+        if store
+            .swap_credentials(&shop, platform, stored.refresh_token.as_deref(), &fresh)
+            .await?
+        {
             resealed += 1;
         }
     }

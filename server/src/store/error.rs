@@ -19,6 +19,10 @@ pub enum StoreError {
     /// time). API: 503: the request may be sent again.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// A storage call stopped before it answered (it panicked, or the runtime is shutting down).
+    /// API: 500.
+    #[error("a storage call failed: {0}")]
+    Task(String),
     /// Migrating the schema failed. API: 500.
     #[error("migrating the schema failed: {0}")]
     Migration(String),
@@ -103,6 +107,7 @@ impl StoreError {
             Self::Database(_) | Self::Postgres(_) => "store.database",
             Self::Unavailable(_) => "store.unavailable",
             Self::Migration(_) => "store.migration_failed",
+            Self::Task(_) => "store.task_failed",
             Self::Pragma { .. } => "store.pragma_not_applied",
             Self::SchemaTooNew { .. } => "store.schema_too_new",
             Self::InvalidInput { .. } => "store.invalid_input",

@@ -31,6 +31,7 @@
 //! # }
 //! ```
 
+mod blocking;
 mod error;
 mod migrations;
 mod postgres;
@@ -58,19 +59,24 @@ pub const WEBHOOK_EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600)
 /// The most rows one page holds; a larger `limit` is lowered to it.
 pub const MAX_PAGE_LIMIT: u32 = 250;
 
+/// How [`Store::finish_push`] builds the answer kept under an idempotency key from the fulfillment as
+/// the push's outcome left it.
+pub type Answer = std::sync::Arc<dyn Fn(&FulfillmentRecord) -> StoredResponse + Send + Sync>;
+
 /// Storage for the sync API. Object-safe: the server holds an `Arc<dyn Store>`.
+#[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// The shop's engine settings (JSON), or `None` when never saved.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn settings(&self, shop: &str) -> Result<Option<String>, StoreError>;
+    async fn settings(&self, shop: &str) -> Result<Option<String>, StoreError>;
 
     /// Saves the shop's engine settings (JSON), replacing the previous ones.
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] when the text is not JSON; [`StoreError::Database`].
-    fn put_settings(&self, shop: &str, settings_json: &str) -> Result<(), StoreError>;
+    async fn put_settings(&self, shop: &str, settings_json: &str) -> Result<(), StoreError>;
 
     /// Records a fulfillment webhook: deduplicated on its event id, idempotent per
     /// (fulfillment id, `updated_at`), and an older `updated_at` never replaces a newer one.
@@ -78,7 +84,7 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::InvalidInput`] when `updated_at` is not RFC 3339 with an offset or the payload is
     /// not JSON; [`StoreError::Database`].
-    fn upsert_fulfillment(
+    async fn upsert_fulfillment(
         &self,
         shop: &str,
         webhook: &FulfillmentWebhook<'_>,
@@ -88,7 +94,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn fulfillment(
+    async fn fulfillment(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -100,7 +106,7 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::NotFound`]; [`StoreError::InvalidInput`] when a payload is not JSON;
     /// [`StoreError::Database`].
-    fn update_fulfillment(
+    async fn update_fulfillment(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -111,7 +117,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::InvalidCursor`]; [`StoreError::Database`].
-    fn list_fulfillments(
+    async fn list_fulfillments(
         &self,
         shop: &str,
         query: &FulfillmentQuery,
@@ -123,7 +129,7 @@ pub trait Store: Send + Sync {
     /// [`StoreError::PushInFlight`] when the fulfillment already has an open push;
     /// [`StoreError::NotFound`] when the fulfillment does not exist; [`StoreError::InvalidInput`];
     /// [`StoreError::Database`].
-    fn create_push(
+    async fn create_push(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -137,7 +143,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// As [`Store::update_fulfillment`] and [`Store::create_push`].
-    fn start_push(
+    async fn start_push(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -150,20 +156,24 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn push(&self, shop: &str, push_id: i64) -> Result<Option<PushRecord>, StoreError>;
+    async fn push(&self, shop: &str, push_id: i64) -> Result<Option<PushRecord>, StoreError>;
 
     /// The fulfillment's open push (`pending`, `sending`, `unknown`, `needs_review`), or `None`.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn open_push(&self, shop: &str, fulfillment_id: &str)
-        -> Result<Option<PushRecord>, StoreError>;
+    async fn open_push(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+    ) -> Result<Option<PushRecord>, StoreError>;
 
     /// The fulfillment's pushes, oldest first.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn pushes(&self, shop: &str, fulfillment_id: &str) -> Result<Vec<PushRecord>, StoreError>;
+    async fn pushes(&self, shop: &str, fulfillment_id: &str)
+        -> Result<Vec<PushRecord>, StoreError>;
 
     /// Moves a push from `transition.from` to `transition.to`, atomically with its effect on the
     /// fulfillment: `sent` marks it synced (and stores the new history when given); `failed` and
@@ -174,7 +184,7 @@ pub trait Store: Send + Sync {
     /// [`StoreError::PushStateChanged`] when the push is no longer in `from`;
     /// [`StoreError::InvalidInput`] for `failed` or `needs_review` without a failure;
     /// [`StoreError::NotFound`]; [`StoreError::Database`].
-    fn transition_push(
+    async fn transition_push(
         &self,
         shop: &str,
         push_id: i64,
@@ -187,14 +197,14 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// As [`Store::transition_push`] and [`Store::complete_idempotent`]; nothing is recorded then.
-    fn finish_push(
+    async fn finish_push(
         &self,
         shop: &str,
         push_id: i64,
         transition: &PushTransition,
         key: &str,
         fingerprint: &str,
-        answer: &dyn Fn(&FulfillmentRecord) -> StoredResponse,
+        answer: Answer,
     ) -> Result<StoredResponse, StoreError>;
 
     /// At start, of every shop: marks the pushes left `sending` as `unknown` (answering them, to be
@@ -203,7 +213,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn recover_interrupted(&self) -> Result<Recovery, StoreError>;
+    async fn recover_interrupted(&self) -> Result<Recovery, StoreError>;
 
     /// Starts a request under an idempotency key: the first use records it as in progress
     /// ([`IdempotencyStart::Started`]); once finished, the same request gets the stored answer
@@ -214,7 +224,7 @@ pub trait Store: Send + Sync {
     /// [`StoreError::IdempotencyInProgress`] while its first request runs;
     /// [`StoreError::InvalidInput`] for an empty key or one over 255 characters;
     /// [`StoreError::Database`].
-    fn begin_idempotent(
+    async fn begin_idempotent(
         &self,
         shop: &str,
         key: &str,
@@ -226,7 +236,7 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::NotFound`] when no request with this key and fingerprint is in progress;
     /// [`StoreError::Database`].
-    fn complete_idempotent(
+    async fn complete_idempotent(
         &self,
         shop: &str,
         key: &str,
@@ -239,33 +249,33 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn release_idempotent(&self, shop: &str, key: &str) -> Result<(), StoreError>;
+    async fn release_idempotent(&self, shop: &str, key: &str) -> Result<(), StoreError>;
 
     /// Deletes, in every shop, idempotency keys past [`IDEMPOTENCY_RETENTION`] and webhook event ids
     /// past [`WEBHOOK_EVENT_RETENTION`].
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn purge_expired(&self) -> Result<Purged, StoreError>;
+    async fn purge_expired(&self) -> Result<Purged, StoreError>;
 
     /// Records a webhook delivery by its id: `true` the first time, `false` for a repeat.
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] for an empty id; [`StoreError::Database`].
-    fn first_delivery(&self, shop: &str, webhook_id: &str) -> Result<bool, StoreError>;
+    async fn first_delivery(&self, shop: &str, webhook_id: &str) -> Result<bool, StoreError>;
 
     /// Deletes every row of a shop, in every table (Shopify's `shop/redact`): how many rows each table
     /// lost.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn delete_shop(&self, shop: &str) -> Result<Vec<(&'static str, usize)>, StoreError>;
+    async fn delete_shop(&self, shop: &str) -> Result<Vec<(&'static str, usize)>, StoreError>;
 
     /// A shop's credentials at a platform, as stored (tokens sealed), or `None`.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn credentials(
+    async fn credentials(
         &self,
         shop: &str,
         platform: Platform,
@@ -277,7 +287,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] for a token that is not sealed; [`StoreError::Database`].
-    fn swap_credentials(
+    async fn swap_credentials(
         &self,
         shop: &str,
         platform: Platform,
@@ -290,26 +300,27 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn mark_reconnect(&self, shop: &str, platform: Platform) -> Result<bool, StoreError>;
+    async fn mark_reconnect(&self, shop: &str, platform: Platform) -> Result<bool, StoreError>;
 
     /// Every shop's credentials at every platform, for resealing them under a new key.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn all_credentials(&self) -> Result<Vec<(String, Platform, ShopCredentials)>, StoreError>;
+    async fn all_credentials(&self)
+        -> Result<Vec<(String, Platform, ShopCredentials)>, StoreError>;
 
     /// Deletes a shop's credentials at a platform (an uninstall). Answers whether there were any.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn delete_credentials(&self, shop: &str, platform: Platform) -> Result<bool, StoreError>;
+    async fn delete_credentials(&self, shop: &str, platform: Platform) -> Result<bool, StoreError>;
 
     /// Records an attempt to write a tracking fix back to Shopify, when the fulfillment's write-back is
     /// still of `tracking_number` and `pending` or `failed`. Answers whether it was recorded.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn record_writeback(
+    async fn record_writeback(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -323,7 +334,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn release_writeback(
+    async fn release_writeback(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -335,7 +346,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn claim_writeback(
+    async fn claim_writeback(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -348,7 +359,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn due_writebacks(
+    async fn due_writebacks(
         &self,
         now_millis: i64,
         limit: u32,
@@ -361,7 +372,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn shopify_tracking_seen(
+    async fn shopify_tracking_seen(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -372,38 +383,43 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn backfill(&self, shop: &str) -> Result<Option<Backfill>, StoreError>;
+    async fn backfill(&self, shop: &str) -> Result<Option<Backfill>, StoreError>;
 
     /// Stores a shop's backfill as it is now.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn put_backfill(&self, shop: &str, backfill: &Backfill) -> Result<(), StoreError>;
+    async fn put_backfill(&self, shop: &str, backfill: &Backfill) -> Result<(), StoreError>;
 
     /// The TikTok Shop shop a Shopify shop is connected to, when it is.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn tiktok_shop(&self, shop: &str) -> Result<Option<TiktokShop>, StoreError>;
+    async fn tiktok_shop(&self, shop: &str) -> Result<Option<TiktokShop>, StoreError>;
 
     /// Connects a Shopify shop to a TikTok Shop shop, replacing any earlier connection.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn put_tiktok_shop(&self, shop: &str, tiktok: &TiktokShop) -> Result<(), StoreError>;
+    async fn put_tiktok_shop(&self, shop: &str, tiktok: &TiktokShop) -> Result<(), StoreError>;
 
     /// Records the `state` of an authorization a Shopify shop starts at `now_millis`.
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] for an empty state; [`StoreError::Database`].
-    fn put_oauth_state(&self, shop: &str, state: &str, now_millis: i64) -> Result<(), StoreError>;
+    async fn put_oauth_state(
+        &self,
+        shop: &str,
+        state: &str,
+        now_millis: i64,
+    ) -> Result<(), StoreError>;
 
     /// Spends a `state`: the Shopify shop that started it, when it is known, unspent and no older than
     /// `max_age_millis` at `now_millis`. A state is spent once, even when too old.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn take_oauth_state(
+    async fn take_oauth_state(
         &self,
         state: &str,
         now_millis: i64,
@@ -414,19 +430,19 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn shop_of_tiktok(&self, tts_shop_id: &str) -> Result<Option<String>, StoreError>;
+    async fn shop_of_tiktok(&self, tts_shop_id: &str) -> Result<Option<String>, StoreError>;
 
     /// When the shop's TikTok Shop authorization ends, Unix seconds, as TikTok Shop announced it.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn set_tiktok_expiry(&self, shop: &str, expires_at: i64) -> Result<(), StoreError>;
+    async fn set_tiktok_expiry(&self, shop: &str, expires_at: i64) -> Result<(), StoreError>;
 
     /// Keeps a TikTok Shop webhook to work off: `false` when its notification id came before.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn enqueue_tiktok_event(&self, event: &TiktokEvent) -> Result<bool, StoreError>;
+    async fn enqueue_tiktok_event(&self, event: &TiktokEvent) -> Result<bool, StoreError>;
 
     /// Claims up to `limit` TikTok Shop webhooks not done yet and not claimed by another worker
     /// (oldest first), each for `lease_millis`: a worker that dies with them leaves them to another
@@ -434,7 +450,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn claim_tiktok_events(
+    async fn claim_tiktok_events(
         &self,
         limit: u32,
         lease_millis: i64,
@@ -444,33 +460,37 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn finish_tiktok_event(&self, notification_id: &str) -> Result<(), StoreError>;
+    async fn finish_tiktok_event(&self, notification_id: &str) -> Result<(), StoreError>;
 
     /// The shop's fulfillments linked to the TikTok Shop order `order_id`.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn fulfillments_of_order(&self, shop: &str, order_id: &str) -> Result<Vec<String>, StoreError>;
+    async fn fulfillments_of_order(
+        &self,
+        shop: &str,
+        order_id: &str,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// The shop's change counter: one more on every change of one of its fulfillments, pushes,
     /// settings, delivery options or its TikTok Shop connection; 0 before any.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn shop_version(&self, shop: &str) -> Result<i64, StoreError>;
+    async fn shop_version(&self, shop: &str) -> Result<i64, StoreError>;
 
     /// The providers of each of the shop's delivery options, as last listed by TikTok Shop.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn delivery_options(&self, shop: &str) -> Result<Vec<DeliveryOptionRecord>, StoreError>;
+    async fn delivery_options(&self, shop: &str) -> Result<Vec<DeliveryOptionRecord>, StoreError>;
 
     /// Keeps the providers TikTok Shop lists for one of the shop's delivery options, replacing the
     /// previous list.
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] when `providers_json` is not JSON; [`StoreError::Database`].
-    fn put_delivery_option(
+    async fn put_delivery_option(
         &self,
         shop: &str,
         option: &DeliveryOptionRecord,
@@ -480,7 +500,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    fn ping(&self) -> Result<(), StoreError>;
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// A fulfillment webhook as received (`fulfillments/create` or `fulfillments/update`).

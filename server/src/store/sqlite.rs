@@ -16,10 +16,10 @@ use super::migrations::MIGRATIONS;
 use super::{
     Backfill, BackfillState, Clock, DeliveryOptionRecord, FulfillmentPage, FulfillmentPatch,
     FulfillmentQuery, FulfillmentRecord, FulfillmentWebhook, IdempotencyStart, Platform, Purged,
-    PushRecord, PushState, PushTransition, Recovery, ShopCredentials, Store, StoreError,
-    StoredResponse, SyncFailure, SyncStatus, SyncStatusKind, SystemClock, TiktokEvent, TiktokShop,
-    UpsertOutcome, Writeback, WritebackOutcome, WritebackState, IDEMPOTENCY_LOCK_TIMEOUT,
-    IDEMPOTENCY_RETENTION, MAX_PAGE_LIMIT, WEBHOOK_EVENT_RETENTION,
+    PushRecord, PushState, PushTransition, Recovery, ShopCredentials, StoreError, StoredResponse,
+    SyncFailure, SyncStatus, SyncStatusKind, SystemClock, TiktokEvent, TiktokShop, UpsertOutcome,
+    Writeback, WritebackOutcome, WritebackState, IDEMPOTENCY_LOCK_TIMEOUT, IDEMPOTENCY_RETENTION,
+    MAX_PAGE_LIMIT, WEBHOOK_EVENT_RETENTION,
 };
 
 /// How a [`SqliteStore`] is opened.
@@ -57,8 +57,15 @@ pub struct Pragmas {
 }
 
 /// The [`Store`] on an embedded SQLite file.
-#[derive(Debug)]
+///
+/// A handle: clones share one pool of connections.
+#[derive(Clone, Debug)]
 pub struct SqliteStore {
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     path: PathBuf,
     options: SqliteOptions,
     idle: Mutex<Vec<Connection>>,
@@ -95,10 +102,12 @@ impl SqliteStore {
     /// As [`SqliteStore::open`].
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
         let store = Self {
-            path: path.as_ref().to_path_buf(),
-            options,
-            idle: Mutex::new(Vec::new()),
-            writer: Mutex::new(()),
+            inner: Arc::new(Shared {
+                path: path.as_ref().to_path_buf(),
+                options,
+                idle: Mutex::new(Vec::new()),
+                writer: Mutex::new(()),
+            }),
         };
         let mut conn = store.connect()?;
         migrate(&mut conn, store.now())?;
@@ -149,14 +158,15 @@ impl SqliteStore {
     }
 
     fn now(&self) -> i64 {
-        self.options.clock.now_millis()
+        self.inner.options.clock.now_millis()
     }
 
     fn connect(&self) -> Result<Connection, StoreError> {
-        let conn = Connection::open(&self.path)?;
-        let busy_ms = i64::try_from(self.options.busy_timeout.as_millis()).unwrap_or(i64::MAX);
+        let conn = Connection::open(&self.inner.path)?;
+        let busy_ms =
+            i64::try_from(self.inner.options.busy_timeout.as_millis()).unwrap_or(i64::MAX);
         // busy_timeout first, so that switching to WAL waits for other processes.
-        conn.busy_timeout(self.options.busy_timeout)?;
+        conn.busy_timeout(self.inner.options.busy_timeout)?;
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
         let got = read_pragmas(&conn)?;
@@ -177,6 +187,7 @@ impl SqliteStore {
 
     fn checkout(&self) -> Result<Connection, StoreError> {
         let pooled = self
+            .inner
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -190,8 +201,12 @@ impl SqliteStore {
     fn checkin(&self, conn: Connection) {
         // A connection left inside a transaction is dropped (which rolls it back), never reused.
         if conn.is_autocommit() {
-            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-            if idle.len() < self.options.pool_size {
+            let mut idle = self
+                .inner
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < self.inner.options.pool_size {
                 idle.push(conn);
             }
         }
@@ -214,7 +229,11 @@ impl SqliteStore {
         f: impl FnOnce(&Transaction<'_>, i64) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.with_conn(|conn| {
-            let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let _writer = self
+                .inner
+                .writer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx, self.now())?;
             tx.commit()?;
@@ -787,8 +806,11 @@ fn set_sync_status(
     Ok(())
 }
 
-impl Store for SqliteStore {
-    fn settings(&self, shop: &str) -> Result<Option<String>, StoreError> {
+/// The operations of [`Store`], blocking: each runs on the calling thread (the `Store` impl runs them
+/// on tokio's blocking pool). Tools and tests call them directly.
+impl SqliteStore {
+    /// Blocking [`Store::settings`].
+    pub fn settings(&self, shop: &str) -> Result<Option<String>, StoreError> {
         self.read(|tx| {
             Ok(tx
                 .prepare_cached("SELECT settings_json FROM shop_settings WHERE shop = ?1")?
@@ -797,7 +819,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn put_settings(&self, shop: &str, settings_json: &str) -> Result<(), StoreError> {
+    /// Blocking [`Store::put_settings`].
+    pub fn put_settings(&self, shop: &str, settings_json: &str) -> Result<(), StoreError> {
         check_shop(shop)?;
         check_json("settings", settings_json)?;
         self.write(|tx, now| {
@@ -811,7 +834,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn upsert_fulfillment(
+    /// Blocking [`Store::upsert_fulfillment`].
+    pub fn upsert_fulfillment(
         &self,
         shop: &str,
         webhook: &FulfillmentWebhook<'_>,
@@ -880,7 +904,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn fulfillment(
+    /// Blocking [`Store::fulfillment`].
+    pub fn fulfillment(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -888,7 +913,8 @@ impl Store for SqliteStore {
         self.read(|tx| load_fulfillment(tx, shop, fulfillment_id))
     }
 
-    fn update_fulfillment(
+    /// Blocking [`Store::update_fulfillment`].
+    pub fn update_fulfillment(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -905,7 +931,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn list_fulfillments(
+    /// Blocking [`Store::list_fulfillments`].
+    pub fn list_fulfillments(
         &self,
         shop: &str,
         query: &FulfillmentQuery,
@@ -955,7 +982,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn create_push(
+    /// Blocking [`Store::create_push`].
+    pub fn create_push(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -979,7 +1007,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn start_push(
+    /// Blocking [`Store::start_push`].
+    pub fn start_push(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -1006,11 +1035,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn push(&self, shop: &str, push_id: i64) -> Result<Option<PushRecord>, StoreError> {
+    /// Blocking [`Store::push`].
+    pub fn push(&self, shop: &str, push_id: i64) -> Result<Option<PushRecord>, StoreError> {
         self.read(|tx| load_push(tx, shop, push_id))
     }
 
-    fn open_push(
+    /// Blocking [`Store::open_push`].
+    pub fn open_push(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -1026,7 +1057,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn pushes(&self, shop: &str, fulfillment_id: &str) -> Result<Vec<PushRecord>, StoreError> {
+    /// Blocking [`Store::pushes`].
+    pub fn pushes(&self, shop: &str, fulfillment_id: &str) -> Result<Vec<PushRecord>, StoreError> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {PUSH_COLUMNS} FROM pushes WHERE shop = ?1 AND fulfillment_id = ?2 \
@@ -1039,7 +1071,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn transition_push(
+    /// Blocking [`Store::transition_push`].
+    pub fn transition_push(
         &self,
         shop: &str,
         push_id: i64,
@@ -1049,7 +1082,8 @@ impl Store for SqliteStore {
         self.write(|tx, now| apply_transition(tx, shop, push_id, transition, now))
     }
 
-    fn finish_push(
+    /// Blocking [`Store::finish_push`].
+    pub fn finish_push(
         &self,
         shop: &str,
         push_id: i64,
@@ -1069,7 +1103,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn recover_interrupted(&self) -> Result<Recovery, StoreError> {
+    /// Blocking [`Store::recover_interrupted`].
+    pub fn recover_interrupted(&self) -> Result<Recovery, StoreError> {
         self.write(|tx, now| {
             let mut stmt = tx.prepare_cached(&format!(
                 "UPDATE pushes SET state = 'unknown', updated_at = ?1 WHERE state = 'sending' \
@@ -1097,7 +1132,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn begin_idempotent(
+    /// Blocking [`Store::begin_idempotent`].
+    pub fn begin_idempotent(
         &self,
         shop: &str,
         key: &str,
@@ -1164,7 +1200,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn complete_idempotent(
+    /// Blocking [`Store::complete_idempotent`].
+    pub fn complete_idempotent(
         &self,
         shop: &str,
         key: &str,
@@ -1174,7 +1211,8 @@ impl Store for SqliteStore {
         self.write(|tx, now| complete_key(tx, shop, key, fingerprint, response, now))
     }
 
-    fn release_idempotent(&self, shop: &str, key: &str) -> Result<(), StoreError> {
+    /// Blocking [`Store::release_idempotent`].
+    pub fn release_idempotent(&self, shop: &str, key: &str) -> Result<(), StoreError> {
         self.write(|tx, _| {
             tx.prepare_cached(
                 "DELETE FROM idempotency_keys WHERE shop = ?1 AND key = ?2 AND state = 'in_progress'",
@@ -1184,7 +1222,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn purge_expired(&self) -> Result<Purged, StoreError> {
+    /// Blocking [`Store::purge_expired`].
+    pub fn purge_expired(&self) -> Result<Purged, StoreError> {
         self.write(|tx, now| {
             let idempotency_keys = tx
                 .prepare_cached("DELETE FROM idempotency_keys WHERE created_at <= ?1")?
@@ -1199,7 +1238,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn first_delivery(&self, shop: &str, webhook_id: &str) -> Result<bool, StoreError> {
+    /// Blocking [`Store::first_delivery`].
+    pub fn first_delivery(&self, shop: &str, webhook_id: &str) -> Result<bool, StoreError> {
         check_shop(shop)?;
         check_id("webhook_id", webhook_id)?;
         self.write(|tx, now| {
@@ -1213,7 +1253,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn delete_shop(&self, shop: &str) -> Result<Vec<(&'static str, usize)>, StoreError> {
+    /// Blocking [`Store::delete_shop`].
+    pub fn delete_shop(&self, shop: &str) -> Result<Vec<(&'static str, usize)>, StoreError> {
         // Children before parents (pushes name their fulfillment).
         const TABLES: [&str; 12] = [
             "pushes",
@@ -1241,7 +1282,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn record_writeback(
+    /// Blocking [`Store::record_writeback`].
+    pub fn record_writeback(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -1282,7 +1324,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn release_writeback(
+    /// Blocking [`Store::release_writeback`].
+    pub fn release_writeback(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -1291,7 +1334,8 @@ impl Store for SqliteStore {
         self.write(|tx, now| release(tx, shop, fulfillment_id, tracking_number, now))
     }
 
-    fn claim_writeback(
+    /// Blocking [`Store::claim_writeback`].
+    pub fn claim_writeback(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -1315,7 +1359,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn due_writebacks(
+    /// Blocking [`Store::due_writebacks`].
+    pub fn due_writebacks(
         &self,
         now_millis: i64,
         limit: u32,
@@ -1342,7 +1387,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn shopify_tracking_seen(
+    /// Blocking [`Store::shopify_tracking_seen`].
+    pub fn shopify_tracking_seen(
         &self,
         shop: &str,
         fulfillment_id: &str,
@@ -1374,7 +1420,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn backfill(&self, shop: &str) -> Result<Option<Backfill>, StoreError> {
+    /// Blocking [`Store::backfill`].
+    pub fn backfill(&self, shop: &str) -> Result<Option<Backfill>, StoreError> {
         self.read(|tx| {
             Ok(tx
                 .prepare_cached(
@@ -1403,7 +1450,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn put_backfill(&self, shop: &str, backfill: &Backfill) -> Result<(), StoreError> {
+    /// Blocking [`Store::put_backfill`].
+    pub fn put_backfill(&self, shop: &str, backfill: &Backfill) -> Result<(), StoreError> {
         self.write(|tx, now| {
             tx.prepare_cached(
                 "INSERT INTO backfills (shop, state, since, cursor, orders_read, fulfillments_read, \
@@ -1428,7 +1476,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn tiktok_shop(&self, shop: &str) -> Result<Option<TiktokShop>, StoreError> {
+    /// Blocking [`Store::tiktok_shop`].
+    pub fn tiktok_shop(&self, shop: &str) -> Result<Option<TiktokShop>, StoreError> {
         self.read(|tx| {
             Ok(tx
                 .prepare_cached(
@@ -1451,7 +1500,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn put_tiktok_shop(&self, shop: &str, tiktok: &TiktokShop) -> Result<(), StoreError> {
+    /// Blocking [`Store::put_tiktok_shop`].
+    pub fn put_tiktok_shop(&self, shop: &str, tiktok: &TiktokShop) -> Result<(), StoreError> {
         self.write(|tx, _| {
             tx.prepare_cached(
                 "INSERT INTO tiktok_shops (shop, tts_shop_id, shop_name, region, seller_type, cipher, \
@@ -1478,7 +1528,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn shop_of_tiktok(&self, tts_shop_id: &str) -> Result<Option<String>, StoreError> {
+    /// Blocking [`Store::shop_of_tiktok`].
+    pub fn shop_of_tiktok(&self, tts_shop_id: &str) -> Result<Option<String>, StoreError> {
         self.read(|tx| {
             Ok(tx
                 .prepare_cached("SELECT shop FROM tiktok_shops WHERE tts_shop_id = ?1 LIMIT 1")?
@@ -1487,7 +1538,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn shop_version(&self, shop: &str) -> Result<i64, StoreError> {
+    /// Blocking [`Store::shop_version`].
+    pub fn shop_version(&self, shop: &str) -> Result<i64, StoreError> {
         self.read(|tx| {
             Ok(tx
                 .prepare_cached("SELECT version FROM shop_versions WHERE shop = ?1")?
@@ -1497,7 +1549,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn delivery_options(&self, shop: &str) -> Result<Vec<DeliveryOptionRecord>, StoreError> {
+    /// Blocking [`Store::delivery_options`].
+    pub fn delivery_options(&self, shop: &str) -> Result<Vec<DeliveryOptionRecord>, StoreError> {
         self.read(|tx| {
             let mut statement = tx.prepare_cached(
                 "SELECT delivery_option_id, providers_json, fetched_at \
@@ -1514,7 +1567,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn put_delivery_option(
+    /// Blocking [`Store::put_delivery_option`].
+    pub fn put_delivery_option(
         &self,
         shop: &str,
         option: &DeliveryOptionRecord,
@@ -1538,7 +1592,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn set_tiktok_expiry(&self, shop: &str, expires_at: i64) -> Result<(), StoreError> {
+    /// Blocking [`Store::set_tiktok_expiry`].
+    pub fn set_tiktok_expiry(&self, shop: &str, expires_at: i64) -> Result<(), StoreError> {
         self.write(|tx, _| {
             tx.prepare_cached(
                 "UPDATE tiktok_shops SET authorization_expires_at = ?2 WHERE shop = ?1",
@@ -1548,7 +1603,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn enqueue_tiktok_event(&self, event: &TiktokEvent) -> Result<bool, StoreError> {
+    /// Blocking [`Store::enqueue_tiktok_event`].
+    pub fn enqueue_tiktok_event(&self, event: &TiktokEvent) -> Result<bool, StoreError> {
         self.write(|tx, _| {
             Ok(tx
                 .prepare_cached(
@@ -1566,7 +1622,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn claim_tiktok_events(
+    /// Blocking [`Store::claim_tiktok_events`].
+    pub fn claim_tiktok_events(
         &self,
         limit: u32,
         lease_millis: i64,
@@ -1596,7 +1653,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn finish_tiktok_event(&self, notification_id: &str) -> Result<(), StoreError> {
+    /// Blocking [`Store::finish_tiktok_event`].
+    pub fn finish_tiktok_event(&self, notification_id: &str) -> Result<(), StoreError> {
         self.write(|tx, now| {
             tx.prepare_cached("UPDATE tiktok_events SET done_at = ?2 WHERE notification_id = ?1")?
                 .execute(params![notification_id, now])?;
@@ -1604,7 +1662,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn fulfillments_of_order(&self, shop: &str, order_id: &str) -> Result<Vec<String>, StoreError> {
+    /// Blocking [`Store::fulfillments_of_order`].
+    pub fn fulfillments_of_order(
+        &self,
+        shop: &str,
+        order_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
         self.read(|tx| {
             let mut statement = tx.prepare_cached(
                 "SELECT fulfillment_id FROM fulfillments WHERE shop = ?1 \
@@ -1615,7 +1678,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn put_oauth_state(&self, shop: &str, state: &str, now_millis: i64) -> Result<(), StoreError> {
+    /// Blocking [`Store::put_oauth_state`].
+    pub fn put_oauth_state(
+        &self,
+        shop: &str,
+        state: &str,
+        now_millis: i64,
+    ) -> Result<(), StoreError> {
         if state.is_empty() {
             return Err(StoreError::invalid("state", "empty"));
         }
@@ -1628,7 +1697,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn take_oauth_state(
+    /// Blocking [`Store::take_oauth_state`].
+    pub fn take_oauth_state(
         &self,
         state: &str,
         now_millis: i64,
@@ -1648,7 +1718,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn credentials(
+    /// Blocking [`Store::credentials`].
+    pub fn credentials(
         &self,
         shop: &str,
         platform: Platform,
@@ -1674,7 +1745,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn swap_credentials(
+    /// Blocking [`Store::swap_credentials`].
+    pub fn swap_credentials(
         &self,
         shop: &str,
         platform: Platform,
@@ -1732,7 +1804,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn all_credentials(&self) -> Result<Vec<(String, Platform, ShopCredentials)>, StoreError> {
+    /// Blocking [`Store::all_credentials`].
+    pub fn all_credentials(&self) -> Result<Vec<(String, Platform, ShopCredentials)>, StoreError> {
         self.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT shop, platform, access_token, access_expires_at, refresh_token, \
@@ -1761,7 +1834,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn mark_reconnect(&self, shop: &str, platform: Platform) -> Result<bool, StoreError> {
+    /// Blocking [`Store::mark_reconnect`].
+    pub fn mark_reconnect(&self, shop: &str, platform: Platform) -> Result<bool, StoreError> {
         self.write(|tx, now| {
             let changed = tx
                 .prepare_cached(
@@ -1773,7 +1847,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn delete_credentials(&self, shop: &str, platform: Platform) -> Result<bool, StoreError> {
+    /// Blocking [`Store::delete_credentials`].
+    pub fn delete_credentials(&self, shop: &str, platform: Platform) -> Result<bool, StoreError> {
         self.write(|tx, _| {
             let deleted = tx
                 .prepare_cached("DELETE FROM shop_credentials WHERE shop = ?1 AND platform = ?2")?
@@ -1782,7 +1857,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn ping(&self) -> Result<(), StoreError> {
+    /// Blocking [`Store::ping`].
+    pub fn ping(&self) -> Result<(), StoreError> {
         self.with_conn(|conn| {
             conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
             Ok(())

@@ -116,16 +116,6 @@ impl TtsConnections {
         }
     }
 
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, ConnectionError> {
-        let store = self.store.clone();
-        Ok(tokio::task::spawn_blocking(move || f(store.as_ref()))
-            .await
-            .map_err(|_| ConnectionError::Internal("a store task failed"))??)
-    }
-
     fn sealed(&self, shop: &str, grant: &SellerGrant, previous: Option<String>) -> ShopCredentials {
         ShopCredentials {
             access_token: self
@@ -181,12 +171,10 @@ impl TtsConnections {
             authorization_expires_at: Some(grant.refresh_expires_at),
         };
         let credentials = self.sealed(shop, &grant, None);
-        let (s, t) = (shop.to_owned(), tiktok.clone());
-        self.blocking(move |store| {
-            store.swap_credentials(&s, Platform::Tiktok, None, &credentials)?;
-            store.put_tiktok_shop(&s, &t)
-        })
-        .await?;
+        self.store
+            .swap_credentials(shop, Platform::Tiktok, None, &credentials)
+            .await?;
+        self.store.put_tiktok_shop(shop, &tiktok).await?;
         Ok(tiktok)
     }
 
@@ -201,8 +189,7 @@ impl TtsConnections {
     /// # Errors
     /// The store's.
     pub async fn shop(&self, shop: &str) -> Result<Option<TiktokShop>, ConnectionError> {
-        let s = shop.to_owned();
-        self.blocking(move |store| store.tiktok_shop(&s)).await
+        Ok(self.store.tiktok_shop(shop).await?)
     }
 
     /// Whether the shop's authorization needs the merchant to connect again.
@@ -210,9 +197,9 @@ impl TtsConnections {
     /// # Errors
     /// The store's.
     pub async fn needs_reconnect(&self, shop: &str) -> Result<bool, ConnectionError> {
-        let s = shop.to_owned();
         Ok(self
-            .blocking(move |store| store.credentials(&s, Platform::Tiktok))
+            .store
+            .credentials(shop, Platform::Tiktok)
             .await?
             .is_some_and(|c| c.needs_reconnect))
     }
@@ -226,15 +213,11 @@ impl TtsConnections {
     /// the store's or the seal's.
     pub async fn context(&self, shop: &str) -> Result<Option<ShopContext>, ConnectionError> {
         use crate::tokens::ExposeSecret;
-        let s = shop.to_owned();
-        let Some((tiktok, stored)) = self
-            .blocking(move |store| {
-                Ok(store
-                    .tiktok_shop(&s)?
-                    .zip(store.credentials(&s, Platform::Tiktok)?))
-            })
-            .await?
-        else {
+        let (tiktok, stored) = tokio::try_join!(
+            self.store.tiktok_shop(shop),
+            self.store.credentials(shop, Platform::Tiktok)
+        )?;
+        let Some((tiktok, stored)) = tiktok.zip(stored) else {
             return Ok(None);
         };
         let token = if stored.needs_reconnect {
@@ -261,9 +244,9 @@ impl TtsConnections {
             .or_default()
             .clone();
         let _one_at_a_time = lock.lock().await;
-        let s = shop.to_owned();
         let stored = self
-            .blocking(move |store| store.credentials(&s, Platform::Tiktok))
+            .store
+            .credentials(shop, Platform::Tiktok)
             .await?
             .unwrap_or(stored);
         let now = self.clock.now_millis();
@@ -291,11 +274,9 @@ impl TtsConnections {
         match answer {
             Ok(grant) => {
                 let credentials = self.sealed(shop, &grant, Some(sealed.clone()));
-                let s = shop.to_owned();
-                self.blocking(move |store| {
-                    store.swap_credentials(&s, Platform::Tiktok, Some(&sealed), &credentials)
-                })
-                .await?;
+                self.store
+                    .swap_credentials(shop, Platform::Tiktok, Some(&sealed), &credentials)
+                    .await?;
                 Ok(grant.access_token)
             }
             Err(AuthError::Refused { .. }) => {
@@ -319,9 +300,7 @@ impl TtsConnections {
     /// # Errors
     /// The store's.
     pub async fn mark_reconnect(&self, shop: &str) -> Result<(), ConnectionError> {
-        let s = shop.to_owned();
-        self.blocking(move |store| store.mark_reconnect(&s, Platform::Tiktok))
-            .await?;
+        self.store.mark_reconnect(shop, Platform::Tiktok).await?;
         Ok(())
     }
 }
