@@ -1,6 +1,9 @@
 //! A load benchmark of the sync API on loopback: requests per second and p50/p99 latency for
 //! `POST /api/validate` and for `POST /api/fulfillments/{id}/sync` (each sync a real push to the
-//! simulator, in process, at zero latency), on a real SQLite file. Bounded: a few seconds per case.
+//! simulator, in process, at zero latency), on a real SQLite file; then the sync on PostgreSQL with one
+//! instance and with two (each its own server and pool, the requests alternating between them) when
+//! `PREFLIGHT_BENCH_POSTGRES` names a server (`cargo xtask bench` starts one). Bounded: a few seconds
+//! per case.
 //!
 //! `cargo run --release -p preflight-server --example load`
 
@@ -10,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use preflight_server::api::{self, AppState};
 use preflight_server::auth::{self, AppCredentials};
-use preflight_server::store::{FulfillmentPatch, FulfillmentWebhook, SqliteStore, Store};
+use preflight_server::store::{
+    Database, FulfillmentPatch, FulfillmentWebhook, PgOptions, SqliteOptions, Store,
+};
 use preflight_server::tts::simulator::Simulator;
 use preflight_server::tts::ShippingProvider;
 use serde_json::json;
@@ -84,22 +89,25 @@ where
     );
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::temp_dir().join(format!("preflight-load-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let store = Arc::new(SqliteStore::open(dir.join("load.sqlite3"))?);
-    let sim = Simulator::new("tts-key", "tts-secret");
-    sim.add_providers("DO1", [ShippingProvider::new("7117859084333745966", "UPS")]);
-    let app = AppCredentials {
-        key: "app-key".into(),
+const APP_KEY: &str = "app-key";
+
+fn app() -> AppCredentials {
+    AppCredentials {
+        key: APP_KEY.into(),
         secret: "app-secret".into(),
         previous_secret: None,
-    };
+    }
+}
+
+/// A sync API on `store` against `sim`, on a free loopback port: its URL.
+async fn serve(
+    store: Arc<dyn Store>,
+    sim: &Simulator,
+) -> Result<String, Box<dyn std::error::Error>> {
     let state = Arc::new(AppState::new(
-        store.clone(),
+        store,
         Arc::new(sim.clone()),
-        app.clone(),
+        app(),
         Vec::new(),
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -110,17 +118,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         preflight_server::ServeConfig::default(),
         std::future::pending(),
     ));
+    Ok(url)
+}
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs();
-    let token = Arc::new(auth::issue_session_token(&app, SHOP, "7", now, 3600)?);
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(CONCURRENCY)
-        .build()?;
-
-    // Fulfillments linked to orders awaiting shipment, one push each.
+/// `SYNCS` fulfillments linked to orders awaiting shipment at `sim`, one push each.
+async fn seed(store: &dyn Store, sim: &Simulator) -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..SYNCS {
         let order = format!("5764614130{i:09}");
         let unit = format!("{order}01");
@@ -133,24 +135,99 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "tracking_company": "UPS", "tracking_number": format!("LOAD{i:010}"),
             "line_items": [{"id": 1, "sku": "TEE", "quantity": 1}]})
         .to_string();
-        store.upsert_fulfillment(
-            SHOP,
-            &FulfillmentWebhook {
-                fulfillment_id: &id,
-                updated_at: "2026-11-20T10:00:00Z",
-                payload_json: &payload,
-                event_id: None,
-            },
-        )?;
-        store.update_fulfillment(
-            SHOP,
-            &id,
-            &FulfillmentPatch {
-                tts_order_json: Some(serde_json::to_string(&o)?),
-                ..FulfillmentPatch::default()
-            },
-        )?;
+        store
+            .upsert_fulfillment(
+                SHOP,
+                &FulfillmentWebhook {
+                    fulfillment_id: &id,
+                    updated_at: "2026-11-20T10:00:00Z",
+                    payload_json: &payload,
+                    event_id: None,
+                },
+            )
+            .await?;
+        store
+            .update_fulfillment(
+                SHOP,
+                &id,
+                &FulfillmentPatch {
+                    tts_order_json: Some(serde_json::to_string(&o)?),
+                    ..FulfillmentPatch::default()
+                },
+            )
+            .await?;
     }
+    Ok(())
+}
+
+fn simulator() -> Simulator {
+    let sim = Simulator::new("tts-key", "tts-secret");
+    sim.add_providers("DO1", [ShippingProvider::new("7117859084333745966", "UPS")]);
+    sim
+}
+
+/// Syncs every seeded fulfillment once, through the servers at `urls` in turn.
+async fn syncs(
+    name: &str,
+    http: &reqwest::Client,
+    urls: Vec<String>,
+    token: Arc<String>,
+    sim: &Simulator,
+) {
+    let (http, urls) = (http.clone(), Arc::new(urls));
+    run(name, SYNCS, move |i| {
+        let (http, urls, token) = (http.clone(), urls.clone(), token.clone());
+        async move {
+            let url = urls.get(i % urls.len()).cloned().unwrap_or_default();
+            http.post(format!("{url}/api/fulfillments/{}/sync", 4_000_000 + i))
+                .bearer_auth(token.as_str())
+                .header("idempotency-key", format!("load-{i}"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    println!(
+        "{:<34} pushes applied at the simulator: {} (one per sync)",
+        "",
+        sim.push_count()
+    );
+}
+
+/// A fresh database on the PostgreSQL server at `admin`: its URL.
+async fn fresh_postgres(admin: &str, name: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let (client, connection) = tokio_postgres::connect(admin, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
+        ))
+        .await?;
+    let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
+    Ok(format!("{base}/{name}"))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("preflight-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let sqlite = Database::Sqlite(dir.join("load.sqlite3"));
+    let store = sqlite
+        .open(SqliteOptions::default(), &PgOptions::default())
+        .await?;
+    let sim = simulator();
+    seed(store.as_ref(), &sim).await?;
+    let url = serve(store, &sim).await?;
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let token = Arc::new(auth::issue_session_token(&app(), SHOP, "7", now, 3600)?);
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()?;
 
     let input = json!({
         "fulfillment": {"id": "5012345678901234567", "status": "success", "tracking_company": "UPS",
@@ -164,10 +241,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .to_string();
 
-    println!("sync API on loopback, {CONCURRENCY} connections, SQLite file, simulator in process");
+    println!("sync API on loopback, {CONCURRENCY} connections, simulator in process");
     {
         let (http, url, token, input) = (http.clone(), url.clone(), token.clone(), Arc::new(input));
-        run("POST /api/validate", usize::MAX, move |_| {
+        run("POST /api/validate (SQLite)", usize::MAX, move |_| {
             let (http, url, token, input) =
                 (http.clone(), url.clone(), token.clone(), input.clone());
             async move {
@@ -181,25 +258,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await;
     }
-    {
-        let (http, url, token) = (http.clone(), url.clone(), token.clone());
-        run("POST /api/fulfillments/{id}/sync", SYNCS, move |i| {
-            let (http, url, token) = (http.clone(), url.clone(), token.clone());
-            async move {
-                http.post(format!("{url}/api/fulfillments/{}/sync", 4_000_000 + i))
-                    .bearer_auth(token.as_str())
-                    .header("idempotency-key", format!("load-{i}"))
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            }
-        })
-        .await;
-    }
-    println!(
-        "pushes applied at the simulator: {} (one per sync)",
-        sim.push_count()
-    );
+    syncs(
+        "POST …/sync (SQLite)",
+        &http,
+        vec![url],
+        token.clone(),
+        &sim,
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&dir);
+
+    let Ok(admin) = std::env::var("PREFLIGHT_BENCH_POSTGRES") else {
+        println!("PREFLIGHT_BENCH_POSTGRES is not set: no PostgreSQL figures (`cargo xtask bench` starts a server)");
+        return Ok(());
+    };
+    for instances in [1, 2] {
+        let database =
+            Database::Postgres(fresh_postgres(&admin, &format!("load_{instances}")).await?);
+        let sim = simulator();
+        let mut urls = Vec::new();
+        for _ in 0..instances {
+            // Each instance its own store and pool, as each process would have.
+            let store = database
+                .open(SqliteOptions::default(), &PgOptions::default())
+                .await?;
+            if urls.is_empty() {
+                seed(store.as_ref(), &sim).await?;
+            }
+            urls.push(serve(store, &sim).await?);
+        }
+        let name = format!("POST …/sync (PostgreSQL, {instances} inst.)");
+        syncs(&name, &http, urls, token.clone(), &sim).await;
+    }
     Ok(())
 }

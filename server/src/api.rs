@@ -471,12 +471,13 @@ async fn fulfillment_webhook(
             .await;
         let reapplied = match seen {
             Ok(Some(held)) => {
-                let lock = state.lock_of(&shop, &id);
-                let _guard = lock.lock().await;
-                if let Err(error) =
+                let kept = async {
+                    let _held = state.store.lock_fulfillment(&shop, &id).await?;
                     crate::sync::set_tracking_number(&state, &shop, &id, &held.tracking_number)
                         .await
-                {
+                }
+                .await;
+                if let Err(error) = kept {
                     tracing::warn!(
                         shop,
                         fulfillment_id = id,
@@ -660,8 +661,7 @@ async fn put_tracking(
         .engine
         .run(move || Ok::<_, ApiError>(read_tracking_number(&body.0)?))
         .await??;
-    let lock = state.lock_of(&session.shop, &id);
-    let _guard = lock.lock().await;
+    let _held = state.store.lock_fulfillment(&session.shop, &id).await?;
     let record = crate::sync::set_tracking_number(&state, &session.shop, &id, &number).await?;
     Ok(Json(fulfillment_json(&record)))
 }
@@ -716,8 +716,7 @@ async fn link_order(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let order_id = read_link(&body.0)?;
-    let lock = state.lock_of(&session.shop, &id);
-    let _guard = lock.lock().await;
+    let _held = state.store.lock_fulfillment(&session.shop, &id).await?;
     let record = crate::sync::link_order(&state, &session.shop, &id, &order_id).await?;
     // The order's other fulfillments find the link where the chain reads first.
     crate::linking::spawn_remember(state.clone(), session.shop.clone(), &record, order_id);
@@ -851,15 +850,15 @@ pub async fn sync_request(
         // A reused key is 422 and one still running 409, as `store_status` maps them.
         Err(e) => return Err(e),
     }
-    let lock = state.lock_of(shop, id);
-    let outcome = {
-        let _guard = lock.lock().await;
+    let outcome = async {
+        let _held = state.store.lock_fulfillment(shop, id).await?;
         let idempotency = crate::sync::Idempotency {
             key,
             fingerprint: &fingerprint,
         };
         crate::sync::sync(state, shop, id, &idempotency).await
-    };
+    }
+    .await;
     let (status, body) = match outcome {
         // A push's outcome is stored with its answer already.
         Ok(((status, body), true)) => {

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod linking;
 pub mod serve;
+pub mod settle;
 pub mod shopify;
 pub mod state;
 pub mod store;

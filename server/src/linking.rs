@@ -134,8 +134,7 @@ async fn settle(
     fulfillment_id: &str,
     outcome: Settle,
 ) -> Result<(), ApiError> {
-    let lock = state.lock_of(shop, fulfillment_id);
-    let _guard = lock.lock().await;
+    let _held = state.store.lock_fulfillment(shop, fulfillment_id).await?;
     let still = state
         .store
         .fulfillment(shop, fulfillment_id)

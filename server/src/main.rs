@@ -18,7 +18,7 @@ use preflight_server::shopify::graphql::{GraphqlClient, RetryConfig};
 use preflight_server::shopify::oauth::{Endpoint, TokenClient};
 use preflight_server::shopify::simulator::{self as shopify_simulator, ShopifySimulator};
 use preflight_server::store::{Clock, SystemClock};
-use preflight_server::store::{FulfillmentQuery, SqliteStore};
+use preflight_server::store::{Database, FulfillmentQuery, PgOptions, SqliteOptions, Store};
 use preflight_server::tokens::{KeyRing, SecretString, KEYS_ENV};
 use preflight_server::tts::auth::AuthClient;
 use preflight_server::tts::client::{ClientConfig, TtsClient};
@@ -52,9 +52,18 @@ struct Config {
     /// Address to listen on.
     #[arg(long, env = "PREFLIGHT_LISTEN", default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
-    /// The SQLite database file (created when missing).
+    /// Where state is kept: an SQLite file (created when missing; `sqlite:` before it is allowed), or
+    /// a PostgreSQL URL (`postgres://user:password@host:port/database`) shared by several instances.
     #[arg(long, env = "PREFLIGHT_DATABASE", default_value = "preflight.sqlite3")]
-    database: PathBuf,
+    database: Database,
+    /// PostgreSQL connections this instance opens at most.
+    #[arg(
+        long,
+        env = "PREFLIGHT_DATABASE_POOL",
+        default_value_t = 16,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000)
+    )]
+    database_pool: usize,
     /// TikTok Shop: the built-in simulator or the live Open API.
     #[arg(
         long,
@@ -200,18 +209,29 @@ fn run(config: Config) -> Result<(), String> {
     if config.demo && config.shopify_mode == ShopifyMode::Live {
         return Err("demo mode runs with the simulator only, not `--shopify-mode live`".into());
     }
-    let store = SqliteStore::open(&config.database)
-        .map_err(|e| format!("cannot open `{}`: {e}", config.database.display()))?;
-    let recovery = store
-        .recover_interrupted()
-        .map_err(|e| format!("cannot recover interrupted pushes: {e}"))?;
-    if !recovery.pushes.is_empty() {
-        tracing::warn!(
-            pushes = recovery.pushes.len(),
-            "pushes interrupted by the last stop are now unknown; each is reconciled before any retry"
-        );
-    }
-    let store = Arc::new(store);
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
+    let store = runtime.block_on(async {
+        let postgres = PgOptions {
+            max_connections: config.database_pool,
+            ..PgOptions::default()
+        };
+        let store = config
+            .database
+            .open(SqliteOptions::default(), &postgres)
+            .await
+            .map_err(|e| format!("cannot open {}: {e}", config.database))?;
+        let recovery = store
+            .recover_interrupted()
+            .await
+            .map_err(|e| format!("cannot recover interrupted pushes: {e}"))?;
+        if !recovery.pushes.is_empty() {
+            tracing::warn!(
+                pushes = recovery.pushes.len(),
+                "pushes interrupted by a stop are now unknown; each is reconciled before any retry"
+            );
+        }
+        Ok::<_, String>(store)
+    })?;
     let mut simulator = None;
     let tts: Arc<dyn Tts> = match config.tts_mode {
         TtsMode::Simulator => {
@@ -294,7 +314,6 @@ fn run(config: Config) -> Result<(), String> {
     };
     tracing::info!(key = ring.current(), "token key ring");
     let ring = Arc::new(ring);
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
     runtime.block_on(async move {
         match reseal_all(store.as_ref(), ring.as_ref()).await {
             Ok((0, 0)) => {}
@@ -390,6 +409,7 @@ fn run(config: Config) -> Result<(), String> {
         let state = Arc::new(state);
         let _writebacks = writeback::spawn_worker(state.clone());
         let _tiktok_events = preflight_server::tiktok_events::spawn_worker(state.clone());
+        let _settle = preflight_server::settle::spawn_worker(state.clone());
         if let (true, Some(sim), Some(shopify)) = (config.demo, simulator, shopify_sim) {
             let shopify = demo::DemoShopify {
                 sim: shopify,
@@ -409,7 +429,7 @@ fn run(config: Config) -> Result<(), String> {
         };
         tracing::info!(
             address = %config.listen,
-            database = %config.database.display(),
+            database = %config.database,
             header_read_timeout_secs = config.header_read_timeout_secs,
             max_connections = limits.max_connections,
             "listening"
@@ -425,26 +445,22 @@ fn run(config: Config) -> Result<(), String> {
 
 /// Seeds the demo shop when it has no fulfillments yet, into the simulator the server uses.
 async fn seed_demo(
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     sim: &Simulator,
     shopify: &demo::DemoShopify,
     tiktok: TtsConnections,
     shop: &str,
 ) -> Result<(), String> {
-    let probe = store.clone();
-    let owned = shop.to_owned();
-    let existing = tokio::task::spawn_blocking(move || {
-        probe.list_fulfillments(
-            &owned,
+    let existing = store
+        .list_fulfillments(
+            shop,
             &FulfillmentQuery {
                 limit: 1,
                 ..FulfillmentQuery::default()
             },
         )
-    })
-    .await
-    .map_err(|e| format!("cannot read the demo shop: {e}"))?
-    .map_err(|e| format!("cannot read the demo shop: {e}"))?;
+        .await
+        .map_err(|e| format!("cannot read the demo shop: {e}"))?;
     if !existing.items.is_empty() {
         tracing::warn!(
             shop,

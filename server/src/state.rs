@@ -1,5 +1,6 @@
-//! What every handler shares: the store, TikTok Shop, the app's credentials, the clock, the engine's
-//! pool and the lock of each fulfillment being synced, with the store reads every layer needs.
+//! What every handler shares: the store (which also holds each fulfillment being synced, across
+//! instances), TikTok Shop, the app's credentials, the clock and the engine's pool, with the store reads
+//! every layer needs.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -25,9 +26,6 @@ pub struct Pages {
     pub pkg: Option<std::path::PathBuf>,
 }
 
-/// The lock a sync holds on its fulfillment.
-type FulfillmentLock = Arc<tokio::sync::Mutex<()>>;
-
 /// What every handler shares.
 pub struct AppState {
     /// Where everything is kept.
@@ -46,8 +44,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Where the engine runs: a bounded pool of blocking threads, one per CPU unless set.
     pub engine: EnginePool,
-    /// One lock per fulfillment being synced: concurrent syncs of one fulfillment run one at a time.
-    locks: std::sync::Mutex<HashMap<(String, String), FulfillmentLock>>,
     /// Each shop's Shopify access token, when the server talks to Shopify (live or simulated).
     pub shopify_tokens: Option<Arc<ShopifyCredentials>>,
     /// Shops known to hold a Shopify access token, so that only a shop's first request asks the store.
@@ -87,7 +83,6 @@ impl AppState {
             pages: None,
             clock: Arc::new(SystemClock),
             engine: EnginePool::per_cpu(),
-            locks: std::sync::Mutex::default(),
             shopify_tokens: None,
             installed: std::sync::Mutex::default(),
             shopify_admin: None,
@@ -198,18 +193,6 @@ impl AppState {
     #[must_use]
     pub fn now(&self) -> Timestamp {
         Timestamp::from_unix_millis(self.clock.now_millis())
-    }
-
-    /// The lock of one fulfillment.
-    pub(crate) fn lock_of(&self, shop: &str, fulfillment_id: &str) -> FulfillmentLock {
-        let mut locks = self
-            .locks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        locks
-            .entry((shop.to_owned(), fulfillment_id.to_owned()))
-            .or_default()
-            .clone()
     }
 }
 

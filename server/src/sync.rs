@@ -526,7 +526,21 @@ pub async fn sync(
     let record = load(state, shop, fulfillment_id).await?;
     let order_id = order_id_of(state, &record).await?;
 
-    let open = state.store.open_push(shop, fulfillment_id).await?;
+    let mut open = state.store.open_push(shop, fulfillment_id).await?;
+    if let Some(push) = open.take_if(|p| p.state == PushState::Sending) {
+        // Every push is sent under the fulfillment's lock, which this request holds: one still
+        // `sending` was left by a request that died (its instance killed, its database lost), and
+        // whether TikTok Shop applied it is unknown.
+        open = Some(
+            transition(
+                state,
+                shop,
+                &push,
+                PushTransition::new(PushState::Sending, PushState::Unknown),
+            )
+            .await?,
+        );
+    }
     let mut resend = None;
     if let Some(push) = open {
         match push.state {
@@ -556,13 +570,7 @@ pub async fn sync(
                 };
                 transition(state, shop, &push, failed).await?;
             }
-            _ => {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "sync.in_progress",
-                    "a push of this fulfillment is under way",
-                ))
-            }
+            PushState::Sending | PushState::Sent | PushState::Failed => {}
         }
     }
 
@@ -837,6 +845,62 @@ fn pushed_history(
             tracking_updates_used: before.map_or(0, |h| h.tracking_updates_used) + 1,
         }
     }
+}
+
+/// Settles the fulfillment's open push that no request is working on: one `pending` or `sending`
+/// whose request died becomes `failed` or `unknown`, and an `unknown` one is reconciled with what
+/// TikTok Shop holds: `sent` when it holds the push, `needs_review` when it holds something else, and
+/// `failed` (`sync.not_applied`) when it holds nothing of it, so that the merchant's next sync
+/// checks the order again. Never pushes. The caller holds the fulfillment's lock. Answers the state it
+/// left the push in, or `None` when there was none to settle.
+///
+/// # Errors
+/// The store's; 502 when TikTok Shop cannot be read (the push stays `unknown`).
+pub async fn settle(
+    state: &Arc<AppState>,
+    shop: &str,
+    fulfillment_id: &str,
+) -> Result<Option<PushState>, ApiError> {
+    let Some(mut push) = state.store.open_push(shop, fulfillment_id).await? else {
+        return Ok(None);
+    };
+    match push.state {
+        PushState::Pending => {
+            let failed = PushTransition {
+                failure: Some(SyncFailure {
+                    code: "sync.abandoned".into(),
+                    reason: "A push was planned but never sent.".into(),
+                    solution: "Sync again.".into(),
+                }),
+                ..PushTransition::new(PushState::Pending, PushState::Failed)
+            };
+            return Ok(Some(transition(state, shop, &push, failed).await?.state));
+        }
+        PushState::Sending => {
+            let unknown = PushTransition::new(PushState::Sending, PushState::Unknown);
+            push = transition(state, shop, &push, unknown).await?;
+        }
+        PushState::Unknown => {}
+        PushState::NeedsReview | PushState::Sent | PushState::Failed => return Ok(None),
+    }
+    let record = load(state, shop, fulfillment_id).await?;
+    let order_id = order_id_of(state, &record).await?;
+    let settled = match reconcile(state, shop, &record, &order_id, &push).await? {
+        Reconciled::Sent => PushState::Sent,
+        Reconciled::NeedsReview => PushState::NeedsReview,
+        Reconciled::Resend(_) => {
+            let failed = PushTransition {
+                failure: Some(SyncFailure {
+                    code: "sync.not_applied".into(),
+                    reason: "The push was interrupted, and TikTok Shop does not hold it.".into(),
+                    solution: "Sync again.".into(),
+                }),
+                ..PushTransition::new(PushState::Unknown, PushState::Failed)
+            };
+            transition(state, shop, &push, failed).await?.state
+        }
+    };
+    Ok(Some(settled))
 }
 
 enum Reconciled {

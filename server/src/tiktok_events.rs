@@ -167,8 +167,10 @@ async fn work(state: &Arc<AppState>, event: &TiktokEvent) -> Result<(), ApiError
                     .fulfillments_of_order(&event.shop, &order_id)
                     .await?;
                 for fulfillment in fulfillments {
-                    let lock = state.lock_of(&event.shop, &fulfillment);
-                    let _guard = lock.lock().await;
+                    let _held = state
+                        .store
+                        .lock_fulfillment(&event.shop, &fulfillment)
+                        .await?;
                     sync::reread_order(state, &event.shop, &fulfillment).await?;
                 }
             }

@@ -1,5 +1,6 @@
 //! The HTTP API over real HTTP on loopback, on a real SQLite file: authentication, shop scoping, body
-//! limits, the webhook, and every golden vector through `POST /api/validate`.
+//! limits, the webhook, and every golden vector through `POST /api/validate`. The webhook, sync and
+//! golden-vector tests run on PostgreSQL too when `cargo xtask test` names a server.
 
 #![expect(
     clippy::unwrap_used,
@@ -9,6 +10,7 @@
 use std::path::Path;
 
 // The line-item shapes of the engine's own tests; this file takes one of them.
+mod backends;
 #[expect(dead_code, reason = "the shapes are shared with tests that use others")]
 #[path = "../../tests/common/shapes.rs"]
 mod shapes;
@@ -16,7 +18,7 @@ use std::sync::Arc;
 
 use preflight_server::api::{self, AppState};
 use preflight_server::auth::{self, AppCredentials};
-use preflight_server::store::{SqliteStore, Store};
+use preflight_server::store::{SqliteStore, Store, SystemClock};
 use preflight_server::tts::simulator::Simulator;
 use preflight_server::tts::ShippingProvider;
 use serde_json::{json, Value};
@@ -26,17 +28,30 @@ const OTHER: &str = "other.myshopify.com";
 
 struct Server {
     url: String,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     sim: Simulator,
     app: AppCredentials,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    _backend: backends::Backend,
 }
 
 impl Server {
+    /// A server on SQLite.
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path().join("api.sqlite3")).unwrap());
+        Self::on(backends::sqlite(Arc::new(SystemClock))).await
+    }
+
+    /// A server on each store: SQLite, and PostgreSQL when `cargo xtask test` names a server.
+    async fn each() -> Vec<Self> {
+        let mut servers = Vec::new();
+        for backend in backends::each().await {
+            servers.push(Self::on(backend).await);
+        }
+        servers
+    }
+
+    async fn on(backend: backends::Backend) -> Self {
+        let store = backend.store.clone();
         let app = AppCredentials {
             key: "app-key".into(),
             secret: "app-secret".into(),
@@ -63,7 +78,7 @@ impl Server {
             sim,
             app,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
-            _dir: dir,
+            _backend: backend,
         }
     }
 
@@ -345,120 +360,125 @@ async fn a_fulfillment_webhook_stores_no_buyer_data() {
 
 #[tokio::test]
 async fn webhooks_are_verified_idempotent_and_scoped_by_shop() {
-    let s = Server::start().await;
-    let v1 = json!({"id": 4711, "updated_at": "2026-11-20T10:00:00-05:00", "status": "success",
+    for s in Server::each().await {
+        let v1 = json!({"id": 4711, "updated_at": "2026-11-20T10:00:00-05:00", "status": "success",
         "tracking_company": "UPS", "tracking_number": "1Z999AA10123456784",
         "line_items": [{"id": 1, "sku": "TEE", "quantity": 1}]})
-    .to_string();
-    let (status, _) = s.webhook(&v1, "e1", "forged").await;
-    assert_eq!(status, 401);
-    let (status, body) = s.webhook(&v1, "e1", "app-secret").await;
-    assert_eq!((status, body["outcome"].as_str()), (200, Some("inserted")));
-    let (_, body) = s.webhook(&v1, "e1", "app-secret").await;
-    assert_eq!(body["outcome"], "duplicate_event");
-    let (_, body) = s.webhook(&v1, "e2", "old-secret").await;
-    assert_eq!(body["outcome"], "unchanged");
-    let older = v1.replace("10:00:00-05:00", "09:00:00-05:00");
-    let (_, body) = s.webhook(&older, "e3", "app-secret").await;
-    assert_eq!(body["outcome"], "stale");
-    let (status, body) = s.webhook("{\"id\": 1}", "e4", "app-secret").await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("input.missing_field"))
-    );
+        .to_string();
+        let (status, _) = s.webhook(&v1, "e1", "forged").await;
+        assert_eq!(status, 401);
+        let (status, body) = s.webhook(&v1, "e1", "app-secret").await;
+        assert_eq!((status, body["outcome"].as_str()), (200, Some("inserted")));
+        let (_, body) = s.webhook(&v1, "e1", "app-secret").await;
+        assert_eq!(body["outcome"], "duplicate_event");
+        let (_, body) = s.webhook(&v1, "e2", "old-secret").await;
+        assert_eq!(body["outcome"], "unchanged");
+        let older = v1.replace("10:00:00-05:00", "09:00:00-05:00");
+        let (_, body) = s.webhook(&older, "e3", "app-secret").await;
+        assert_eq!(body["outcome"], "stale");
+        let (status, body) = s.webhook("{\"id\": 1}", "e4", "app-secret").await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("input.missing_field"))
+        );
 
-    let (status, body) = s
-        .call(
-            reqwest::Method::GET,
-            "/api/fulfillments/4711",
-            Some(SHOP),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(body["syncStatus"], "not_synced");
-    assert_eq!(body["fulfillment"]["tracking_number"], "1Z999AA10123456784");
-    let (status, _) = s
-        .call(
-            reqwest::Method::GET,
-            "/api/fulfillments/4711",
-            Some(OTHER),
-            None,
-        )
-        .await;
-    assert_eq!(status, 404);
-    let (_, body) = s
-        .call(
-            reqwest::Method::GET,
-            "/api/fulfillments?status=not_synced",
-            Some(SHOP),
-            None,
-        )
-        .await;
-    assert_eq!(body["items"].as_array().unwrap().len(), 1);
-    let (_, body) = s
-        .call(reqwest::Method::GET, "/api/fulfillments", Some(OTHER), None)
-        .await;
-    assert_eq!(body["items"].as_array().unwrap().len(), 0);
-    let (status, _) = s
-        .call(
-            reqwest::Method::GET,
-            "/api/fulfillments?status=nope",
-            Some(SHOP),
-            None,
-        )
-        .await;
-    assert_eq!(status, 400);
+        let (status, body) = s
+            .call(
+                reqwest::Method::GET,
+                "/api/fulfillments/4711",
+                Some(SHOP),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["syncStatus"], "not_synced");
+        assert_eq!(body["fulfillment"]["tracking_number"], "1Z999AA10123456784");
+        let (status, _) = s
+            .call(
+                reqwest::Method::GET,
+                "/api/fulfillments/4711",
+                Some(OTHER),
+                None,
+            )
+            .await;
+        assert_eq!(status, 404);
+        let (_, body) = s
+            .call(
+                reqwest::Method::GET,
+                "/api/fulfillments?status=not_synced",
+                Some(SHOP),
+                None,
+            )
+            .await;
+        assert_eq!(body["items"].as_array().unwrap().len(), 1);
+        let (_, body) = s
+            .call(reqwest::Method::GET, "/api/fulfillments", Some(OTHER), None)
+            .await;
+        assert_eq!(body["items"].as_array().unwrap().len(), 0);
+        let (status, _) = s
+            .call(
+                reqwest::Method::GET,
+                "/api/fulfillments?status=nope",
+                Some(SHOP),
+                None,
+            )
+            .await;
+        assert_eq!(status, 400);
+    }
 }
 
 #[tokio::test]
 async fn every_golden_vector_gives_the_native_report() {
-    let s = Server::start().await;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    names.sort();
-    let mut ran = 0;
-    for file in names {
-        let vector: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        let Ok(validator) = preflight::Validator::from_json(&vector["settings"].to_string()) else {
-            continue; // a settings error: the API keeps only settings it accepted
-        };
-        let input = match &vector["input"] {
-            Value::String(raw) => raw.clone(),
-            other => other.to_string(),
-        };
-        let now = vector["now"].as_str().unwrap();
-        let native = validator.validate_json(&input, now);
-        s.store
-            .put_settings(SHOP, &vector["settings"].to_string())
-            .unwrap();
-        let path = format!("/api/validate?now={}", now.replace('+', "%2B"));
-        let (status, body) = s
-            .call(reqwest::Method::POST, &path, Some(SHOP), Some(input))
-            .await;
-        match native {
-            Ok(report) => {
-                assert_eq!(status, 200, "{}", file.display());
-                assert_eq!(
-                    body,
-                    serde_json::from_str::<Value>(&report).unwrap(),
-                    "{}",
-                    file.display()
-                );
+    for s in Server::each().await {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        names.sort();
+        let mut ran = 0;
+        for file in names {
+            let vector: Value =
+                serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            let Ok(validator) = preflight::Validator::from_json(&vector["settings"].to_string())
+            else {
+                continue; // a settings error: the API keeps only settings it accepted
+            };
+            let input = match &vector["input"] {
+                Value::String(raw) => raw.clone(),
+                other => other.to_string(),
+            };
+            let now = vector["now"].as_str().unwrap();
+            let native = validator.validate_json(&input, now);
+            s.store
+                .put_settings(SHOP, &vector["settings"].to_string())
+                .await
+                .unwrap();
+            let path = format!("/api/validate?now={}", now.replace('+', "%2B"));
+            let (status, body) = s
+                .call(reqwest::Method::POST, &path, Some(SHOP), Some(input))
+                .await;
+            match native {
+                Ok(report) => {
+                    assert_eq!(status, 200, "{}", file.display());
+                    assert_eq!(
+                        body,
+                        serde_json::from_str::<Value>(&report).unwrap(),
+                        "{}",
+                        file.display()
+                    );
+                }
+                Err(e) => {
+                    assert_eq!(status, 400, "{}", file.display());
+                    assert_eq!(body["error"]["code"], e.code(), "{}", file.display());
+                    assert_eq!(body["error"]["path"], e.path.as_str(), "{}", file.display());
+                }
             }
-            Err(e) => {
-                assert_eq!(status, 400, "{}", file.display());
-                assert_eq!(body["error"]["code"], e.code(), "{}", file.display());
-                assert_eq!(body["error"]["path"], e.path.as_str(), "{}", file.display());
-            }
+            ran += 1;
         }
-        ran += 1;
+        assert!(ran >= 80, "only {ran} vectors ran");
     }
-    assert!(ran >= 80, "only {ran} vectors ran");
 }
 
 const UPS: &str = "7117859084333745966";
@@ -517,171 +537,176 @@ impl Server {
 
 #[tokio::test]
 async fn sync_ships_once_replays_and_refuses_what_would_fail() {
-    let s = Server::start().await;
-    s.seed(4711, "576461413038785752", "UPS", "1Z999AA10123456784")
-        .await;
+    for s in Server::each().await {
+        s.seed(4711, "576461413038785752", "UPS", "1Z999AA10123456784")
+            .await;
 
-    let response = s
-        .http
-        .post(format!("{}/api/fulfillments/4711/sync", s.url))
-        .bearer_auth(s.token(SHOP))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 400);
+        let response = s
+            .http
+            .post(format!("{}/api/fulfillments/4711/sync", s.url))
+            .bearer_auth(s.token(SHOP))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400);
 
-    let (status, body, replayed) = s.sync(4711, "k1").await;
-    assert_eq!((status, replayed), (200, false), "{body}");
-    assert_eq!(body["syncStatus"], "synced");
-    assert_eq!(body["history"]["trackingNumber"], "1Z999AA10123456784");
-    assert_eq!(s.sim.push_count(), 1);
+        let (status, body, replayed) = s.sync(4711, "k1").await;
+        assert_eq!((status, replayed), (200, false), "{body}");
+        assert_eq!(body["syncStatus"], "synced");
+        assert_eq!(body["history"]["trackingNumber"], "1Z999AA10123456784");
+        assert_eq!(s.sim.push_count(), 1);
 
-    let (status, again, replayed) = s.sync(4711, "k1").await;
-    assert_eq!((status, replayed), (200, true));
-    assert_eq!(again, body);
-    let response = s
-        .http
-        .post(format!("{}/api/fulfillments/4711/sync", s.url))
-        .bearer_auth(s.token(SHOP))
-        .header("idempotency-key", "k1")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 422);
+        let (status, again, replayed) = s.sync(4711, "k1").await;
+        assert_eq!((status, replayed), (200, true));
+        assert_eq!(again, body);
+        let response = s
+            .http
+            .post(format!("{}/api/fulfillments/4711/sync", s.url))
+            .bearer_auth(s.token(SHOP))
+            .header("idempotency-key", "k1")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 422);
 
-    // Nothing left to push: in sync, no second push.
-    let (status, body, _) = s.sync(4711, "k2").await;
-    assert_eq!((status, body["syncStatus"].as_str()), (200, Some("synced")));
-    assert_eq!(s.sim.push_count(), 1);
+        // Nothing left to push: in sync, no second push.
+        let (status, body, _) = s.sync(4711, "k2").await;
+        assert_eq!((status, body["syncStatus"].as_str()), (200, Some("synced")));
+        assert_eq!(s.sim.push_count(), 1);
 
-    // The one tracking update, then no more.
-    let v2 = fulfillment(
-        4711,
-        "UPS",
-        "1Z5R89390357567127",
-        "2026-11-20T11:00:00Z",
-        "TEE",
-    );
-    assert_eq!(s.webhook(&v2, "e4711b", "app-secret").await.0, 200);
-    // The webhook refreshed the preview: this change spends the one update.
-    let (_, seen) = s
-        .call(
-            reqwest::Method::GET,
-            "/api/fulfillments/4711",
-            Some(SHOP),
-            None,
+        // The one tracking update, then no more.
+        let v2 = fulfillment(
+            4711,
+            "UPS",
+            "1Z5R89390357567127",
+            "2026-11-20T11:00:00Z",
+            "TEE",
+        );
+        assert_eq!(s.webhook(&v2, "e4711b", "app-secret").await.0, 200);
+        // The webhook refreshed the preview: this change spends the one update.
+        let (_, seen) = s
+            .call(
+                reqwest::Method::GET,
+                "/api/fulfillments/4711",
+                Some(SHOP),
+                None,
+            )
+            .await;
+        assert_eq!(seen["report"]["verdict"], "ready", "{seen}");
+        assert_eq!(seen["report"]["plan"]["action"], "update_tracking");
+        assert_eq!(
+            seen["report"]["diagnostics"][0]["code"],
+            "tracking.only_update_left"
+        );
+        let (status, body, _) = s.sync(4711, "k3").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["history"]["trackingUpdatesUsed"], 1);
+        assert_eq!(s.sim.push_count(), 2);
+        let v3 = fulfillment(
+            4711,
+            "UPS",
+            "1Z999AA10123456784",
+            "2026-11-20T12:00:00Z",
+            "TEE",
+        );
+        assert_eq!(s.webhook(&v3, "e4711c", "app-secret").await.0, 200);
+        let (status, body, _) = s.sync(4711, "k4").await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["error"]["code"], "sync.blocked");
+        assert!(body["report"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "tracking.update_limit_reached"));
+        assert_eq!(s.sim.push_count(), 2);
+
+        // A carrier TikTok Shop does not take: refused before any push.
+        s.seed(
+            4712,
+            "576461413038785753",
+            "Bob's Trucks",
+            "1Z999AA10123456784",
         )
         .await;
-    assert_eq!(seen["report"]["verdict"], "ready", "{seen}");
-    assert_eq!(seen["report"]["plan"]["action"], "update_tracking");
-    assert_eq!(
-        seen["report"]["diagnostics"][0]["code"],
-        "tracking.only_update_left"
-    );
-    let (status, body, _) = s.sync(4711, "k3").await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["history"]["trackingUpdatesUsed"], 1);
-    assert_eq!(s.sim.push_count(), 2);
-    let v3 = fulfillment(
-        4711,
-        "UPS",
-        "1Z999AA10123456784",
-        "2026-11-20T12:00:00Z",
-        "TEE",
-    );
-    assert_eq!(s.webhook(&v3, "e4711c", "app-secret").await.0, 200);
-    let (status, body, _) = s.sync(4711, "k4").await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["error"]["code"], "sync.blocked");
-    assert!(body["report"]["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|d| d["code"] == "tracking.update_limit_reached"));
-    assert_eq!(s.sim.push_count(), 2);
-
-    // A carrier TikTok Shop does not take: refused before any push.
-    s.seed(
-        4712,
-        "576461413038785753",
-        "Bob's Trucks",
-        "1Z999AA10123456784",
-    )
-    .await;
-    let (status, body, _) = s.sync(4712, "k5").await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (422, Some("sync.blocked"))
-    );
-    assert_eq!(s.sim.push_count(), 2);
-    let (status, _, _) = s.sync(4999, "k6").await;
-    assert_eq!(status, 404);
+        let (status, body, _) = s.sync(4712, "k5").await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("sync.blocked"))
+        );
+        assert_eq!(s.sim.push_count(), 2);
+        let (status, _, _) = s.sync(4999, "k6").await;
+        assert_eq!(status, 404);
+    }
 }
 
 #[tokio::test]
 async fn a_dropped_answer_is_reconciled_never_pushed_twice() {
-    let s = Server::start().await;
-    s.seed(4713, "576461413038785754", "UPS", "1Z999AA10123456784")
-        .await;
-    s.sim.drop_next_answers(1);
-    let (status, body, _) = s.sync(4713, "k1").await;
-    assert_eq!(status, 202, "{body}");
-    assert_eq!(body["latestPush"]["state"], "unknown");
-    assert_eq!(s.sim.push_count(), 1);
-    let (status, body, _) = s.sync(4713, "k2").await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["syncStatus"], "synced");
-    assert_eq!(body["latestPush"]["state"], "sent");
-    assert_eq!(s.sim.push_count(), 1);
+    for s in Server::each().await {
+        s.seed(4713, "576461413038785754", "UPS", "1Z999AA10123456784")
+            .await;
+        s.sim.drop_next_answers(1);
+        let (status, body, _) = s.sync(4713, "k1").await;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["latestPush"]["state"], "unknown");
+        assert_eq!(s.sim.push_count(), 1);
+        let (status, body, _) = s.sync(4713, "k2").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["syncStatus"], "synced");
+        assert_eq!(body["latestPush"]["state"], "sent");
+        assert_eq!(s.sim.push_count(), 1);
+    }
 }
 
 #[tokio::test]
 async fn concurrent_syncs_of_one_fulfillment_push_once() {
-    let s = Arc::new(Server::start().await);
-    s.seed(4714, "576461413038785755", "UPS", "1Z999AA10123456784")
-        .await;
-    let mut tasks = Vec::new();
-    for i in 0..100 {
-        let s = s.clone();
-        tasks.push(tokio::spawn(
-            async move { s.sync(4714, &format!("c{i}")).await },
-        ));
+    for s in Server::each().await {
+        let s = Arc::new(s);
+        s.seed(4714, "576461413038785755", "UPS", "1Z999AA10123456784")
+            .await;
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(
+                async move { s.sync(4714, &format!("c{i}")).await },
+            ));
+        }
+        for task in tasks {
+            let (status, body, _) = task.await.unwrap();
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["syncStatus"], "synced");
+        }
+        assert_eq!(s.sim.push_count(), 1);
     }
-    for task in tasks {
-        let (status, body, _) = task.await.unwrap();
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["syncStatus"], "synced");
-    }
-    assert_eq!(s.sim.push_count(), 1);
 }
 
 #[tokio::test]
 async fn an_update_whose_answer_is_dropped_is_never_sent_twice() {
-    let s = Server::start().await;
-    s.seed(4715, "576461413038785756", "UPS", "1Z999AA10123456784")
-        .await;
-    let (status, _, _) = s.sync(4715, "ship").await;
-    assert_eq!(status, 200);
-    let v2 = fulfillment(
-        4715,
-        "UPS",
-        "1Z5R89390357567127",
-        "2026-11-20T11:00:00Z",
-        "TEE",
-    );
-    assert_eq!(s.webhook(&v2, "e4715b", "app-secret").await.0, 200);
-    s.sim.drop_next_answers(1);
-    let (status, body, _) = s.sync(4715, "update").await;
-    assert_eq!(status, 202, "{body}");
-    assert_eq!(body["latestPush"]["state"], "unknown");
-    assert_eq!(s.sim.push_count(), 2);
-    let (status, body, _) = s.sync(4715, "again").await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["latestPush"]["state"], "sent");
-    assert_eq!(body["history"]["trackingNumber"], "1Z5R89390357567127");
-    assert_eq!(body["history"]["trackingUpdatesUsed"], 1);
-    assert_eq!(s.sim.push_count(), 2, "the update was sent twice");
+    for s in Server::each().await {
+        s.seed(4715, "576461413038785756", "UPS", "1Z999AA10123456784")
+            .await;
+        let (status, _, _) = s.sync(4715, "ship").await;
+        assert_eq!(status, 200);
+        let v2 = fulfillment(
+            4715,
+            "UPS",
+            "1Z5R89390357567127",
+            "2026-11-20T11:00:00Z",
+            "TEE",
+        );
+        assert_eq!(s.webhook(&v2, "e4715b", "app-secret").await.0, 200);
+        s.sim.drop_next_answers(1);
+        let (status, body, _) = s.sync(4715, "update").await;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["latestPush"]["state"], "unknown");
+        assert_eq!(s.sim.push_count(), 2);
+        let (status, body, _) = s.sync(4715, "again").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["latestPush"]["state"], "sent");
+        assert_eq!(body["history"]["trackingNumber"], "1Z5R89390357567127");
+        assert_eq!(body["history"]["trackingUpdatesUsed"], 1);
+        assert_eq!(s.sim.push_count(), 2, "the update was sent twice");
+    }
 }
 
 #[tokio::test]
@@ -827,110 +852,112 @@ impl Server {
 
 #[tokio::test]
 async fn a_tracking_number_is_fixed_in_place_and_the_preview_follows() {
-    let s = Server::start().await;
-    // A UPS number one digit off: its check digit fails.
-    s.seed(4716, "576461413038785757", "UPS", "1Z999AA10123456785")
-        .await;
-    let (_, seen) = s
-        .call(
-            reqwest::Method::GET,
-            "/api/fulfillments/4716",
-            Some(SHOP),
-            None,
-        )
-        .await;
-    assert_eq!(seen["report"]["verdict"], "blocked");
-    assert_eq!(
-        seen["report"]["diagnostics"][0]["code"],
-        "tracking.invalid_check_digit"
-    );
+    for s in Server::each().await {
+        // A UPS number one digit off: its check digit fails.
+        s.seed(4716, "576461413038785757", "UPS", "1Z999AA10123456785")
+            .await;
+        let (_, seen) = s
+            .call(
+                reqwest::Method::GET,
+                "/api/fulfillments/4716",
+                Some(SHOP),
+                None,
+            )
+            .await;
+        assert_eq!(seen["report"]["verdict"], "blocked");
+        assert_eq!(
+            seen["report"]["diagnostics"][0]["code"],
+            "tracking.invalid_check_digit"
+        );
 
-    for (body, code, path) in [
-        ("{}", "input.missing_field", Some("trackingNumber")),
-        (
-            r#"{"trackingNumber": 12}"#,
-            "input.invalid_type",
-            Some("trackingNumber"),
-        ),
-        (
-            r#"{"trackingNumber": "   "}"#,
-            "input.invalid_value",
-            Some("trackingNumber"),
-        ),
-        (
-            r#"{"trackingNumber": "1Z 999"}"#,
-            "input.invalid_value",
-            Some("trackingNumber"),
-        ),
-        (
-            r#"{"trackingNumber": "1Z\u0007"}"#,
-            "input.invalid_value",
-            Some("trackingNumber"),
-        ),
-        (
-            r#"{"trackingNumber": "1Z", "carrier": "UPS"}"#,
-            "input.unknown_field",
-            Some("carrier"),
-        ),
-        ("[", "input.malformed_json", Some("")),
-    ] {
-        let (status, answer) = s.put_tracking("4716", SHOP, body).await;
-        assert_eq!(status, 400, "{body}: {answer}");
-        assert_eq!(answer["error"]["code"], code, "{body}");
-        assert_eq!(answer["error"]["path"].as_str(), path, "{body}");
+        for (body, code, path) in [
+            ("{}", "input.missing_field", Some("trackingNumber")),
+            (
+                r#"{"trackingNumber": 12}"#,
+                "input.invalid_type",
+                Some("trackingNumber"),
+            ),
+            (
+                r#"{"trackingNumber": "   "}"#,
+                "input.invalid_value",
+                Some("trackingNumber"),
+            ),
+            (
+                r#"{"trackingNumber": "1Z 999"}"#,
+                "input.invalid_value",
+                Some("trackingNumber"),
+            ),
+            (
+                r#"{"trackingNumber": "1Z\u0007"}"#,
+                "input.invalid_value",
+                Some("trackingNumber"),
+            ),
+            (
+                r#"{"trackingNumber": "1Z", "carrier": "UPS"}"#,
+                "input.unknown_field",
+                Some("carrier"),
+            ),
+            ("[", "input.malformed_json", Some("")),
+        ] {
+            let (status, answer) = s.put_tracking("4716", SHOP, body).await;
+            assert_eq!(status, 400, "{body}: {answer}");
+            assert_eq!(answer["error"]["code"], code, "{body}");
+            assert_eq!(answer["error"]["path"].as_str(), path, "{body}");
+        }
+        let long = json!({"trackingNumber": "9".repeat(65)}).to_string();
+        let (status, answer) = s.put_tracking("4716", SHOP, &long).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (400, Some("input.invalid_value"))
+        );
+        let fix = r#"{"trackingNumber": "  1Z999AA10123456784 "}"#;
+        assert_eq!(s.put_tracking("4716", OTHER, fix).await.0, 404);
+        assert_eq!(s.put_tracking("4999", SHOP, fix).await.0, 404);
+
+        let (status, fixed) = s.put_tracking("4716", SHOP, fix).await;
+        assert_eq!(status, 200, "{fixed}");
+        assert_eq!(
+            fixed["fulfillment"]["tracking_number"],
+            "1Z999AA10123456784"
+        );
+        assert_eq!(
+            fixed["fulfillment"]["tracking_numbers"],
+            json!(["1Z999AA10123456784"])
+        );
+        assert_eq!(fixed["fulfillment"]["tracking_company"], "UPS");
+        assert_eq!(fixed["report"]["verdict"], "ready", "{fixed}");
+        let (_, seen) = s
+            .call(
+                reqwest::Method::GET,
+                "/api/fulfillments/4716",
+                Some(SHOP),
+                None,
+            )
+            .await;
+        assert_eq!(seen, fixed);
+        let (status, body, _) = s.sync(4716, "fix").await;
+        assert_eq!(
+            (status, body["syncStatus"].as_str()),
+            (200, Some("synced")),
+            "{body}"
+        );
+        assert_eq!(body["history"]["trackingNumber"], "1Z999AA10123456784");
+
+        // A push under way: no edit until it settles.
+        s.seed(4717, "576461413038785758", "UPS", "1Z5R89390357567127")
+            .await;
+        s.store
+            .create_push(SHOP, "4717", r#"{"action": "ship"}"#, None)
+            .await
+            .unwrap();
+        let (status, answer) = s
+            .put_tracking("4717", SHOP, r#"{"trackingNumber": "1Z999AA10123456784"}"#)
+            .await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (409, Some("sync.in_progress"))
+        );
     }
-    let long = json!({"trackingNumber": "9".repeat(65)}).to_string();
-    let (status, answer) = s.put_tracking("4716", SHOP, &long).await;
-    assert_eq!(
-        (status, answer["error"]["code"].as_str()),
-        (400, Some("input.invalid_value"))
-    );
-    let fix = r#"{"trackingNumber": "  1Z999AA10123456784 "}"#;
-    assert_eq!(s.put_tracking("4716", OTHER, fix).await.0, 404);
-    assert_eq!(s.put_tracking("4999", SHOP, fix).await.0, 404);
-
-    let (status, fixed) = s.put_tracking("4716", SHOP, fix).await;
-    assert_eq!(status, 200, "{fixed}");
-    assert_eq!(
-        fixed["fulfillment"]["tracking_number"],
-        "1Z999AA10123456784"
-    );
-    assert_eq!(
-        fixed["fulfillment"]["tracking_numbers"],
-        json!(["1Z999AA10123456784"])
-    );
-    assert_eq!(fixed["fulfillment"]["tracking_company"], "UPS");
-    assert_eq!(fixed["report"]["verdict"], "ready", "{fixed}");
-    let (_, seen) = s
-        .call(
-            reqwest::Method::GET,
-            "/api/fulfillments/4716",
-            Some(SHOP),
-            None,
-        )
-        .await;
-    assert_eq!(seen, fixed);
-    let (status, body, _) = s.sync(4716, "fix").await;
-    assert_eq!(
-        (status, body["syncStatus"].as_str()),
-        (200, Some("synced")),
-        "{body}"
-    );
-    assert_eq!(body["history"]["trackingNumber"], "1Z999AA10123456784");
-
-    // A push under way: no edit until it settles.
-    s.seed(4717, "576461413038785758", "UPS", "1Z5R89390357567127")
-        .await;
-    s.store
-        .create_push(SHOP, "4717", r#"{"action": "ship"}"#, None)
-        .unwrap();
-    let (status, answer) = s
-        .put_tracking("4717", SHOP, r#"{"trackingNumber": "1Z999AA10123456784"}"#)
-        .await;
-    assert_eq!(
-        (status, answer["error"]["code"].as_str()),
-        (409, Some("sync.in_progress"))
-    );
 }
 
 #[tokio::test]

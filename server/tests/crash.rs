@@ -1,103 +1,39 @@
 //! The real `preflight-server` binary, killed with SIGKILL while TikTok Shop (the simulator, over HTTP
 //! in this process) holds the answer of a push it applied: after a restart the push is `unknown`, and
-//! the next sync reads TikTok Shop and settles it without a second push.
+//! the next sync reads TikTok Shop and settles it without a second push. Then kill loops under sync
+//! load: one instance on SQLite, and three instances sharing PostgreSQL (when `cargo xtask test` names
+//! a server), a random one killed and started again each cycle while the others carry on.
 
 #![expect(
     clippy::unwrap_used,
-    clippy::panic,
+    clippy::indexing_slicing,
     reason = "a test: a failure panics with what it found"
 )]
 
-use std::process::{Child, Command, Stdio};
+mod backends;
+mod process;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use preflight_server::auth::{self, AppCredentials};
-use preflight_server::tts::simulator::{http, Simulator};
+use preflight_server::auth;
+use preflight_server::tts::simulator::{http, Push, Simulator};
 use preflight_server::tts::ShippingProvider;
+use process::{free_port, start, token, FIRST_ID, SHOP};
+use rand::Rng as _;
 use serde_json::{json, Value};
-
-const SHOP: &str = "acme.myshopify.com";
-
-fn app() -> AppCredentials {
-    AppCredentials {
-        key: "app-key".into(),
-        secret: "app-secret".into(),
-        previous_secret: None,
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts the server binary on `db`, against the simulator at `tts`, and waits until it answers. The
-/// caller kills and reaps it.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the child is killed and waited for by the test that started it"
-)]
-async fn start(
-    db: &std::path::Path,
-    tts: std::net::SocketAddr,
-    http: &reqwest::Client,
-) -> (Child, String) {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_preflight-server"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .arg("--database")
-        .arg(db)
-        .args([
-            "--tts-mode",
-            "live",
-            "--tts-base-url",
-            &format!("http://{tts}"),
-        ])
-        .args(["--tts-app-key", "tts-key", "--tts-app-secret", "tts-secret"])
-        .args([
-            "--shopify-app-key",
-            "app-key",
-            "--shopify-app-secret",
-            "app-secret",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if http
-            .get(format!("{url}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return (child, url);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server did not start");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn token() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    auth::issue_session_token(&app(), SHOP, "7", now, 300).unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_interrupted_by_sigkill_is_settled_after_restart_without_a_second_push() {
+    for backend in backends::each().await {
+        interrupted_push(&backend).await;
+    }
+}
+
+async fn interrupted_push(backend: &backends::Backend) {
     let sim = Simulator::new("tts-key", "tts-secret");
     sim.add_providers("DO1", [ShippingProvider::new("7117859084333745966", "UPS")]);
     sim.add_order(
@@ -109,11 +45,9 @@ async fn a_push_interrupted_by_sigkill_is_settled_after_restart_without_a_second
         ),
     );
     let (tts, _task) = http::spawn_on_loopback(sim.clone()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("crash.sqlite3");
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = process::client(None);
 
-    let (mut server, url) = start(&db, tts, &client).await;
+    let (mut server, url) = start(&backend.location, tts, &client).await;
     let body = json!({"id": 4711, "updated_at": "2026-11-20T10:00:00Z", "status": "success",
         "tracking_company": "UPS", "tracking_number": "1Z999AA10123456784",
         "line_items": [{"id": 1, "sku": "TEE", "quantity": 1}]})
@@ -169,7 +103,7 @@ async fn a_push_interrupted_by_sigkill_is_settled_after_restart_without_a_second
         "the killed server answered"
     );
 
-    let (mut server, url) = start(&db, tts, &client).await;
+    let (mut server, url) = start(&backend.location, tts, &client).await;
     let seen: Value = client
         .get(format!("{url}/api/fulfillments/4711"))
         .bearer_auth(token())
@@ -179,7 +113,11 @@ async fn a_push_interrupted_by_sigkill_is_settled_after_restart_without_a_second
         .json()
         .await
         .unwrap();
-    assert_eq!(seen["latestPush"]["state"], "unknown", "{seen}");
+    assert_eq!(
+        seen["latestPush"]["state"], "unknown",
+        "{}: {seen}",
+        backend.name
+    );
     let response = client
         .post(format!("{url}/api/fulfillments/4711/sync"))
         .bearer_auth(token())
@@ -196,152 +134,130 @@ async fn a_push_interrupted_by_sigkill_is_settled_after_restart_without_a_second
     server.wait().unwrap();
 }
 
-/// Seeds `count` fulfillments, each linked to an order of one unit awaiting shipment.
-fn seed(db: &std::path::Path, sim: &Simulator, count: usize) {
-    use preflight_server::store::{FulfillmentPatch, FulfillmentWebhook, SqliteStore, Store};
-    let store = SqliteStore::open(db).unwrap();
-    for i in 0..count {
-        let order_id = format!("5764614130{i:09}");
-        let unit = format!("{order_id}01");
-        let order = Simulator::awaiting_shipment(&order_id, "DO1", &[(unit.as_str(), "TEE")]);
-        sim.add_order(SHOP, order.clone());
-        let id = (5_000_000 + i).to_string();
-        let payload = json!({"id": id, "updated_at": "2026-11-20T10:00:00Z", "status": "success",
-            "tracking_company": "UPS", "tracking_number": format!("KILL{i:010}"),
-            "line_items": [{"id": 1, "sku": "TEE", "quantity": 1}]})
-        .to_string();
-        store
-            .upsert_fulfillment(
-                SHOP,
-                &FulfillmentWebhook {
-                    fulfillment_id: &id,
-                    updated_at: "2026-11-20T10:00:00Z",
-                    payload_json: &payload,
-                    event_id: None,
-                },
-            )
-            .unwrap();
-        store
-            .update_fulfillment(
-                SHOP,
-                &id,
-                &FulfillmentPatch {
-                    tts_order_json: Some(serde_json::to_string(&order).unwrap()),
-                    ..FulfillmentPatch::default()
-                },
-            )
-            .unwrap();
-    }
+/// What a kill loop saw.
+#[derive(Debug, Default)]
+struct KillLoop {
+    kills: usize,
+    acknowledged: usize,
+    pushes: usize,
+    interrupted: usize,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_kill_loop_under_sync_load_loses_nothing_and_never_pushes_twice() {
-    use preflight_server::store::Store;
-    use std::collections::{BTreeMap, BTreeSet};
-    use std::sync::{Arc, Mutex};
-
+/// `cycles` kills of a random one of `instances` servers on `backend`, under sync load spread over the
+/// live ones; each killed server is started again while the others carry on. Then every fulfillment is
+/// synced once more. Asserts that every acknowledged sync is still synced and that no order shipped
+/// twice.
+async fn kill_loop(backend: &backends::Backend, instances: usize, cycles: usize) -> KillLoop {
     const FULFILLMENTS: usize = 120;
-    const CYCLES: usize = 50;
+    const WORKERS: usize = 6;
     let sim = Simulator::new("tts-key", "tts-secret");
     sim.add_providers("DO1", [ShippingProvider::new("7117859084333745966", "UPS")]);
     // Answers come late, so that kills land between a push applying and its answer.
     sim.set_answer_delay(Duration::from_millis(15));
     let (tts, _task) = http::spawn_on_loopback(sim.clone()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("kill.sqlite3");
-    seed(&db, &sim, FULFILLMENTS);
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    process::seed(backend.store.as_ref(), &sim, FULFILLMENTS).await;
+    let client = process::client(Some(Duration::from_secs(10)));
+    let mut servers = Vec::new();
+    for _ in 0..instances {
+        servers.push(start(&backend.location, tts, &client).await);
+    }
+    let live: Arc<Mutex<Vec<Option<String>>>> = Arc::new(Mutex::new(
+        servers.iter().map(|(_, url)| Some(url.clone())).collect(),
+    ));
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
-    let mut interrupted = 0;
-
-    for cycle in 0..CYCLES {
-        let (mut server, url) = start(&db, tts, &client).await;
-        let mut load = Vec::new();
-        for worker in 0..6 {
-            let (client, url, acknowledged) = (client.clone(), url.clone(), acknowledged.clone());
-            load.push(tokio::spawn(async move {
-                for n in 0.. {
-                    let id = 5_000_000 + (cycle * 37 + worker * 11 + n * 7) % FULFILLMENTS;
-                    let response = client
-                        .post(format!("{url}/api/fulfillments/{id}/sync"))
-                        .bearer_auth(token())
-                        .header("idempotency-key", format!("c{cycle}-w{worker}-n{n}"))
-                        .send()
-                        .await;
-                    let Ok(response) = response else { break };
-                    if response.status().as_u16() == 200 {
-                        if let Ok(body) = response.json::<Value>().await {
-                            if body["syncStatus"] == "synced" {
-                                acknowledged.lock().unwrap().insert(id);
-                            }
-                        }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut load = Vec::new();
+    for worker in 0..WORKERS {
+        let (client, live, acknowledged, stop) = (
+            client.clone(),
+            live.clone(),
+            acknowledged.clone(),
+            stop.clone(),
+        );
+        load.push(tokio::spawn(async move {
+            for n in 0_usize.. {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let id = FIRST_ID + (worker * 11 + n * 7) % FULFILLMENTS;
+                let url = {
+                    let live = live.lock().unwrap();
+                    let up: Vec<&String> = live.iter().flatten().collect();
+                    up.get((worker + n) % up.len().max(1)).map(|u| (*u).clone())
+                };
+                let Some(url) = url else {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                };
+                let key = format!("w{worker}-n{n}");
+                if let Some((200, body)) = process::sync(&client, &url, id, &key).await {
+                    if body["syncStatus"] == "synced" {
+                        acknowledged.lock().unwrap().insert(id);
                     }
                 }
-            }));
-        }
+            }
+        }));
+    }
+    let mut seen = KillLoop::default();
+    for cycle in 0..cycles {
         tokio::time::sleep(Duration::from_millis(40 + (cycle as u64 * 13) % 90)).await;
+        let victim = rand::rng().random_range(0..instances);
+        live.lock().unwrap()[victim] = None;
+        let (server, _) = &mut servers[victim];
         server.kill().unwrap();
         server.wait().unwrap();
-        for task in load {
-            task.await.unwrap();
-        }
-        // What the next start recovers: pushes the kill left `sending`.
-        interrupted += preflight_server::store::SqliteStore::open(&db)
-            .unwrap()
+        seen.kills += 1;
+        // What a start recovers: pushes the kill left `sending`, and only those (the other
+        // instances' pushes under way are theirs).
+        seen.interrupted += backend
+            .instance()
+            .await
             .recover_interrupted()
+            .await
             .unwrap()
             .pushes
             .len();
+        servers[victim] = start(&backend.location, tts, &client).await;
+        live.lock().unwrap()[victim] = Some(servers[victim].1.clone());
+    }
+    stop.store(true, Ordering::SeqCst);
+    for task in load {
+        task.await.unwrap();
     }
 
-    eprintln!(
-        "{CYCLES} kills: {} syncs acknowledged, {} pushes applied, {interrupted} pushes interrupted",
-        acknowledged.lock().unwrap().len(),
-        sim.push_count()
-    );
-
-    // After the last restart every fulfillment is synced once more: unknown pushes get settled.
-    let (mut server, url) = start(&db, tts, &client).await;
+    // Every fulfillment is synced once more: unknown pushes get settled.
     for i in 0..FULFILLMENTS {
-        let id = 5_000_000 + i;
-        let response = client
-            .post(format!("{url}/api/fulfillments/{id}/sync"))
-            .bearer_auth(token())
-            .header("idempotency-key", format!("final-{id}"))
-            .send()
+        let id = FIRST_ID + i;
+        let url = &servers[i % instances].1;
+        let (status, body) = process::sync(&client, url, id, &format!("final-{id}"))
             .await
             .unwrap();
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(status, 200, "{id}: {body}");
+        assert_eq!(status, 200, "{}: {id}: {body}", backend.name);
         assert_eq!(body["syncStatus"], "synced", "{id}: {body}");
     }
+    seen.acknowledged = acknowledged.lock().unwrap().len();
     let acknowledged: Vec<usize> = acknowledged.lock().unwrap().iter().copied().collect();
     for id in acknowledged {
-        let body: Value = client
-            .get(format!("{url}/api/fulfillments/{id}"))
-            .bearer_auth(token())
-            .send()
+        let record = backend
+            .store
+            .fulfillment(SHOP, &id.to_string())
             .await
             .unwrap()
-            .json()
-            .await
             .unwrap();
         assert_eq!(
-            body["syncStatus"], "synced",
-            "an acknowledged sync was lost: {body}"
+            record.sync_status.kind().as_str(),
+            "synced",
+            "an acknowledged sync was lost: {id}"
         );
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    for (server, _) in &mut servers {
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
 
     let mut ships: BTreeMap<String, usize> = BTreeMap::new();
     for entry in sim.ledger() {
-        if let preflight_server::tts::simulator::Push::Ship { order_id, .. } = entry.push {
+        if let Push::Ship { order_id, .. } = entry.push {
             *ships.entry(order_id).or_default() += 1;
         }
     }
@@ -350,8 +266,33 @@ async fn a_kill_loop_under_sync_load_loses_nothing_and_never_pushes_twice() {
         ships.values().all(|&n| n == 1),
         "an order was shipped twice: {ships:?}"
     );
-    let store = preflight_server::store::SqliteStore::open(&db).unwrap();
+    seen.pushes = sim.push_count();
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_loop_under_sync_load_loses_nothing_and_never_pushes_twice() {
+    let backend = backends::sqlite(Arc::new(preflight_server::store::SystemClock));
+    let seen = kill_loop(&backend, 1, 50).await;
+    eprintln!(
+        "SQLite, 1 instance: {} kills, {} syncs acknowledged, {} pushes applied, {} pushes interrupted",
+        seen.kills, seen.acknowledged, seen.pushes, seen.interrupted
+    );
+    let store = preflight_server::store::SqliteStore::open(&backend.location).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_on_postgres_lose_nothing_when_one_is_killed_under_load() {
+    let Some(backend) = backends::postgres(Arc::new(preflight_server::store::SystemClock)).await
+    else {
+        return;
+    };
+    let seen = kill_loop(&backend, 3, 20).await;
+    eprintln!(
+        "PostgreSQL, 3 instances: {} kills, {} syncs acknowledged, {} pushes applied, {} pushes interrupted",
+        seen.kills, seen.acknowledged, seen.pushes, seen.interrupted
+    );
 }
 
 #[tokio::test]
@@ -359,9 +300,10 @@ async fn demo_mode_serves_tokens_on_loopback_only() {
     let sim = Simulator::new("tts-key", "tts-secret");
     let (tts, _task) = http::spawn_on_loopback(sim).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = process::client(None);
 
-    let (mut server, url) = start(&dir.path().join("off.sqlite3"), tts, &client).await;
+    let off = dir.path().join("off.sqlite3");
+    let (mut server, url) = start(off.to_str().unwrap(), tts, &client).await;
     let off = client
         .get(format!("{url}/demo/token"))
         .send()

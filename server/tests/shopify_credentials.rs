@@ -13,7 +13,7 @@ use std::sync::Arc;
 use preflight_server::shopify::credentials::{CredentialsError, ShopifyCredentials};
 use preflight_server::shopify::oauth::{Endpoint, TokenClient};
 use preflight_server::shopify::simulator::{spawn_on_loopback, ShopifySimulator};
-use preflight_server::store::{Clock, Platform, SqliteOptions, SqliteStore, Store};
+use preflight_server::store::{Clock, Platform, SqliteOptions, SqliteStore};
 use preflight_server::tokens::{ExposeSecret, KeyRing, SecretString};
 use tempfile::TempDir;
 
@@ -331,8 +331,14 @@ async fn a_key_rotation_reseals_every_stored_token() {
 
     // The new key first: every row sealed again under it, once.
     let rotated = ring(format!("{k2},{k1}"));
-    assert_eq!(reseal_all(w.store.as_ref(), &rotated).unwrap(), (1, 0));
-    assert_eq!(reseal_all(w.store.as_ref(), &rotated).unwrap(), (0, 0));
+    assert_eq!(
+        reseal_all(w.store.as_ref(), &rotated).await.unwrap(),
+        (1, 0)
+    );
+    assert_eq!(
+        reseal_all(w.store.as_ref(), &rotated).await.unwrap(),
+        (0, 0)
+    );
     let stored = w
         .store
         .credentials(SHOP, Platform::Shopify)
@@ -355,7 +361,9 @@ async fn a_key_rotation_reseals_every_stored_token() {
     // A ring that opens nothing leaves the row as it is, counted unreadable.
     let k3 = "k3:QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=";
     assert_eq!(
-        reseal_all(w.store.as_ref(), &ring(k3.to_owned())).unwrap(),
+        reseal_all(w.store.as_ref(), &ring(k3.to_owned()))
+            .await
+            .unwrap(),
         (0, 1)
     );
 }

@@ -13,9 +13,7 @@ use std::sync::Arc;
 
 use preflight_server::api::{self, AppState};
 use preflight_server::auth::{self, AppCredentials};
-use preflight_server::store::{
-    Backfill, BackfillState, Platform, ShopCredentials, SqliteStore, Store,
-};
+use preflight_server::store::{Backfill, BackfillState, Platform, ShopCredentials, SqliteStore};
 use preflight_server::tts::simulator::Simulator;
 use preflight_server::ServeConfig;
 use serde_json::{json, Value};

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use preflight_server::api::{self, AppState};
 use preflight_server::auth::{self, AppCredentials};
-use preflight_server::store::{Clock, SqliteStore, Store, SystemClock};
+use preflight_server::store::{Clock, SqliteStore, SystemClock};
 use preflight_server::tokens::{KeyRing, SecretString};
 use preflight_server::tts::auth::AuthClient;
 use preflight_server::tts::client::{ClientConfig, TtsClient};

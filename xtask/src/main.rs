@@ -125,7 +125,10 @@ fn test() -> Result<(), String> {
         &root(),
         &cargo_program(),
         &["test", "--workspace"],
-        &[("PREFLIGHT_TEST_POSTGRES", &postgres.url())],
+        &[
+            ("PREFLIGHT_TEST_POSTGRES", &postgres.url()),
+            ("PREFLIGHT_TEST_POSTGRES_CTL", &postgres.control()?),
+        ],
     )?;
     drop(postgres);
     let package = build::build()?;
@@ -167,13 +170,20 @@ fn bench() -> Result<(), String> {
     cargo(&["build", "--package", "preflight-server"])?;
     run_in(&js, "node", &["widget-bench.mjs"])?;
     eprintln!("xtask: package {}", package.summary());
-    cargo(&[
-        "run",
-        "--release",
-        "--quiet",
-        "--package",
-        "preflight-server",
-        "--example",
-        "load",
-    ])
+    // The sync API's load run: on SQLite, then on a PostgreSQL server of its own.
+    let postgres = postgres::Postgres::start()?;
+    run_with(
+        &root(),
+        &cargo_program(),
+        &[
+            "run",
+            "--release",
+            "--quiet",
+            "--package",
+            "preflight-server",
+            "--example",
+            "load",
+        ],
+        &[("PREFLIGHT_BENCH_POSTGRES", &postgres.url())],
+    )
 }

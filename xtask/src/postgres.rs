@@ -77,28 +77,69 @@ impl Postgres {
             ],
         )?;
         // On loopback only, its socket in its own folder; the tests kill processes, not machines, so
-        // the cluster needs no fsync.
-        let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=200",
+        // the cluster needs no fsync. In its configuration file, so that a test restarting it (see
+        // `control`) starts it the same.
+        let settings = format!(
+            "\nport = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
+             fsync = off\nmax_connections = 200\n",
             server.port,
             path_str(&dir)?
         );
-        server.pg(
-            "pg_ctl",
-            &[
-                "-D",
-                &path_str(&server.data)?,
-                "-l",
-                &path_str(&dir.join("server.log"))?,
-                "-o",
-                &options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-        )?;
+        fs::OpenOptions::new()
+            .append(true)
+            .open(server.data.join("postgresql.conf"))
+            .and_then(|mut f| std::io::Write::write_all(&mut f, settings.as_bytes()))
+            .map_err(|e| format!("cannot configure the test cluster: {e}"))?;
+        server.pg_ctl("start")?;
         Ok(server)
+    }
+
+    /// Runs `pg_ctl` on the cluster: `start` (waits until it accepts connections, its log beside it)
+    /// or `stop` (fast: connections are closed).
+    fn pg_ctl(&self, action: &str) -> Result<(), String> {
+        let data = path_str(&self.data)?;
+        match action {
+            "start" => {
+                let log = self
+                    .data
+                    .parent()
+                    .map(|d| d.join("server.log"))
+                    .ok_or("the cluster has no folder")?;
+                self.pg(
+                    "pg_ctl",
+                    &[
+                        "-D",
+                        &data,
+                        "-l",
+                        &path_str(&log)?,
+                        "-w",
+                        "-t",
+                        "60",
+                        "start",
+                    ],
+                )
+            }
+            _ => self.pg("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]),
+        }
+    }
+
+    /// How a test stops and starts this server again: the environment variables to pass it.
+    /// `PREFLIGHT_TEST_POSTGRES_CTL` holds the command, as words separated by tabs, to which the test
+    /// adds `stop` or `start`.
+    ///
+    /// # Errors
+    /// When a path is not UTF-8.
+    pub fn control(&self) -> Result<String, String> {
+        let data = path_str(&self.data)?;
+        let log = path_str(&self.data.with_file_name("server.log"))?;
+        let pg_ctl = path_str(&self.bin.join("pg_ctl"))?;
+        let mut words = Vec::new();
+        if self.as_postgres {
+            words.extend(["runuser", "-u", "postgres", "--"].map(str::to_owned));
+        }
+        words.extend([pg_ctl, "-D".into(), data, "-l".into(), log, "-w".into()]);
+        words.extend(["-t", "60", "-m", "fast"].map(str::to_owned));
+        Ok(words.join("\t"))
     }
 
     /// Its URL, for the role the tests use, on database `postgres`.
@@ -122,9 +163,7 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        if let Ok(data) = path_str(&self.data) {
-            let _ = self.pg("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
-        }
+        let _ = self.pg_ctl("stop");
         if let Some(dir) = &self.temporary {
             let _ = fs::remove_dir_all(dir);
         }

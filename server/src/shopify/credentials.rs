@@ -11,6 +11,11 @@ use crate::tokens::{KeyRing, OpenError, Purpose, SecretString};
 
 /// How long before its expiry an access token is refreshed, in milliseconds.
 pub const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
+/// How long one instance's claim on a shop's refresh lasts: past the refresh's two tries; an instance
+/// that dies with it leaves the refresh to another after it.
+pub const REFRESH_LEASE: std::time::Duration = std::time::Duration::from_secs(20);
+/// How often an instance waiting on another's refresh reads the tokens again.
+const REFRESH_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Why no access token is at hand.
 #[derive(Debug, thiserror::Error)]
@@ -185,24 +190,75 @@ impl ShopifyCredentials {
         }
         let refreshed = {
             let _one_at_a_time = self.refreshing.lock().await;
-            // Another request may have refreshed while this one waited.
-            let stored = self.stored(shop).await?.unwrap_or(stored);
-            let fresh = stored
-                .access_expires_at
-                .is_none_or(|at| at.saturating_sub(REFRESH_MARGIN_MS) > self.clock.now_millis());
-            match (&stored.refresh_token, stored.needs_reconnect) {
-                (_, false) if fresh => {
-                    Ok(self
-                        .ring
-                        .open(shop, Purpose::ShopifyAccess, &stored.access_token)?)
-                }
-                (Some(refresh), false) => self.refresh(shop, refresh).await,
-                _ => Err(CredentialsError::ReloadNeeded),
-            }
+            self.refresh_when_due(shop, stored).await
         };
         match (refreshed, session_token) {
             (Err(CredentialsError::ReloadNeeded), Some(token)) => self.install(shop, token).await,
             (result, _) => result,
+        }
+    }
+
+    /// The access token once this instance has refreshed it under its claim (across instances), or
+    /// once another's refresh made it fresh; while another instance refreshes, a live access token is
+    /// used as it is.
+    async fn refresh_when_due(
+        &self,
+        shop: &str,
+        stored: ShopCredentials,
+    ) -> Result<SecretString, CredentialsError> {
+        let lease = i64::try_from(REFRESH_LEASE.as_millis()).unwrap_or(i64::MAX);
+        let deadline = tokio::time::Instant::now() + REFRESH_LEASE;
+        let mut claimed = false;
+        loop {
+            // Another request or instance may have refreshed meanwhile.
+            let stored = self.stored(shop).await?.unwrap_or_else(|| stored.clone());
+            let now = self.clock.now_millis();
+            let fresh = stored
+                .access_expires_at
+                .is_none_or(|at| at.saturating_sub(REFRESH_MARGIN_MS) > now);
+            let refresh = match (&stored.refresh_token, stored.needs_reconnect) {
+                (_, false) if fresh => None,
+                (Some(refresh), false) => Some(refresh.clone()),
+                _ => {
+                    if claimed {
+                        self.store.release_refresh(shop, Platform::Shopify).await?;
+                    }
+                    return Err(CredentialsError::ReloadNeeded);
+                }
+            };
+            let Some(refresh) = refresh else {
+                if claimed {
+                    self.store.release_refresh(shop, Platform::Shopify).await?;
+                }
+                return Ok(self
+                    .ring
+                    .open(shop, Purpose::ShopifyAccess, &stored.access_token)?);
+            };
+            if claimed {
+                let refreshed = self.refresh(shop, &refresh).await;
+                // Stored tokens let go of the claim already; a failed refresh lets go here.
+                let _ = self.store.release_refresh(shop, Platform::Shopify).await;
+                return refreshed;
+            }
+            claimed = self
+                .store
+                .claim_refresh(shop, Platform::Shopify, lease)
+                .await?;
+            if claimed {
+                // Read once more: a refresh that ended just before the claim made it needless.
+                continue;
+            }
+            if stored.access_expires_at.is_some_and(|at| at > now) {
+                return Ok(self
+                    .ring
+                    .open(shop, Purpose::ShopifyAccess, &stored.access_token)?);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(CredentialsError::Unavailable(
+                    "another instance's refresh of the tokens did not end".into(),
+                ));
+            }
+            tokio::time::sleep(REFRESH_POLL).await;
         }
     }
 

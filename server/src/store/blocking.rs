@@ -3,10 +3,10 @@
 //! thread.
 
 use super::{
-    Answer, Backfill, DeliveryOptionRecord, FulfillmentPage, FulfillmentPatch, FulfillmentQuery,
-    FulfillmentRecord, FulfillmentWebhook, IdempotencyStart, Platform, Purged, PushRecord,
-    PushTransition, Recovery, ShopCredentials, SqliteStore, Store, StoreError, StoredResponse,
-    TiktokEvent, TiktokShop, UpsertOutcome, Writeback, WritebackOutcome,
+    Answer, Backfill, DeliveryOptionRecord, FulfillmentGuard, FulfillmentPage, FulfillmentPatch,
+    FulfillmentQuery, FulfillmentRecord, FulfillmentWebhook, IdempotencyStart, Platform, Purged,
+    PushRecord, PushTransition, Recovery, ShopCredentials, SqliteStore, Store, StoreError,
+    StoredResponse, TiktokEvent, TiktokShop, UpsertOutcome, Writeback, WritebackOutcome,
 };
 
 /// Runs a blocking store call on tokio's blocking pool.
@@ -509,5 +509,42 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let store = self.clone();
         blocking(move || store.ping()).await
+    }
+
+    async fn lock_fulfillment(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+    ) -> Result<FulfillmentGuard, StoreError> {
+        Ok(FulfillmentGuard::new(
+            SqliteStore::lock_fulfillment(self, shop, fulfillment_id).await,
+        ))
+    }
+
+    async fn claim_unsettled_pushes(
+        &self,
+        limit: u32,
+        stale_millis: i64,
+        lease_millis: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let store = self.clone();
+        blocking(move || store.claim_unsettled_pushes(limit, stale_millis, lease_millis)).await
+    }
+
+    async fn claim_refresh(
+        &self,
+        shop: &str,
+        platform: Platform,
+        lease_millis: i64,
+    ) -> Result<bool, StoreError> {
+        let store = self.clone();
+        let shop = shop.to_owned();
+        blocking(move || store.claim_refresh(&shop, platform, lease_millis)).await
+    }
+
+    async fn release_refresh(&self, shop: &str, platform: Platform) -> Result<(), StoreError> {
+        let store = self.clone();
+        let shop = shop.to_owned();
+        blocking(move || store.release_refresh(&shop, platform)).await
     }
 }

@@ -1,5 +1,7 @@
 //! What a storage call can fail with, each with a stable code.
 
+use tokio_postgres::error::SqlState;
+
 use super::push::PushState;
 
 /// Why a storage call failed.
@@ -14,9 +16,9 @@ pub enum StoreError {
     Database(#[from] rusqlite::Error),
     /// PostgreSQL refused or failed a statement. API: 500.
     #[error("database error: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    /// The database cannot be reached now (PostgreSQL down or restarting, no connection free in
-    /// time). API: 503: the request may be sent again.
+    Postgres(#[source] tokio_postgres::Error),
+    /// The database cannot be reached now (PostgreSQL down, restarting or out of connections, the
+    /// connection lost, no connection free in time). API: 503: the request may be sent again.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
     /// A storage call stopped before it answered (it panicked, or the runtime is shutting down).
@@ -121,6 +123,21 @@ impl StoreError {
         }
     }
 
+    /// A PostgreSQL error as the store answers it: a connection lost or refused, or a server
+    /// shutting down, starting or out of connections, is [`StoreError::Unavailable`]; text that
+    /// PostgreSQL cannot hold (a NUL character) is [`StoreError::InvalidInput`]; anything else is
+    /// [`StoreError::Postgres`].
+    #[must_use]
+    pub fn from_postgres(error: tokio_postgres::Error) -> Self {
+        if is_connection_failure(&error) {
+            return Self::Unavailable(error.to_string());
+        }
+        if error.code() == Some(&SqlState::CHARACTER_NOT_IN_REPERTOIRE) {
+            return Self::invalid("text", "a NUL character cannot be stored");
+        }
+        Self::Postgres(error)
+    }
+
     pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Self::InvalidInput {
             field,
@@ -132,6 +149,44 @@ impl StoreError {
         Self::NotFound {
             what,
             id: id.into(),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        Self::from_postgres(error)
+    }
+}
+
+/// Whether a PostgreSQL error is the connection's, not the statement's: closed, an I/O failure
+/// (refused, reset, timed out), or SQLSTATE class 08 (connection exception), 57P01 to 57P03 (the
+/// server shutting down or starting) or 53300 (too many connections).
+fn is_connection_failure(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    match error.as_db_error() {
+        Some(db) => {
+            let code = db.code();
+            code.code().starts_with("08")
+                || [
+                    SqlState::ADMIN_SHUTDOWN,
+                    SqlState::CRASH_SHUTDOWN,
+                    SqlState::CANNOT_CONNECT_NOW,
+                    SqlState::TOO_MANY_CONNECTIONS,
+                ]
+                .contains(code)
+        }
+        None => {
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                if cause.is::<std::io::Error>() {
+                    return true;
+                }
+                source = cause.source();
+            }
+            false
         }
     }
 }

@@ -8,7 +8,23 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "tiktok_shops", V4),
     (5, "delivery_options_versions", V5),
     (6, "tiktok_event_leases", V6),
+    (7, "settle_and_refresh_leases", V7),
 ];
+
+/// Work several instances share is claimed with a lease: settling a push a request left open, and
+/// refreshing a shop's tokens (one refresh at a time across instances). A claim alone does not move
+/// the shop's version: nothing it shows changed.
+const V7: &str = r"
+ALTER TABLE pushes ADD COLUMN settle_claimed_until INTEGER;
+ALTER TABLE shop_credentials ADD COLUMN refresh_claimed_until INTEGER;
+DROP TRIGGER pushes_updated;
+CREATE TRIGGER pushes_updated AFTER UPDATE ON pushes
+    WHEN NEW.settle_claimed_until IS OLD.settle_claimed_until
+BEGIN
+    INSERT INTO shop_versions (shop, version) VALUES (NEW.shop, 1)
+        ON CONFLICT (shop) DO UPDATE SET version = version + 1;
+END;
+";
 
 /// A TikTok Shop webhook is claimed by one worker at a time, for a lease: one that dies with it leaves
 /// it to another once the lease has passed.

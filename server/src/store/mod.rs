@@ -1,8 +1,10 @@
-//! Storage behind a trait: [`Store`], with [`SqliteStore`] (one embedded SQLite file) as the default.
+//! Storage behind a trait: [`Store`], with [`SqliteStore`] (one embedded SQLite file, one server
+//! process) as the default and [`PgStore`] (PostgreSQL, shared by several instances). [`Database`]
+//! names either and opens it.
 //!
 //! Every method is scoped by shop (its `*.myshopify.com` domain): a shop reads and changes only its own
-//! rows, and another shop's row reads as absent. Methods are synchronous; async callers run them with
-//! `tokio::task::spawn_blocking`.
+//! rows, and another shop's row reads as absent. Methods are async; the SQLite store runs its blocking
+//! calls on tokio's blocking pool.
 //!
 //! JSON payloads (Shopify fulfillments, TikTok Shop orders, settings, reports, plans) are stored as text
 //! and handed back as text; the store checks that they are JSON and nothing more.
@@ -32,10 +34,13 @@
 //! ```
 
 mod blocking;
+mod database;
 mod error;
+mod locks;
 mod migrations;
 mod postgres;
 mod push;
+mod rules;
 mod sqlite;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -44,8 +49,9 @@ use preflight::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub use database::Database;
 pub use error::StoreError;
-pub use postgres::{FulfillmentLock, PgOptions, PgStore};
+pub use postgres::{PgOptions, PgStore};
 pub use push::PushState;
 pub use sqlite::{Pragmas, SqliteOptions, SqliteStore};
 
@@ -207,13 +213,64 @@ pub trait Store: Send + Sync {
         answer: Answer,
     ) -> Result<StoredResponse, StoreError>;
 
-    /// At start, of every shop: marks the pushes left `sending` as `unknown` (answering them, to be
-    /// reconciled) and frees the idempotency keys whose requests died with the previous process.
-    /// Only for a single server process: with several, a live peer's calls would be interrupted.
+    /// At start, of every shop: marks the pushes left `sending` by requests that died as `unknown`
+    /// (answering them, to be reconciled) and frees their idempotency keys. SQLite (one server
+    /// process): every `sending` push and every in-progress key. PostgreSQL (instances alive beside
+    /// this one): each `sending` push whose fulfillment no instance holds
+    /// ([`Store::lock_fulfillment`]: a push is sent under it, and a dead instance's hold ends with its
+    /// connection), with its own key; other keys of dead requests free themselves after
+    /// [`IDEMPOTENCY_LOCK_TIMEOUT`].
     ///
     /// # Errors
-    /// [`StoreError::Database`].
+    /// [`StoreError::Database`]; [`StoreError::Unavailable`].
     async fn recover_interrupted(&self) -> Result<Recovery, StoreError>;
+
+    /// Holds one fulfillment until the guard is dropped: of the requests of every instance sharing
+    /// this store, one at a time (an instance's own in the order they asked). SQLite: a lock in this
+    /// process. PostgreSQL: a session advisory lock on `shop/fulfillment id`, on a connection of a
+    /// pool of its own, let go when dropped (and by the server when the instance dies).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when PostgreSQL cannot be reached; [`StoreError::Postgres`].
+    async fn lock_fulfillment(
+        &self,
+        shop: &str,
+        fulfillment_id: &str,
+    ) -> Result<FulfillmentGuard, StoreError>;
+
+    /// Claims up to `limit` open pushes that no request works on, to settle them, in every shop: each
+    /// `unknown` one, and each `pending` or `sending` one unchanged for `stale_millis`, unless another
+    /// worker claimed it within its lease; each for `lease_millis`. Answers (shop, fulfillment id),
+    /// the longest unchanged first. A claim alone does not move the shop's version.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`]; [`StoreError::Unavailable`].
+    async fn claim_unsettled_pushes(
+        &self,
+        limit: u32,
+        stale_millis: i64,
+        lease_millis: i64,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Claims the refresh of a shop's tokens at a platform for `lease_millis`, so that one instance
+    /// refreshes them at a time: `true` when this caller has it (credentials stored and no claim
+    /// within its lease). Storing credentials ([`Store::swap_credentials`]), marking them refused
+    /// ([`Store::mark_reconnect`]) and [`Store::release_refresh`] let go of it.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`]; [`StoreError::Unavailable`].
+    async fn claim_refresh(
+        &self,
+        shop: &str,
+        platform: Platform,
+        lease_millis: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Lets go of the claim on a shop's refresh at a platform. Idempotent.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`]; [`StoreError::Unavailable`].
+    async fn release_refresh(&self, shop: &str, platform: Platform) -> Result<(), StoreError>;
 
     /// Starts a request under an idempotency key: the first use records it as in progress
     /// ([`IdempotencyStart::Started`]); once finished, the same request gets the stored answer
@@ -501,6 +558,27 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::Database`].
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A fulfillment held by [`Store::lock_fulfillment`]: let go when dropped.
+#[must_use = "the fulfillment is let go when the guard is dropped"]
+pub struct FulfillmentGuard {
+    _held: Box<dyn std::any::Any + Send>,
+}
+
+impl FulfillmentGuard {
+    /// A guard holding what lets go of the fulfillment when dropped.
+    pub(crate) fn new(held: impl std::any::Any + Send) -> Self {
+        Self {
+            _held: Box::new(held),
+        }
+    }
+}
+
+impl std::fmt::Debug for FulfillmentGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FulfillmentGuard").finish_non_exhaustive()
+    }
 }
 
 /// A fulfillment webhook as received (`fulfillments/create` or `fulfillments/update`).

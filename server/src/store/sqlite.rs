@@ -7,19 +7,23 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use preflight::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
+use super::locks::{KeyGuard, KeyedLocks};
 use super::migrations::MIGRATIONS;
+use super::rules::{
+    check_id, check_idempotency_key, check_json, check_oauth_state, check_patch, check_providers,
+    check_sealed, check_shop, check_transition, cut_page, decode_cursor, fix_to_reapply, millis,
+    parse_updated_at, reuse_key, ts, upsert_outcome, writeback_columns, KeyReuse, StoredKey,
+    SHOP_TABLES,
+};
 use super::{
     Backfill, BackfillState, Clock, DeliveryOptionRecord, FulfillmentPage, FulfillmentPatch,
     FulfillmentQuery, FulfillmentRecord, FulfillmentWebhook, IdempotencyStart, Platform, Purged,
     PushRecord, PushState, PushTransition, Recovery, ShopCredentials, StoreError, StoredResponse,
     SyncFailure, SyncStatus, SyncStatusKind, SystemClock, TiktokEvent, TiktokShop, UpsertOutcome,
-    Writeback, WritebackOutcome, WritebackState, IDEMPOTENCY_LOCK_TIMEOUT, IDEMPOTENCY_RETENTION,
-    MAX_PAGE_LIMIT, WEBHOOK_EVENT_RETENTION,
+    Writeback, WritebackOutcome, WritebackState, IDEMPOTENCY_RETENTION, MAX_PAGE_LIMIT,
+    WEBHOOK_EVENT_RETENTION,
 };
 
 /// How a [`SqliteStore`] is opened.
@@ -72,6 +76,8 @@ struct Shared {
     /// Writers of this process queue here, in order, rather than in SQLite's busy handler, which
     /// sleeps in steps of up to 100 ms; other processes still wait up to the busy timeout.
     writer: Mutex<()>,
+    /// Each fulfillment being synced, held by one request at a time.
+    locks: Arc<KeyedLocks>,
 }
 
 const OPEN_STATES: &str = "('pending', 'sending', 'unknown', 'needs_review')";
@@ -82,8 +88,6 @@ const FULFILLMENT_COLUMNS: &str = "id, fulfillment_id, shopify_json, shopify_upd
      failure_solution, created_at, updated_at, link_json, writeback_state, writeback_number, \
      writeback_company, writeback_replaces, writeback_attempts, writeback_error_code, \
      writeback_error_message, writeback_next_at";
-const CURSOR_PREFIX: &str = "f1:";
-const MAX_KEY_LEN: usize = 255;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file with the default options, checks its pragmas and
@@ -107,6 +111,7 @@ impl SqliteStore {
                 options,
                 idle: Mutex::new(Vec::new()),
                 writer: Mutex::new(()),
+                locks: Arc::default(),
             }),
         };
         let mut conn = store.connect()?;
@@ -277,23 +282,6 @@ fn check_pragma(name: &'static str, expected: &str, actual: &str) -> Result<(), 
             actual: actual.to_owned(),
         })
     }
-}
-
-/// Checks a transition against the state machine before touching the database.
-fn check_transition(transition: &PushTransition) -> Result<(), StoreError> {
-    let (from, to) = (transition.from, transition.to);
-    if !from.can_become(to) {
-        return Err(StoreError::IllegalTransition { from, to });
-    }
-    if matches!(to, PushState::Failed | PushState::NeedsReview) && transition.failure.is_none() {
-        return Err(StoreError::invalid(
-            "failure",
-            format!("a push going to `{to}` needs its failure"),
-        ));
-    }
-    check_opt_json("history", transition.history_json.as_ref())?;
-    check_opt_json("tts_order", transition.tts_order_json.as_ref())?;
-    check_opt_json("report", transition.report_json.as_ref())
 }
 
 /// Moves a push, with its effect on the fulfillment, in `tx` (checked by [`check_transition`]).
@@ -572,61 +560,6 @@ fn applied_version(conn: &Connection, latest: i64) -> Result<i64, StoreError> {
     Ok(current)
 }
 
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_unix_millis(ms)
-}
-
-fn check_shop(shop: &str) -> Result<(), StoreError> {
-    if shop.is_empty() || shop.len() > MAX_KEY_LEN {
-        return Err(StoreError::invalid("shop", "expected 1 to 255 characters"));
-    }
-    Ok(())
-}
-
-fn check_id(field: &'static str, id: &str) -> Result<(), StoreError> {
-    if id.is_empty() || id.len() > MAX_KEY_LEN {
-        return Err(StoreError::invalid(field, "expected 1 to 255 characters"));
-    }
-    Ok(())
-}
-
-fn check_json(field: &'static str, text: &str) -> Result<(), StoreError> {
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
-        .map(|_| ())
-        .map_err(|e| StoreError::invalid(field, format!("not JSON: {e}")))
-}
-
-fn check_opt_json(field: &'static str, text: Option<&String>) -> Result<(), StoreError> {
-    text.map_or(Ok(()), |t| check_json(field, t))
-}
-
-fn parse_updated_at(text: &str) -> Result<Timestamp, StoreError> {
-    Timestamp::parse(text).map_err(|e| StoreError::invalid("updated_at", format!("`{text}`: {e}")))
-}
-
-fn encode_cursor(id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Result<i64, StoreError> {
-    let bad = || StoreError::InvalidCursor(cursor.to_owned());
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let id: i64 = text
-        .strip_prefix(CURSOR_PREFIX)
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(bad)?;
-    if id > 0 {
-        Ok(id)
-    } else {
-        Err(bad())
-    }
-}
-
 fn conversion_error(column: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         0,
@@ -881,12 +814,7 @@ impl SqliteStore {
                 ])?;
                 return Ok(UpsertOutcome::Inserted);
             };
-            // Only values that parsed were stored; one that no longer parses counts as oldest.
-            let outcome = match Timestamp::parse(&stored) {
-                Ok(stored) if incoming == stored => UpsertOutcome::Unchanged,
-                Ok(stored) if incoming < stored => UpsertOutcome::Stale,
-                _ => UpsertOutcome::Updated,
-            };
+            let outcome = upsert_outcome(incoming, &stored);
             if outcome == UpsertOutcome::Updated {
                 tx.prepare_cached(
                     "UPDATE fulfillments SET shopify_json = ?3, shopify_updated_at = ?4, \
@@ -920,10 +848,7 @@ impl SqliteStore {
         fulfillment_id: &str,
         patch: &FulfillmentPatch,
     ) -> Result<FulfillmentRecord, StoreError> {
-        check_opt_json("fulfillment", patch.shopify_json.as_ref())?;
-        check_opt_json("tts_order", patch.tts_order_json.as_ref())?;
-        check_opt_json("history", patch.history_json.as_ref())?;
-        check_opt_json("report", patch.report_json.as_ref())?;
+        check_patch(patch)?;
         self.write(|tx, now| {
             apply_patch(tx, shop, fulfillment_id, patch, now)?;
             load_fulfillment(tx, shop, fulfillment_id)?
@@ -966,13 +891,7 @@ impl SqliteStore {
                 rows.push(fulfillment_from_row(row)?);
             }
             drop(raw);
-            let more = rows.len() > limit as usize;
-            rows.truncate(limit as usize);
-            let next_cursor = if more {
-                rows.last().map(|(id, _)| encode_cursor(*id))
-            } else {
-                None
-            };
+            let next_cursor = cut_page(&mut rows, limit);
             let mut items = Vec::with_capacity(rows.len());
             for (_, mut record) in rows {
                 record.latest_push = latest_push(tx, shop, &record.fulfillment_id)?;
@@ -1017,10 +936,7 @@ impl SqliteStore {
         idempotency_key: Option<&str>,
     ) -> Result<PushRecord, StoreError> {
         check_json("plan", plan_json)?;
-        check_opt_json("fulfillment", patch.shopify_json.as_ref())?;
-        check_opt_json("tts_order", patch.tts_order_json.as_ref())?;
-        check_opt_json("history", patch.history_json.as_ref())?;
-        check_opt_json("report", patch.report_json.as_ref())?;
+        check_patch(patch)?;
         self.write(|tx, now| {
             apply_patch(tx, shop, fulfillment_id, patch, now)?;
             insert_push(
@@ -1140,12 +1056,7 @@ impl SqliteStore {
         fingerprint: &str,
     ) -> Result<IdempotencyStart, StoreError> {
         check_shop(shop)?;
-        if key.is_empty() || key.chars().count() > MAX_KEY_LEN {
-            return Err(StoreError::invalid(
-                "idempotency_key",
-                "expected 1 to 255 characters",
-            ));
-        }
+        check_idempotency_key(key)?;
         check_id("fingerprint", fingerprint)?;
         self.write(|tx, now| {
             let row = tx
@@ -1154,40 +1065,29 @@ impl SqliteStore {
                      locked_at FROM idempotency_keys WHERE shop = ?1 AND key = ?2",
                 )?
                 .query_row(params![shop, key], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<u16>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, i64>(5)?,
-                    ))
+                    Ok(StoredKey {
+                        fingerprint: r.get(0)?,
+                        state: r.get(1)?,
+                        status: r.get(2)?,
+                        body: r.get(3)?,
+                        created_at: r.get(4)?,
+                        locked_at: r.get(5)?,
+                    })
                 })
                 .optional()?;
-            let expired = now.saturating_sub(millis(IDEMPOTENCY_RETENTION));
-            match row {
-                Some((stored, state, status, body, created_at, locked_at))
-                    if created_at > expired =>
-                {
-                    if stored != fingerprint {
-                        return Err(StoreError::IdempotencyMismatch(key.to_owned()));
-                    }
-                    if state == "completed" {
-                        return Ok(IdempotencyStart::Replay(StoredResponse {
-                            status: status.unwrap_or(500),
-                            body: body.unwrap_or_default(),
-                        }));
-                    }
-                    if locked_at > now.saturating_sub(millis(IDEMPOTENCY_LOCK_TIMEOUT)) {
-                        return Err(StoreError::IdempotencyInProgress(key.to_owned()));
-                    }
-                    // Its request died without finishing: this one takes the key over.
+            let reuse = match row {
+                Some(stored) => reuse_key(key, fingerprint, stored, now)?,
+                None => KeyReuse::Expired,
+            };
+            match reuse {
+                KeyReuse::Replay(response) => return Ok(IdempotencyStart::Replay(response)),
+                KeyReuse::TakeOver => {
                     tx.prepare_cached(
                         "UPDATE idempotency_keys SET locked_at = ?3 WHERE shop = ?1 AND key = ?2",
                     )?
                     .execute(params![shop, key, now])?;
                 }
-                _ => {
+                KeyReuse::Expired => {
                     tx.prepare_cached(
                         "INSERT OR REPLACE INTO idempotency_keys \
                          (shop, key, fingerprint, state, created_at, locked_at) \
@@ -1255,24 +1155,9 @@ impl SqliteStore {
 
     /// Blocking [`Store::delete_shop`].
     pub fn delete_shop(&self, shop: &str) -> Result<Vec<(&'static str, usize)>, StoreError> {
-        // Children before parents (pushes name their fulfillment).
-        const TABLES: [&str; 12] = [
-            "pushes",
-            "fulfillments",
-            "idempotency_keys",
-            "webhook_events",
-            "shop_settings",
-            "shop_credentials",
-            "backfills",
-            "tiktok_shops",
-            "oauth_states",
-            "tiktok_events",
-            "delivery_option_providers",
-            "shop_versions",
-        ];
         self.write(|tx, _| {
-            let mut deleted = Vec::with_capacity(TABLES.len());
-            for table in TABLES {
+            let mut deleted = Vec::with_capacity(SHOP_TABLES.len());
+            for table in SHOP_TABLES {
                 let n = tx
                     .prepare_cached(&format!("DELETE FROM {table} WHERE shop = ?1"))?
                     .execute([shop])?;
@@ -1290,17 +1175,7 @@ impl SqliteStore {
         tracking_number: &str,
         outcome: &WritebackOutcome,
     ) -> Result<bool, StoreError> {
-        let (state, code, message, next_at) = match outcome {
-            WritebackOutcome::Done => ("done", None, None, None),
-            WritebackOutcome::Retry {
-                code,
-                message,
-                next_attempt_at,
-            } => ("pending", Some(code), Some(message), Some(*next_attempt_at)),
-            WritebackOutcome::Failed { code, message } => {
-                ("failed", Some(code), Some(message), None)
-            }
-        };
+        let (state, code, message, next_at) = writeback_columns(outcome);
         self.write(|tx, now| {
             Ok(tx
                 .prepare_cached(
@@ -1411,12 +1286,10 @@ impl SqliteStore {
             )?
             .execute(params![shop, fulfillment_id, tracking_number])?;
             let record = load_fulfillment(tx, shop, fulfillment_id)?;
-            Ok(record
-                .and_then(|r| r.writeback)
-                .filter(|w| w.state == WritebackState::Held)
-                .filter(|w| {
-                    tracking_number.is_none() || tracking_number == w.replaces.as_deref()
-                }))
+            Ok(fix_to_reapply(
+                record.and_then(|r| r.writeback),
+                tracking_number,
+            ))
         })
     }
 
@@ -1573,8 +1446,7 @@ impl SqliteStore {
         shop: &str,
         option: &DeliveryOptionRecord,
     ) -> Result<(), StoreError> {
-        serde_json::from_str::<serde_json::Value>(&option.providers_json)
-            .map_err(|e| StoreError::invalid("providers_json", e.to_string()))?;
+        check_providers(&option.providers_json)?;
         self.write(|tx, _| {
             tx.prepare_cached(
                 "INSERT INTO delivery_option_providers \
@@ -1653,6 +1525,85 @@ impl SqliteStore {
         })
     }
 
+    /// Blocking [`Store::claim_unsettled_pushes`].
+    pub fn claim_unsettled_pushes(
+        &self,
+        limit: u32,
+        stale_millis: i64,
+        lease_millis: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.write(|tx, now| {
+            let mut statement = tx.prepare_cached(
+                "UPDATE pushes SET settle_claimed_until = ?2 \
+                 WHERE id IN (SELECT id FROM pushes \
+                     WHERE (state = 'unknown' \
+                            OR (state IN ('pending', 'sending') AND updated_at <= ?3)) \
+                     AND (settle_claimed_until IS NULL OR settle_claimed_until <= ?4) \
+                     ORDER BY updated_at, id LIMIT ?1) \
+                 RETURNING shop, fulfillment_id, updated_at, id",
+            )?;
+            let until = now.saturating_add(lease_millis);
+            let rows = statement.query_map(
+                params![limit, until, now.saturating_sub(stale_millis), now],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get(0)?,
+                        r.get(1)?,
+                    ))
+                },
+            )?;
+            let mut claimed = rows.collect::<Result<Vec<(i64, i64, String, String)>, _>>()?;
+            claimed.sort();
+            Ok(claimed.into_iter().map(|(_, _, s, f)| (s, f)).collect())
+        })
+    }
+
+    /// Blocking [`Store::claim_refresh`].
+    pub fn claim_refresh(
+        &self,
+        shop: &str,
+        platform: Platform,
+        lease_millis: i64,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx, now| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE shop_credentials SET refresh_claimed_until = ?3 \
+                     WHERE shop = ?1 AND platform = ?2 \
+                     AND (refresh_claimed_until IS NULL OR refresh_claimed_until <= ?4)",
+                )?
+                .execute(params![
+                    shop,
+                    platform.as_str(),
+                    now.saturating_add(lease_millis),
+                    now
+                ])?;
+            Ok(changed == 1)
+        })
+    }
+
+    /// Blocking [`Store::release_refresh`].
+    pub fn release_refresh(&self, shop: &str, platform: Platform) -> Result<(), StoreError> {
+        self.write(|tx, _| {
+            tx.prepare_cached(
+                "UPDATE shop_credentials SET refresh_claimed_until = NULL \
+                 WHERE shop = ?1 AND platform = ?2",
+            )?
+            .execute(params![shop, platform.as_str()])?;
+            Ok(())
+        })
+    }
+
+    /// The lock of one fulfillment, in this process ([`Store::lock_fulfillment`]).
+    pub(crate) async fn lock_fulfillment(&self, shop: &str, fulfillment_id: &str) -> KeyGuard {
+        self.inner
+            .locks
+            .lock(&format!("{shop}/{fulfillment_id}"))
+            .await
+    }
+
     /// Blocking [`Store::finish_tiktok_event`].
     pub fn finish_tiktok_event(&self, notification_id: &str) -> Result<(), StoreError> {
         self.write(|tx, now| {
@@ -1685,9 +1636,7 @@ impl SqliteStore {
         state: &str,
         now_millis: i64,
     ) -> Result<(), StoreError> {
-        if state.is_empty() {
-            return Err(StoreError::invalid("state", "empty"));
-        }
+        check_oauth_state(state)?;
         self.write(|tx, _| {
             tx.prepare_cached(
                 "INSERT INTO oauth_states (state, shop, created_at) VALUES (?1, ?2, ?3)",
@@ -1754,18 +1703,7 @@ impl SqliteStore {
         credentials: &ShopCredentials,
     ) -> Result<bool, StoreError> {
         check_shop(shop)?;
-        let sealed = |field: &'static str, token: Option<&str>| match token {
-            Some(t) if !t.starts_with("v1.") => {
-                Err(StoreError::invalid(field, "expected a sealed token"))
-            }
-            _ => Ok(()),
-        };
-        sealed("access_token", Some(&credentials.access_token))?;
-        sealed("refresh_token", credentials.refresh_token.as_deref())?;
-        sealed(
-            "previous_refresh_token",
-            credentials.previous_refresh_token.as_deref(),
-        )?;
+        check_sealed(credentials)?;
         self.write(|tx, now| {
             let stored: Option<Option<String>> = tx
                 .prepare_cached(
@@ -1787,7 +1725,8 @@ impl SqliteStore {
                  refresh_token = excluded.refresh_token, \
                  refresh_expires_at = excluded.refresh_expires_at, \
                  previous_refresh_token = excluded.previous_refresh_token, \
-                 needs_reconnect = excluded.needs_reconnect, updated_at = excluded.updated_at",
+                 needs_reconnect = excluded.needs_reconnect, updated_at = excluded.updated_at, \
+                 refresh_claimed_until = NULL",
             )?
             .execute(params![
                 shop,
@@ -1839,8 +1778,8 @@ impl SqliteStore {
         self.write(|tx, now| {
             let changed = tx
                 .prepare_cached(
-                    "UPDATE shop_credentials SET needs_reconnect = 1, updated_at = ?3 \
-                     WHERE shop = ?1 AND platform = ?2",
+                    "UPDATE shop_credentials SET needs_reconnect = 1, updated_at = ?3, \
+                     refresh_claimed_until = NULL WHERE shop = ?1 AND platform = ?2",
                 )?
                 .execute(params![shop, platform.as_str(), now])?;
             Ok(changed > 0)

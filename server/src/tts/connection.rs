@@ -13,6 +13,19 @@ use crate::tokens::{KeyRing, OpenError, Purpose, SecretString};
 
 /// How long before its expiry an access token is refreshed, in milliseconds.
 pub const REFRESH_MARGIN_MS: i64 = 24 * 3600 * 1000;
+/// How long one instance's claim on a shop's refresh lasts: past the refresh's own retries (3 tries of
+/// 4 s); an instance that dies with it leaves the refresh to another after it.
+pub const REFRESH_LEASE: std::time::Duration = std::time::Duration::from_secs(20);
+/// How often an instance waiting on another's refresh reads the tokens again.
+const REFRESH_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// What a refresh's claim found.
+enum Claimed {
+    /// Tokens fresh already, or one still live while another instance refreshes.
+    Token(SecretString),
+    /// This instance refreshes these credentials.
+    Refresh(ShopCredentials),
+}
 
 /// Why a shop has no TikTok Shop access at hand.
 #[derive(Debug, thiserror::Error)]
@@ -244,20 +257,82 @@ impl TtsConnections {
             .or_default()
             .clone();
         let _one_at_a_time = lock.lock().await;
-        let stored = self
-            .store
-            .credentials(shop, Platform::Tiktok)
-            .await?
-            .unwrap_or(stored);
+        let stored = match self.claim_refresh(shop, stored).await? {
+            Claimed::Token(token) => return Ok(token),
+            Claimed::Refresh(stored) => stored,
+        };
+        let refreshed = self.refresh_claimed(shop, &stored).await;
+        // Stored tokens let go of the claim already; one that failed lets go here. Either way, an
+        // instance claiming next reads the tokens again before refreshing.
+        let _ = self.store.release_refresh(shop, Platform::Tiktok).await;
+        refreshed
+    }
+
+    /// Waits until this instance may refresh the shop's tokens (its claim, across instances), or until
+    /// another's refresh made them fresh. While another instance refreshes, a live access token is used
+    /// as it is.
+    async fn claim_refresh(
+        &self,
+        shop: &str,
+        stored: ShopCredentials,
+    ) -> Result<Claimed, ConnectionError> {
+        let lease = i64::try_from(REFRESH_LEASE.as_millis()).unwrap_or(i64::MAX);
+        let deadline = tokio::time::Instant::now() + REFRESH_LEASE;
+        let mut claimed = false;
+        loop {
+            let stored = self
+                .store
+                .credentials(shop, Platform::Tiktok)
+                .await?
+                .unwrap_or_else(|| stored.clone());
+            let now = self.clock.now_millis();
+            if stored.needs_reconnect || fresh(&stored, now) {
+                if claimed {
+                    self.store.release_refresh(shop, Platform::Tiktok).await?;
+                }
+                if stored.needs_reconnect {
+                    return Err(ConnectionError::ReconnectNeeded);
+                }
+                return Ok(Claimed::Token(self.ring.open(
+                    shop,
+                    Purpose::TiktokAccess,
+                    &stored.access_token,
+                )?));
+            }
+            // Read once more after the claim: a refresh that ended just before it made it needless.
+            if claimed {
+                return Ok(Claimed::Refresh(stored));
+            }
+            claimed = self
+                .store
+                .claim_refresh(shop, Platform::Tiktok, lease)
+                .await?;
+            if claimed {
+                continue;
+            }
+            if stored.access_expires_at.is_some_and(|at| at > now) {
+                return Ok(Claimed::Token(self.ring.open(
+                    shop,
+                    Purpose::TiktokAccess,
+                    &stored.access_token,
+                )?));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ConnectionError::Unavailable(
+                    "another instance's refresh of the tokens did not end".into(),
+                ));
+            }
+            tokio::time::sleep(REFRESH_POLL).await;
+        }
+    }
+
+    /// Refreshes under this instance's claim: the access token.
+    async fn refresh_claimed(
+        &self,
+        shop: &str,
+        stored: &ShopCredentials,
+    ) -> Result<SecretString, ConnectionError> {
         let now = self.clock.now_millis();
-        if stored.needs_reconnect {
-            return Err(ConnectionError::ReconnectNeeded);
-        }
-        if fresh(&stored, now) {
-            return Ok(self
-                .ring
-                .open(shop, Purpose::TiktokAccess, &stored.access_token)?);
-        }
         let Some(sealed) = stored.refresh_token.clone() else {
             return Err(ConnectionError::ReconnectNeeded);
         };
