@@ -1,6 +1,6 @@
 //! The real `preflight-server` binary, killed with SIGKILL while TikTok Shop (the simulator, over HTTP
-//! in this process) holds the answer of a push it applied: after a restart the push is `unknown`, and
-//! the next sync reads TikTok Shop and settles it without a second push. Then kill loops under sync
+//! in this process) holds the answer of a push it applied: after a restart the push is `unknown`, the
+//! settle worker reads TikTok Shop and marks it `sent`, and a sync pushes nothing more. Then kill loops under sync
 //! load: one instance on SQLite, and three instances sharing PostgreSQL (when `cargo xtask test` names
 //! a server), a random one killed and started again each cycle while the others carry on.
 
@@ -103,21 +103,33 @@ async fn interrupted_push(backend: &backends::Backend) {
         "the killed server answered"
     );
 
+    // At start the push is `unknown`; the settle worker reads TikTok Shop, which holds it, and marks
+    // it `sent` without pushing again.
     let (mut server, url) = start(&backend.location, tts, &client).await;
-    let seen: Value = client
-        .get(format!("{url}/api/fulfillments/4711"))
-        .bearer_auth(token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        seen["latestPush"]["state"], "unknown",
-        "{}: {seen}",
-        backend.name
-    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let seen: Value = client
+            .get(format!("{url}/api/fulfillments/4711"))
+            .bearer_auth(token())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let state = seen["latestPush"]["state"].as_str().unwrap_or("");
+        assert!(
+            matches!(state, "unknown" | "sent"),
+            "{}: {seen}",
+            backend.name
+        );
+        if state == "sent" {
+            assert_eq!(seen["syncStatus"], "synced", "{seen}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never settled: {seen}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let response = client
         .post(format!("{url}/api/fulfillments/4711/sync"))
         .bearer_auth(token())

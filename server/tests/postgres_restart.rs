@@ -34,6 +34,9 @@ const UP: u8 = 0;
 const DOWN: u8 = 1;
 const BACK: u8 = 2;
 
+/// How many answers of each (phase the request started in, status, error code).
+type Answers = BTreeMap<(u8, u16, String), usize>;
+
 /// Runs `pg_ctl` on the test server: `stop` or `start`.
 fn pg_ctl(control: &str, action: &str) {
     let words: Vec<&str> = control.split('\t').collect();
@@ -69,7 +72,7 @@ async fn a_restart_answers_503_while_down_then_succeeds_losing_and_doubling_noth
 
     let phase = Arc::new(AtomicU8::new(UP));
     // Per phase the request started in: each answer's status and code, and how many.
-    let answers: Arc<Mutex<BTreeMap<(u8, u16, String), usize>>> = Arc::default();
+    let answers: Arc<Mutex<Answers>> = Arc::default();
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
     let mut load = Vec::new();
     for worker in 0..WORKERS {
@@ -161,7 +164,8 @@ async fn a_restart_answers_503_while_down_then_succeeds_losing_and_doubling_noth
         );
     }
     let store = backend.instance().await;
-    for id in acknowledged.lock().unwrap().iter() {
+    let acknowledged: Vec<usize> = acknowledged.lock().unwrap().iter().copied().collect();
+    for id in acknowledged {
         let record = store
             .fulfillment(SHOP, &id.to_string())
             .await

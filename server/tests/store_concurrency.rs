@@ -1,6 +1,5 @@
 #![expect(
     clippy::unwrap_used,
-    clippy::indexing_slicing,
     reason = "a test: a failure panics with what it found"
 )]
 //! Each store (SQLite, and PostgreSQL when `cargo xtask test` names a server) under concurrent writers

@@ -1,7 +1,3 @@
-#![expect(
-    clippy::unwrap_used,
-    reason = "a test: a failure panics with what it found"
-)]
 //! `Store::start_push` on each store: the fulfillment's fields, the push and `sending` in one commit.
 
 mod backends;

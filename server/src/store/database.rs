@@ -92,10 +92,6 @@ impl Database {
 }
 
 #[cfg(test)]
-#[expect(
-    clippy::unwrap_used,
-    reason = "a test: a failure panics with what it found"
-)]
 mod tests {
     use super::Database;
 

@@ -66,10 +66,6 @@ impl Drop for KeyGuard {
 }
 
 #[cfg(test)]
-#[expect(
-    clippy::unwrap_used,
-    reason = "a test: a failure panics with what it found"
-)]
 mod tests {
     use std::sync::Arc;
     use std::time::Duration;
