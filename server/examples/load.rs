@@ -199,10 +199,12 @@ async fn syncs(
 async fn fresh_postgres(admin: &str, name: &str) -> Result<String, Box<dyn std::error::Error>> {
     let (client, connection) = tokio_postgres::connect(admin, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
+    // One statement each: neither runs inside a transaction block.
     client
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-        ))
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .await?;
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
         .await?;
     let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
     Ok(format!("{base}/{name}"))

@@ -1,4 +1,5 @@
-//! `preflight-server`: the sync API on embedded SQLite, with TikTok Shop live or simulated.
+//! `preflight-server`: the sync API on embedded SQLite or on PostgreSQL shared by several instances,
+//! with TikTok Shop and Shopify live or simulated.
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -17,6 +18,7 @@ use preflight_server::shopify::credentials::{reseal_all, ShopifyCredentials};
 use preflight_server::shopify::graphql::{GraphqlClient, RetryConfig};
 use preflight_server::shopify::oauth::{Endpoint, TokenClient};
 use preflight_server::shopify::simulator::{self as shopify_simulator, ShopifySimulator};
+use preflight_server::state::DemoTiktok;
 use preflight_server::store::{Clock, SystemClock};
 use preflight_server::store::{Database, FulfillmentQuery, PgOptions, SqliteOptions, Store};
 use preflight_server::tokens::{KeyRing, SecretString, KEYS_ENV};
@@ -119,6 +121,10 @@ struct Config {
         hide_env_values = true
     )]
     shopify_previous_secret: Option<String>,
+    /// The `http://host:port` of a `preflight-simulators` process: TikTok Shop and Shopify simulated
+    /// there, shared by several instances (in place of the built-in simulators and of the modes).
+    #[arg(long, env = "PREFLIGHT_SIMULATORS")]
+    simulators: Option<String>,
     /// Shopify's token endpoint: the built-in simulator or Shopify itself.
     #[arg(
         long,
@@ -203,10 +209,14 @@ fn run(config: Config) -> Result<(), String> {
                 .into(),
         );
     }
-    if config.demo && config.tts_mode == TtsMode::Live {
+    let simulators = config
+        .simulators
+        .as_deref()
+        .map(|url| url.trim_end_matches('/').to_owned());
+    if config.demo && simulators.is_none() && config.tts_mode == TtsMode::Live {
         return Err("demo mode runs with the simulator only, not `--tts-mode live`".into());
     }
-    if config.demo && config.shopify_mode == ShopifyMode::Live {
+    if config.demo && simulators.is_none() && config.shopify_mode == ShopifyMode::Live {
         return Err("demo mode runs with the simulator only, not `--shopify-mode live`".into());
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
@@ -233,8 +243,19 @@ fn run(config: Config) -> Result<(), String> {
         Ok::<_, String>(store)
     })?;
     let mut simulator = None;
-    let tts: Arc<dyn Tts> = match config.tts_mode {
-        TtsMode::Simulator => {
+    let tts: Arc<dyn Tts> = match (config.tts_mode, &simulators) {
+        (_, Some(url)) => {
+            tracing::info!(%url, "TikTok Shop: a simulators process");
+            Arc::new(
+                TtsClient::new(ClientConfig::new(
+                    url.clone(),
+                    config.tts_app_key.clone(),
+                    config.tts_app_secret.clone(),
+                ))
+                .map_err(|e| format!("cannot build the TikTok Shop client: {e}"))?,
+            )
+        }
+        (TtsMode::Simulator, None) => {
             tracing::info!("TikTok Shop: the built-in simulator");
             let sim = Simulator::new(&config.tts_app_key, &config.tts_app_secret);
             // TikTok Shop sends the app's webhooks to the address its Partner Center entry names.
@@ -242,7 +263,7 @@ fn run(config: Config) -> Result<(), String> {
             simulator = Some(sim.clone());
             Arc::new(sim)
         }
-        TtsMode::Live => {
+        (TtsMode::Live, None) => {
             if config.tts_app_key.is_empty() || config.tts_app_secret.is_empty() {
                 return Err("live mode needs --tts-app-key and --tts-app-secret".into());
             }
@@ -288,9 +309,17 @@ fn run(config: Config) -> Result<(), String> {
     let state = if config.demo {
         tracing::warn!(shop = %config.demo_shop, "demo mode: session tokens served at GET /demo/token");
         let state = state.with_demo_shop(config.demo_shop.clone());
-        match &simulator {
-            Some(sim) => state.with_demo_tiktok(sim.clone()),
-            None => state,
+        match (&simulator, &simulators) {
+            (Some(sim), _) => state.with_demo_tiktok(DemoTiktok::Simulator(sim.clone())),
+            (None, Some(url)) => state.with_demo_tiktok(DemoTiktok::Remote {
+                url: url.clone(),
+                http: reqwest::Client::builder()
+                    .no_proxy()
+                    .timeout(std::time::Duration::from_secs(15))
+                    .build()
+                    .map_err(|e| format!("cannot build the simulators' client: {e}"))?,
+            }),
+            (None, None) => state,
         }
     } else {
         tracing::info!("demo mode off");
@@ -298,7 +327,7 @@ fn run(config: Config) -> Result<(), String> {
     };
     let ring = match KeyRing::from_env_or_file(config.token_key_file.as_deref()) {
         Ok(Some(ring)) => ring,
-        Ok(None) if config.shopify_mode == ShopifyMode::Simulator => {
+        Ok(None) if config.shopify_mode == ShopifyMode::Simulator && simulators.is_none() => {
             tracing::warn!(
                 "no token key ring ({KEYS_ENV} or --token-key-file): tokens are sealed under a key of \
                  this run only, and exchanged again after a restart"
@@ -328,12 +357,16 @@ fn run(config: Config) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let mut shopify_sim = None;
-        let endpoint = match config.shopify_mode {
-            ShopifyMode::Live => {
+        let endpoint = match (config.shopify_mode, &simulators) {
+            (_, Some(url)) => {
+                tracing::info!(%url, "Shopify: a simulators process");
+                Endpoint::Simulated(url.clone())
+            }
+            (ShopifyMode::Live, None) => {
                 tracing::info!("Shopify: live");
                 Endpoint::Live
             }
-            ShopifyMode::Simulator => {
+            (ShopifyMode::Simulator, None) => {
                 let sim = ShopifySimulator::new(
                     &config.shopify_app_key,
                     &config.shopify_app_secret,
@@ -372,8 +405,12 @@ fn run(config: Config) -> Result<(), String> {
             .with_shopify_admin(admin.clone());
         // TikTok Shop's authorization: its page and token endpoints live, or the simulator's over
         // loopback (its page sends the seller back to this server's callback).
-        let tts_auth_base = match &simulator {
-            Some(sim) => {
+        let tts_auth_base = match (&simulator, &simulators) {
+            (None, Some(url)) => {
+                state = state.with_tiktok_authorize_host(url.clone());
+                Some(url.clone())
+            }
+            (Some(sim), _) => {
                 let (address, _task) =
                     preflight_server::tts::simulator::http::spawn_on_loopback(sim.clone())
                         .await
@@ -382,8 +419,10 @@ fn run(config: Config) -> Result<(), String> {
                 state = state.with_tiktok_authorize_host(format!("http://{address}"));
                 Some(format!("http://{address}"))
             }
-            None if !config.tts_service_id.is_empty() => Some(config.tts_auth_base_url.clone()),
-            None => None,
+            (None, None) if !config.tts_service_id.is_empty() => {
+                Some(config.tts_auth_base_url.clone())
+            }
+            (None, None) => None,
         };
         if let Some(base) = tts_auth_base {
             let auth = AuthClient::new(

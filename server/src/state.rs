@@ -26,6 +26,21 @@ pub struct Pages {
     pub pkg: Option<std::path::PathBuf>,
 }
 
+/// Where the demo's changes at TikTok Shop are played: the simulator in this process, or the one of a
+/// `preflight-simulators` process several instances share (its `POST /demo/changes`).
+#[derive(Clone, Debug)]
+pub enum DemoTiktok {
+    /// The simulator this server uses.
+    Simulator(crate::tts::simulator::Simulator),
+    /// The simulators process at this base URL (`http://host:port`).
+    Remote {
+        /// Its base URL.
+        url: String,
+        /// The client that calls it.
+        http: reqwest::Client,
+    },
+}
+
 /// What every handler shares.
 pub struct AppState {
     /// Where everything is kept.
@@ -63,7 +78,7 @@ pub struct AppState {
     /// The host of TikTok Shop's authorization page, when not the market's own (a simulator's).
     pub tiktok_authorize_host: Option<String>,
     /// In demo mode, the TikTok Shop simulator the demo page's "Change at TikTok Shop" plays on.
-    pub demo_tiktok: Option<crate::tts::simulator::Simulator>,
+    pub demo_tiktok: Option<DemoTiktok>,
 }
 
 impl AppState {
@@ -160,11 +175,11 @@ impl AppState {
         self
     }
 
-    /// The same state letting the demo page change orders at the TikTok Shop simulator `sim`
+    /// The same state letting the demo page change orders at TikTok Shop's simulator
     /// (`POST /demo/tiktok-changes`).
     #[must_use]
-    pub fn with_demo_tiktok(mut self, sim: crate::tts::simulator::Simulator) -> Self {
-        self.demo_tiktok = Some(sim);
+    pub fn with_demo_tiktok(mut self, demo: DemoTiktok) -> Self {
+        self.demo_tiktok = Some(demo);
         self
     }
 

@@ -1,5 +1,9 @@
 //! `cargo xtask demo`: the browser package, the sync API in demo mode on a fresh database (the demo
 //! shop seeded, TikTok Shop simulated), and the widget's page, on loopback.
+//!
+//! `cargo xtask demo --instances 3 --database postgres`: the same shop on a PostgreSQL server of its
+//! own, served by three instances, with TikTok Shop and Shopify simulated by a `preflight-simulators`
+//! process they share (which seeds the shop).
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -15,9 +19,55 @@ pub const DEFAULT_PORT: u16 = 8787;
 /// How long the server may take to answer `/healthz`.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Where the demo keeps its state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// `--instances N` and `--database sqlite|postgres`, as given after `cargo xtask demo`.
+fn options(args: &[String]) -> Result<(usize, Backend), String> {
+    let (mut instances, mut backend) = (1, Backend::Sqlite);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let value = args.next();
+        match (arg.as_str(), value.map(String::as_str)) {
+            ("--instances", Some(n)) => {
+                instances = n
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=9).contains(n))
+                    .ok_or_else(|| format!("--instances `{n}`: a number from 1 to 9"))?;
+            }
+            ("--database", Some("sqlite")) => backend = Backend::Sqlite,
+            ("--database", Some("postgres")) => backend = Backend::Postgres,
+            ("--database", Some(other)) => {
+                return Err(format!("--database `{other}`: `sqlite` or `postgres`"))
+            }
+            (other, _) => {
+                return Err(format!(
+                    "unknown demo option `{other}`: `--instances N`, `--database sqlite|postgres`"
+                ))
+            }
+        }
+    }
+    if instances > 1 && backend == Backend::Sqlite {
+        return Err(
+            "several instances share one PostgreSQL database: add `--database postgres`".into(),
+        );
+    }
+    Ok((instances, backend))
+}
+
 /// Builds everything, starts the server on a fresh database, waits until it answers, says where to
-/// go, then runs until the server stops (Ctrl-C stops both).
-pub fn demo() -> Result<(), String> {
+/// go, then runs until the server stops (Ctrl-C stops both). With `args` naming PostgreSQL, see
+/// [`instances`].
+pub fn demo(args: &[String]) -> Result<(), String> {
+    let (count, backend) = options(args)?;
+    if backend == Backend::Postgres {
+        return instances(count);
+    }
     crate::build::build()?;
     build_server()?;
     let port = port()?;
@@ -113,6 +163,134 @@ pub fn spawn_server(port: u16, dir: &Path) -> Result<Child, String> {
         .map_err(|e| format!("cannot start `{}`: {e}", binary.display()))
 }
 
+/// The demo on PostgreSQL: a server of its own (see [`crate::postgres`]), the simulators process
+/// seeding the shop into it, then `count` instances on consecutive ports from the demo's, each serving
+/// the widget's page; until Ctrl-C or until one of them stops.
+fn instances(count: usize) -> Result<(), String> {
+    crate::build::build()?;
+    build_server()?;
+    let first = port()?;
+    let simulators_port = u16::try_from(usize::from(first) + count)
+        .map_err(|_| format!("no ports from {first} for {count} instances and the simulators"))?;
+    let postgres = crate::postgres::Postgres::start()?;
+    let database = postgres.url();
+    let keys = format!("demo:{}", base64_key()?);
+    let shopify_secret = random_hex(32)?;
+    let tts_secret = random_hex(32)?;
+    let secrets = [
+        ("PREFLIGHT_TOKEN_KEYS", keys.as_str()),
+        ("PREFLIGHT_SHOPIFY_APP_KEY", "preflight-demo"),
+        ("PREFLIGHT_SHOPIFY_APP_SECRET", shopify_secret.as_str()),
+        ("PREFLIGHT_TTS_APP_KEY", "demo"),
+        ("PREFLIGHT_TTS_APP_SECRET", tts_secret.as_str()),
+        ("PREFLIGHT_DATABASE", database.as_str()),
+    ];
+    let debug = target_dir().join("debug");
+    let simulators_url = format!("http://127.0.0.1:{simulators_port}");
+    let mut children = Vec::new();
+    let mut simulators = Command::new(debug.join("preflight-simulators"));
+    simulators
+        .current_dir(root())
+        .envs(secrets)
+        .arg("--demo")
+        .args(["--listen", &format!("127.0.0.1:{simulators_port}")])
+        .args(["--app-url", &format!("http://127.0.0.1:{first}")]);
+    eprintln!("xtask: $ preflight-simulators --demo --listen 127.0.0.1:{simulators_port} (seeding the demo shop)");
+    children.push(
+        simulators
+            .spawn()
+            .map_err(|e| format!("cannot start preflight-simulators: {e}"))?,
+    );
+    let started = (|| {
+        if let Some(child) = children.last_mut() {
+            wait_until_healthy(child, simulators_port, START_TIMEOUT)?;
+        }
+        for i in 0..count {
+            let port = first + u16::try_from(i).map_err(|_| "too many instances")?;
+            let mut instance = Command::new(debug.join("preflight-server"));
+            instance
+                .current_dir(root())
+                .envs(secrets)
+                .arg("--demo")
+                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .args(["--simulators", &simulators_url])
+                .arg("--www")
+                .arg(root().join("www"))
+                .arg("--pkg")
+                .arg(root().join("pkg"));
+            eprintln!("xtask: $ preflight-server --demo --listen 127.0.0.1:{port} --database {database} --simulators {simulators_url} …");
+            children.push(
+                instance
+                    .spawn()
+                    .map_err(|e| format!("cannot start preflight-server: {e}"))?,
+            );
+            if let Some(child) = children.last_mut() {
+                wait_until_healthy(child, port, START_TIMEOUT)?;
+            }
+        }
+        Ok::<_, String>(())
+    })();
+    if let Err(message) = started {
+        stop(&mut children);
+        return Err(message);
+    }
+    print_instances(first, count, &simulators_url);
+    // Until one stops (Ctrl-C stops them all).
+    let stopped = loop {
+        if let Some(status) = children
+            .iter_mut()
+            .find_map(|c| c.try_wait().ok().flatten())
+        {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    stop(&mut children);
+    drop(postgres);
+    if stopped.success() {
+        Ok(())
+    } else {
+        Err(format!("a process of the demo stopped: {stopped}"))
+    }
+}
+
+fn stop(children: &mut [Child]) {
+    for child in children.iter_mut().rev() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// 32 random bytes in standard base64: a token key.
+fn base64_key() -> Result<String, String> {
+    use base64::Engine as _;
+    Ok(base64::engine::general_purpose::STANDARD.encode(random_bytes(32)?))
+}
+
+fn print_instances(first: u16, count: usize, simulators: &str) {
+    let urls: Vec<String> = (0..count)
+        .map(|i| format!("http://127.0.0.1:{}/", usize::from(first) + i))
+        .collect();
+    println!(
+        "
+  ────────────────────────────────────────────────────────────────────────
+    Fulfillment Preflight demo, {count} instances on one PostgreSQL:
+      {}
+  ────────────────────────────────────────────────────────────────────────
+    The same demo shop of 40 fulfillments behind each address; TikTok Shop
+    and Shopify simulated at {simulators}, shared by all.
+    • Open two addresses side by side: a fix or a sync in one shows in the
+      other within seconds.
+    • Sync one fulfillment from both at once: it is pushed once.
+    • The simulators send their webhooks to the first instance, as a load
+      balancer would to any one of them.
+    Ctrl-C stops them all. Each run starts on a fresh database in
+    target/postgres/.
+",
+        urls.join("\n      ")
+    );
+}
+
 /// Polls `GET /healthz` on `127.0.0.1:port` until it answers 200, failing when the child exits first
 /// or after `timeout`.
 pub fn wait_until_healthy(child: &mut Child, port: u16, timeout: Duration) -> Result<(), String> {
@@ -154,8 +332,16 @@ fn healthz(port: u16) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
-/// `bytes` random bytes as hex, from the system's random source (std's hashing keys without one).
+/// `bytes` random bytes as hex.
 fn random_hex(bytes: usize) -> Result<String, String> {
+    Ok(random_bytes(bytes)?
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// `bytes` random bytes, from the system's random source (std's hashing keys without one).
+fn random_bytes(bytes: usize) -> Result<Vec<u8>, String> {
     let mut buffer = vec![0_u8; bytes];
     let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buffer));
     if read.is_err() {
@@ -176,7 +362,7 @@ fn random_hex(bytes: usize) -> Result<String, String> {
     if buffer.iter().all(|b| *b == 0) {
         return Err("no randomness for the demo's secrets".into());
     }
-    Ok(buffer.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(buffer)
 }
 
 fn print_welcome(port: u16) {

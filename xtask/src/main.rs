@@ -21,7 +21,9 @@ tasks:
   test    formatting, lints, and every test layer (native, wasm in Node and Chromium, TypeScript)
   bench   the engine natively, the wasm package in Node and headless Chromium, the sync API's load
   demo    the product on http://127.0.0.1:8787/ (PREFLIGHT_DEMO_PORT): the widget, the sync API
-          and a TikTok Shop simulator, with a seeded demo shop on a fresh database";
+          and a TikTok Shop simulator, with a seeded demo shop on a fresh database
+          [--instances N --database postgres]: N instances on a PostgreSQL server of their own,
+          sharing one simulated TikTok Shop and Shopify (`preflight-simulators`)";
 
 fn main() -> ExitCode {
     let task = env::args().nth(1);
@@ -29,7 +31,7 @@ fn main() -> ExitCode {
         Some("build") => build::build().map(|_| ()),
         Some("test") => test(),
         Some("bench") => bench(),
-        Some("demo") => demo::demo(),
+        Some("demo") => demo::demo(&env::args().skip(2).collect::<Vec<_>>()),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())

@@ -48,6 +48,17 @@ impl Postgres {
             (dir.clone(), Some(dir))
         };
         let data = dir.join("data");
+        // A server an interrupted run left on the folder is stopped before the folder goes.
+        if data.join("postmaster.pid").exists() {
+            // Dropped, it is stopped.
+            drop(Self {
+                bin: bin.clone(),
+                data: data.clone(),
+                port,
+                as_postgres,
+                temporary: None,
+            });
+        }
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
         }

@@ -63,6 +63,7 @@ pub use data::{
 };
 use data::{UPS_ID, USPS_ID};
 use driver::{SeedClock, Seeder};
+pub use tiktok::play_json as play_tiktok_change;
 
 use crate::auth::AppCredentials;
 use crate::error::ApiError;

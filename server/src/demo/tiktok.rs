@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::data::Digits;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, DemoTiktok};
 use crate::tiktok_events::{
     ORDER_STATUS_CHANGE, PACKAGE_UPDATE, SELLER_DEAUTHORIZATION, UPCOMING_AUTHORIZATION_EXPIRATION,
 };
@@ -80,15 +80,26 @@ fn read(text: &str) -> Result<(Option<String>, Change), ApiError> {
     Ok((id, change))
 }
 
+/// A change as the simulators process takes it at `POST /demo/changes`: `{"change", "cipher",
+/// "openId", "orderId"}` (`orderId` only for an order's change).
+fn change_json(change: Change, cipher: &str, open_id: &str, order_id: Option<&str>) -> Value {
+    let name = Change::ALL
+        .iter()
+        .find(|(_, c)| *c == change)
+        .map_or("", |(n, _)| *n);
+    json!({"change": name, "cipher": cipher, "openId": open_id, "orderId": order_id})
+}
+
 /// `POST /demo/tiktok-changes` for `shop` with `body`: plays the change on the order the fulfillment
 /// is linked to and has the simulator send its webhook; answers `{"orderId", "notificationId"}`.
 ///
 /// # Errors
 /// 400 for a malformed body (with the field's path); 404 for an unknown fulfillment or one linked to
-/// no order; 409 `demo.change_refused` when TikTok Shop refuses the change (an order shipped already).
+/// no order; 409 `demo.change_refused` when TikTok Shop refuses the change (an order shipped already);
+/// 502 `demo.simulators_unavailable` when the simulators process does not answer.
 pub(crate) async fn play(state: &Arc<AppState>, shop: &str, body: &str) -> Result<Value, ApiError> {
     let (fulfillment_id, change) = read(body)?;
-    let (Some(sim), Some((connections, _))) = (&state.demo_tiktok, &state.tiktok) else {
+    let (Some(demo), Some((connections, _))) = (&state.demo_tiktok, &state.tiktok) else {
         return Err(ApiError::not_found("route"));
     };
     let tiktok = connections
@@ -97,43 +108,137 @@ pub(crate) async fn play(state: &Arc<AppState>, shop: &str, body: &str) -> Resul
         .ok()
         .flatten()
         .ok_or_else(|| ApiError::not_found("tiktok shop"))?;
-    let Some(fulfillment_id) = fulfillment_id.filter(|_| !change.of_shop()) else {
+    let order_id = match fulfillment_id.filter(|_| !change.of_shop()) {
+        None => None,
+        Some(fulfillment_id) => {
+            let record = state
+                .store
+                .fulfillment(shop, &fulfillment_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("fulfillment"))?;
+            let order: Order = record
+                .tts_order_json
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .ok_or_else(|| ApiError::not_found("order"))?;
+            Some(order.id)
+        }
+    };
+    match demo {
+        DemoTiktok::Simulator(sim) => {
+            play_at(
+                sim,
+                change,
+                &tiktok.cipher,
+                &tiktok.open_id,
+                order_id.as_deref(),
+            )
+            .await
+        }
+        DemoTiktok::Remote { url, http } => {
+            let unavailable = |e: reqwest::Error| {
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "demo.simulators_unavailable",
+                    format!("the simulators process did not answer: {e}"),
+                )
+            };
+            let body = change_json(change, &tiktok.cipher, &tiktok.open_id, order_id.as_deref());
+            let response = http
+                .post(format!("{}/demo/changes", url.trim_end_matches('/')))
+                .json(&body)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let status =
+                StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let answer: Value = response.json().await.map_err(unavailable)?;
+            if status.is_success() {
+                Ok(answer)
+            } else {
+                let text = |pointer: &str| answer.pointer(pointer).and_then(Value::as_str);
+                let code = text("/error/code").unwrap_or("demo.change_refused");
+                let message = text("/error/message").unwrap_or_default();
+                Err(ApiError::new(status, code.to_owned(), message.to_owned()))
+            }
+        }
+    }
+}
+
+/// The simulator's side of a change (`POST /demo/changes` of a simulators process takes the same):
+/// `{"change": …, "cipher": "…", "openId": "…", "orderId": "…"}`, played at `sim`, its webhook sent;
+/// answers `{"orderId", "notificationId"}`.
+///
+/// # Errors
+/// 400 for a malformed body (with the field's path); as [`play`] otherwise.
+pub async fn play_json(sim: &Simulator, body: &str) -> Result<Value, ApiError> {
+    let value = preflight::json::parse(body)?;
+    let root = Path::Root;
+    let o = Object::new(
+        &value,
+        &root,
+        "an object with `change`, `cipher` and `openId`",
+    )?;
+    o.only(&["change", "cipher", "openId", "orderId"])?;
+    let name = o.required("change", preflight::model::read::any_text)?;
+    let change = Change::ALL
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| *c)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "input.invalid_value",
+                "unknown change",
+            )
+            .at("change")
+        })?;
+    let cipher = o.required("cipher", preflight::model::read::any_text)?;
+    let open_id = o.required("openId", preflight::model::read::any_text)?;
+    let order_id = o.optional("orderId", preflight::model::read::text)?;
+    play_at(sim, change, &cipher, &open_id, order_id.as_deref()).await
+}
+
+/// Plays `change` at `sim` for the shop of `cipher` (its seller `open_id`), on `order_id` for an
+/// order's change, and has it send its webhook.
+async fn play_at(
+    sim: &Simulator,
+    change: Change,
+    cipher: &str,
+    open_id: &str,
+    order_id: Option<&str>,
+) -> Result<Value, ApiError> {
+    let Some(order_id) = order_id.filter(|_| !change.of_shop()) else {
         let sent = if change == Change::Expiring {
             let ends = sim.now() + 7 * 24 * 3600;
             let data = json!({
                 "message": "Authorization is expiring in 7 days. Please direct the merchant to re-authorize.",
                 "expiration_time": ends.to_string(),
             });
-            sim.notify(&tiktok.cipher, UPCOMING_AUTHORIZATION_EXPIRATION, data)
+            sim.notify(cipher, UPCOMING_AUTHORIZATION_EXPIRATION, data)
                 .await
-        } else {
+        } else if change == Change::Deauthorize {
             // TikTok Shop tells the app, then the seller's tokens stop working.
             let data = json!({"message": "The seller deauthorized the app."});
-            let sent = sim
-                .notify(&tiktok.cipher, SELLER_DEAUTHORIZATION, data)
-                .await;
-            sim.deauthorize(&tiktok.open_id);
+            let sent = sim.notify(cipher, SELLER_DEAUTHORIZATION, data).await;
+            sim.deauthorize(open_id);
             sent
+        } else {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "input.missing",
+                "an order's change names its order",
+            )
+            .at("orderId"));
         };
         return Ok(json!({"notificationId": sent.map(|n| n.id)}));
     };
-    let cipher = tiktok.cipher;
-    let record = state
-        .store
-        .fulfillment(shop, &fulfillment_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("fulfillment"))?;
-    let order: Order = record
-        .tts_order_json
-        .as_deref()
-        .and_then(|text| serde_json::from_str(text).ok())
-        .ok_or_else(|| ApiError::not_found("order"))?;
-    let (event, data) = apply(sim, &cipher, &order.id, change)?;
+    let (event, data) = apply(sim, cipher, order_id, change)?;
     let notification = sim
-        .notify(&cipher, event, data)
+        .notify(cipher, event, data)
         .await
         .ok_or_else(|| ApiError::internal("the simulator sent no webhook"))?;
-    Ok(json!({"orderId": order.id, "notificationId": notification.id}))
+    Ok(json!({"orderId": order_id, "notificationId": notification.id}))
 }
 
 /// Plays `change` on the order at the simulator: the event TikTok Shop would send for it, its type
