@@ -81,10 +81,7 @@ impl ShopSettings {
 /// # Errors
 /// The store's.
 pub(crate) async fn shop_settings(state: &AppState, shop: &str) -> Result<ShopSettings, ApiError> {
-    let (stored, mut options) = tokio::try_join!(
-        state.store.settings(shop),
-        state.store.delivery_options(shop)
-    )?;
+    let (stored, mut options) = state.store.settings_and_delivery_options(shop).await?;
     let now = state.clock.now_millis();
     options.retain(|o| now - o.fetched_at <= USED_FOR_MS);
     Ok(ShopSettings { stored, options })

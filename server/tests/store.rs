@@ -15,10 +15,10 @@ use std::sync::Arc;
 
 use backends::Backend;
 use preflight_server::store::{
-    request_fingerprint, Clock, FulfillmentPatch, FulfillmentQuery, FulfillmentWebhook,
-    IdempotencyStart, PushState, PushTransition, SqliteOptions, SqliteStore, Store, StoreError,
-    StoredResponse, SyncFailure, SyncStatus, SyncStatusKind, SystemClock, TiktokEvent,
-    UpsertOutcome,
+    request_fingerprint, Clock, DeliveryOptionRecord, FulfillmentPatch, FulfillmentQuery,
+    FulfillmentWebhook, IdempotencyStart, PushState, PushTransition, SqliteOptions, SqliteStore,
+    Store, StoreError, StoredResponse, SyncFailure, SyncStatus, SyncStatusKind, SystemClock,
+    TiktokEvent, UpsertOutcome,
 };
 use tempfile::TempDir;
 
@@ -280,6 +280,41 @@ async fn a_shop_sees_and_changes_only_its_own_rows() {
                 .unwrap_err()
                 .code(),
             "idempotency.in_progress"
+        );
+    }
+}
+
+#[tokio::test]
+async fn settings_and_delivery_options_read_together_as_apart() {
+    for backend in each().await {
+        let store: &dyn Store = &*backend.store;
+        assert_eq!(
+            store.settings_and_delivery_options(A).await.unwrap(),
+            (None, Vec::new()),
+            "{}",
+            backend.name
+        );
+        store.put_settings(A, r#"{"region":"US"}"#).await.unwrap();
+        for (id, at) in [("DO-2", START), ("DO-1", START + 1)] {
+            let option = DeliveryOptionRecord {
+                delivery_option_id: id.into(),
+                providers_json: r#"[{"id":"7117859084333745966","name":"UPS"}]"#.into(),
+                fetched_at: at,
+            };
+            store.put_delivery_option(A, &option).await.unwrap();
+        }
+        let (settings, options) = store.settings_and_delivery_options(A).await.unwrap();
+        assert_eq!(settings, store.settings(A).await.unwrap());
+        assert_eq!(options, store.delivery_options(A).await.unwrap());
+        let ids: Vec<&str> = options
+            .iter()
+            .map(|o| o.delivery_option_id.as_str())
+            .collect();
+        assert_eq!(ids, ["DO-1", "DO-2"], "{}", backend.name);
+        // Another shop's are its own.
+        assert_eq!(
+            store.settings_and_delivery_options(B).await.unwrap(),
+            (None, Vec::new())
         );
     }
 }

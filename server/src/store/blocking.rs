@@ -547,4 +547,13 @@ impl Store for SqliteStore {
         let shop = shop.to_owned();
         blocking(move || store.release_refresh(&shop, platform)).await
     }
+
+    async fn settings_and_delivery_options(
+        &self,
+        shop: &str,
+    ) -> Result<(Option<String>, Vec<DeliveryOptionRecord>), StoreError> {
+        let store = self.clone();
+        let shop = shop.to_owned();
+        blocking(move || store.settings_and_delivery_options(&shop)).await
+    }
 }

@@ -542,6 +542,16 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Database`].
     async fn delivery_options(&self, shop: &str) -> Result<Vec<DeliveryOptionRecord>, StoreError>;
 
+    /// The shop's settings ([`Store::settings`]) and its delivery options' providers
+    /// ([`Store::delivery_options`]), read in one trip to the store: what every check needs.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`]; [`StoreError::Unavailable`].
+    async fn settings_and_delivery_options(
+        &self,
+        shop: &str,
+    ) -> Result<(Option<String>, Vec<DeliveryOptionRecord>), StoreError>;
+
     /// Keeps the providers TikTok Shop lists for one of the shop's delivery options, replacing the
     /// previous list.
     ///

@@ -1440,6 +1440,33 @@ impl SqliteStore {
         })
     }
 
+    /// Blocking [`Store::settings_and_delivery_options`]: one read transaction.
+    pub fn settings_and_delivery_options(
+        &self,
+        shop: &str,
+    ) -> Result<(Option<String>, Vec<DeliveryOptionRecord>), StoreError> {
+        self.read(|tx| {
+            let settings = tx
+                .prepare_cached("SELECT settings_json FROM shop_settings WHERE shop = ?1")?
+                .query_row([shop], |r| r.get(0))
+                .optional()?;
+            let mut statement = tx.prepare_cached(
+                "SELECT delivery_option_id, providers_json, fetched_at \
+                 FROM delivery_option_providers WHERE shop = ?1 ORDER BY delivery_option_id",
+            )?;
+            let options = statement
+                .query_map([shop], |r| {
+                    Ok(DeliveryOptionRecord {
+                        delivery_option_id: r.get(0)?,
+                        providers_json: r.get(1)?,
+                        fetched_at: r.get(2)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok((settings, options))
+        })
+    }
+
     /// Blocking [`Store::put_delivery_option`].
     pub fn put_delivery_option(
         &self,

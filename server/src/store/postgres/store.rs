@@ -28,6 +28,27 @@ use crate::store::{
 /// and its `SELECT … FOR UPDATE`) looks again before answering [`StoreError::Unavailable`].
 const LOOKS: usize = 3;
 
+/// A shop's settings.
+const SETTINGS: &str = "SELECT settings_json FROM shop_settings WHERE shop = $1";
+
+/// A shop's delivery options' providers, as [`delivery_option_records`] reads them.
+const DELIVERY_OPTIONS: &str = "SELECT delivery_option_id, providers_json, fetched_at \
+     FROM delivery_option_providers WHERE shop = $1 ORDER BY delivery_option_id COLLATE \"C\"";
+
+/// The delivery options of [`DELIVERY_OPTIONS`]'s rows.
+fn delivery_option_records(rows: &[Row]) -> Result<Vec<DeliveryOptionRecord>, StoreError> {
+    Ok(rows
+        .iter()
+        .map(|row| {
+            Ok(DeliveryOptionRecord {
+                delivery_option_id: row.try_get(0)?,
+                providers_json: row.try_get(1)?,
+                fetched_at: row.try_get(2)?,
+            })
+        })
+        .collect::<Result<_, tokio_postgres::Error>>()?)
+}
+
 /// A count of rows as the store answers it.
 fn rows_count(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
@@ -86,8 +107,7 @@ fn bigint(field: &'static str, n: u64) -> Result<i64, StoreError> {
 #[async_trait::async_trait]
 impl Store for PgStore {
     async fn settings(&self, shop: &str) -> Result<Option<String>, StoreError> {
-        let sql = "SELECT settings_json FROM shop_settings WHERE shop = $1";
-        let row = self.read_opt(sql, &[&shop]).await?;
+        let row = self.read_opt(SETTINGS, &[&shop]).await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
@@ -1002,20 +1022,25 @@ impl Store for PgStore {
     }
 
     async fn delivery_options(&self, shop: &str) -> Result<Vec<DeliveryOptionRecord>, StoreError> {
-        let sql = "SELECT delivery_option_id, providers_json, fetched_at \
-                   FROM delivery_option_providers WHERE shop = $1 \
-                   ORDER BY delivery_option_id COLLATE \"C\"";
-        let found = self.read_all(sql, &[&shop]).await?;
-        Ok(found
-            .iter()
-            .map(|row| {
-                Ok(DeliveryOptionRecord {
-                    delivery_option_id: row.try_get(0)?,
-                    providers_json: row.try_get(1)?,
-                    fetched_at: row.try_get(2)?,
-                })
-            })
-            .collect::<Result<_, tokio_postgres::Error>>()?)
+        let found = self.read_all(DELIVERY_OPTIONS, &[&shop]).await?;
+        delivery_option_records(&found)
+    }
+
+    async fn settings_and_delivery_options(
+        &self,
+        shop: &str,
+    ) -> Result<(Option<String>, Vec<DeliveryOptionRecord>), StoreError> {
+        // Both queries pipelined on one connection.
+        let (settings, options) = on_connection!(self, |client| async {
+            let params: &Params<'_> = &[&shop];
+            tokio::try_join!(
+                ops::opt(&client, SETTINGS, params),
+                ops::all(&client, DELIVERY_OPTIONS, params)
+            )
+        })
+        .await?;
+        let settings = settings.map(|r| r.try_get(0)).transpose()?;
+        Ok((settings, delivery_option_records(&options)?))
     }
 
     async fn put_delivery_option(
