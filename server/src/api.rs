@@ -822,7 +822,8 @@ pub struct SyncAnswer {
 /// # Errors
 /// 422 `idempotency.key_reused` for a key used with another request, 409
 /// `idempotency.in_progress` while the key's first request runs, and the server errors of
-/// [`crate::sync::sync`]; its other errors are answers, stored under the key.
+/// [`crate::sync::sync`] and its 409 `sync.in_progress` (the key is then free to be sent again); its
+/// other errors are answers, stored under the key.
 pub async fn sync_request(
     state: &Arc<AppState>,
     shop: &str,
@@ -831,11 +832,32 @@ pub async fn sync_request(
     path: &str,
     body: &[u8],
 ) -> Result<SyncAnswer, ApiError> {
-    use crate::store::{request_fingerprint, IdempotencyStart, StoredResponse};
-    let fingerprint = request_fingerprint("POST", path, body);
+    let fingerprint = crate::store::request_fingerprint("POST", path, body);
+    // To its end in a task of its own: a request cut off (its timeout, a closed connection) must not
+    // let go of the fulfillment while its push is under way, nor leave its outcome unrecorded.
+    let (state, shop, id, key) = (
+        state.clone(),
+        shop.to_owned(),
+        id.to_owned(),
+        key.to_owned(),
+    );
+    tokio::spawn(async move { keyed_sync(&state, &shop, &id, &key, &fingerprint).await })
+        .await
+        .map_err(|_| ApiError::internal("a sync task failed"))?
+}
+
+/// [`sync_request`]'s work, with the request's fingerprint.
+async fn keyed_sync(
+    state: &Arc<AppState>,
+    shop: &str,
+    id: &str,
+    key: &str,
+    fingerprint: &str,
+) -> Result<SyncAnswer, ApiError> {
+    use crate::store::{IdempotencyStart, StoredResponse};
     let start = state
         .store
-        .begin_idempotent(shop, key, &fingerprint)
+        .begin_idempotent(shop, key, fingerprint)
         .await
         .map_err(ApiError::from);
     match start {
@@ -852,10 +874,7 @@ pub async fn sync_request(
     }
     let outcome = async {
         let _held = state.store.lock_fulfillment(shop, id).await?;
-        let idempotency = crate::sync::Idempotency {
-            key,
-            fingerprint: &fingerprint,
-        };
+        let idempotency = crate::sync::Idempotency { key, fingerprint };
         crate::sync::sync(state, shop, id, &idempotency).await
     }
     .await;
@@ -869,8 +888,9 @@ pub async fn sync_request(
             })
         }
         Ok(((status, body), false)) => (status, body),
-        Err(error) if error.status.is_server_error() => {
-            // Nothing was recorded as done: the same key may be retried.
+        // Nothing was recorded as done (a server error, or another push of the fulfillment still
+        // under way): the same key may be sent again.
+        Err(error) if error.status.is_server_error() || error.code == "sync.in_progress" => {
             let _ = state.store.release_idempotent(shop, key).await;
             return Err(error);
         }
@@ -883,7 +903,7 @@ pub async fn sync_request(
     };
     state
         .store
-        .complete_idempotent(shop, key, &fingerprint, &stored)
+        .complete_idempotent(shop, key, fingerprint, &stored)
         .await?;
     Ok(SyncAnswer {
         status,

@@ -1,8 +1,8 @@
-//! The sync API's parts: authentication of Shopify requests, storage on embedded SQLite, and TikTok
-//! Shop, live or simulated, behind one trait.
+//! The sync API's parts: authentication of Shopify requests, storage on embedded SQLite or on
+//! PostgreSQL shared by several instances, and TikTok Shop and Shopify, live or simulated.
 //!
 //! Floors, each using only those below it: `api` (routes; `demo` seeds through them; `webhooks`, Shopify's
-//! lifecycle and privacy webhooks) → `sync` (the
+//! lifecycle and privacy webhooks; `settle`, open pushes settled in the background) → `sync` (the
 //! at-most-once push) → `delivery_options` (each delivery option's providers) → `state`, `wire` (our records as JSON), `engine` (its pool) → `error` →
 //! `store`, `tts`, `shopify` (its token endpoint; a simulator), `auth`, `tokens` (access tokens sealed
 //! at rest).
@@ -16,6 +16,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod linking;
+mod refresh;
 pub mod serve;
 pub mod settle;
 pub mod shopify;

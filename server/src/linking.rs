@@ -107,11 +107,11 @@ async fn record_not_linked(
     resolution: &Resolution,
 ) -> Result<(), ApiError> {
     if let Resolution::NotLinked { code, reason } = resolution {
-        settle(
+        record_link(
             state,
             shop,
             fulfillment_id,
-            Settle::NotLinked(not_linked_json(code, reason)),
+            LinkOutcome::NotLinked(not_linked_json(code, reason)),
         )
         .await?;
     }
@@ -119,7 +119,7 @@ async fn record_not_linked(
 }
 
 /// What linking a fulfillment ends in.
-enum Settle {
+enum LinkOutcome {
     /// The TikTok Shop order (its JSON) and how it was found.
     Attach(String, String),
     /// Why not (its JSON).
@@ -128,11 +128,11 @@ enum Settle {
 
 /// Stores what linking found, under the fulfillment's lock and only while it still needs a link: a
 /// manual link or another linking that got there first stands.
-async fn settle(
+async fn record_link(
     state: &Arc<AppState>,
     shop: &str,
     fulfillment_id: &str,
-    outcome: Settle,
+    outcome: LinkOutcome,
 ) -> Result<(), ApiError> {
     let _held = state.store.lock_fulfillment(shop, fulfillment_id).await?;
     let still = state
@@ -144,10 +144,10 @@ async fn settle(
         return Ok(());
     }
     match outcome {
-        Settle::Attach(order_json, link) => {
+        LinkOutcome::Attach(order_json, link) => {
             sync::attach_order(state, shop, fulfillment_id, order_json, link).await?;
         }
-        Settle::NotLinked(link) => {
+        LinkOutcome::NotLinked(link) => {
             let patch = crate::store::FulfillmentPatch {
                 link_json: Some(link),
                 ..crate::store::FulfillmentPatch::default()
@@ -264,7 +264,7 @@ pub async fn link_order(
             if let Ok(order_json) = serde_json::to_string(tts) {
                 for id in fulfillment_ids {
                     let link = sync::link_json(source.as_str(), order_id);
-                    settle(state, shop, id, Settle::Attach(order_json.clone(), link)).await?;
+                    record_link(state, shop, id, LinkOutcome::Attach(order_json.clone(), link)).await?;
                 }
             }
             if let (Ok(context), false) = (&context, *source == Source::ExternalReference) {

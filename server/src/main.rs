@@ -56,9 +56,25 @@ struct Config {
     listen: SocketAddr,
     /// Where state is kept: an SQLite file (created when missing; `sqlite:` before it is allowed), or
     /// a PostgreSQL URL (`postgres://user:password@host:port/database`) shared by several instances.
-    #[arg(long, env = "PREFLIGHT_DATABASE", default_value = "preflight.sqlite3")]
-    database: Database,
-    /// PostgreSQL connections this instance opens at most.
+    #[arg(
+        long,
+        env = "PREFLIGHT_DATABASE",
+        default_value = "preflight.sqlite3",
+        hide_env_values = true
+    )]
+    database: String,
+    /// How long a push waits for TikTok Shop's answer, in seconds, before its outcome is unknown (and
+    /// read back before anything is pushed again). A push `sending` twice as long is taken for
+    /// abandoned by its request: give every instance the same.
+    #[arg(
+        long,
+        env = "PREFLIGHT_PUSH_TIMEOUT_SECS",
+        default_value_t = 20,
+        value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=600)
+    )]
+    push_timeout_secs: u64,
+    /// PostgreSQL connections this instance opens for queries, and as many again for the locks of
+    /// fulfillments being synced.
     #[arg(
         long,
         env = "PREFLIGHT_DATABASE_POOL",
@@ -219,17 +235,22 @@ fn run(config: Config) -> Result<(), String> {
     if config.demo && simulators.is_none() && config.shopify_mode == ShopifyMode::Live {
         return Err("demo mode runs with the simulator only, not `--shopify-mode live`".into());
     }
+    let database: Database = config
+        .database
+        .parse()
+        .map_err(|e| format!("--database: {e}"))?;
+    let push_timeout = std::time::Duration::from_secs(config.push_timeout_secs);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
     let store = runtime.block_on(async {
         let postgres = PgOptions {
             max_connections: config.database_pool,
+            abandoned_after: push_timeout.saturating_mul(2),
             ..PgOptions::default()
         };
-        let store = config
-            .database
+        let store = database
             .open(SqliteOptions::default(), &postgres)
             .await
-            .map_err(|e| format!("cannot open {}: {e}", config.database))?;
+            .map_err(|e| format!("cannot open {database}: {e}"))?;
         let recovery = store
             .recover_interrupted()
             .await
@@ -298,7 +319,7 @@ fn run(config: Config) -> Result<(), String> {
         .engine_threads
         .map_or_else(EnginePool::per_cpu, EnginePool::new);
     tracing::info!(threads = engine.threads(), "engine pool");
-    let state = state.with_engine(engine);
+    let state = state.with_engine(engine).with_push_timeout(push_timeout);
     let state = match config.www.clone() {
         Some(www) => state.with_pages(api::Pages {
             www,
@@ -468,7 +489,7 @@ fn run(config: Config) -> Result<(), String> {
         };
         tracing::info!(
             address = %config.listen,
-            database = %config.database,
+            database = %database,
             header_read_timeout_secs = config.header_read_timeout_secs,
             max_connections = limits.max_connections,
             "listening"

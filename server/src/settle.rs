@@ -1,29 +1,24 @@
 //! Pushes a request left open settle in the background: a push `unknown` (its answer lost), or one
 //! `sending` whose request died with its instance, is reconciled with what TikTok Shop holds without
-//! waiting for the merchant's next sync, so that the list shows what happened. Each is claimed with a
-//! lease, so that of several instances one works it, and taken under its fulfillment's lock, so that
-//! it never races a sync. Nothing is ever pushed from here.
+//! waiting for the merchant's next sync, so that the list shows what happened. Only pushes unchanged
+//! for [`AppState::abandoned_after`] (twice the push timeout) are taken: by then no request is behind
+//! them. Each is claimed with a lease, so that of several instances one works it, and taken under its
+//! fulfillment's lock, so that it never races a sync. Nothing is ever pushed from here.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::state::AppState;
+use crate::store::millis;
 use crate::sync;
 
 /// How often the worker looks for pushes to settle.
 pub const POLL_EVERY: Duration = Duration::from_secs(30);
-/// How long a push stays `sending` before the worker looks at it: a sync under way holds it far
-/// less (its TikTok Shop call times out sooner); one older was left by a request that died.
-pub const STALE_AFTER: Duration = Duration::from_secs(60);
 /// How long a claim holds a push: another worker takes it only after, when this one died with it or
 /// TikTok Shop could not be read.
 pub const LEASE: Duration = Duration::from_secs(5 * 60);
 /// The most pushes claimed at once.
 const CLAIM_BATCH: u32 = 10;
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
 
 /// Claims and settles the pushes due, in batches until none is left: how many were settled.
 pub async fn run_due(state: &Arc<AppState>) -> usize {
@@ -31,7 +26,7 @@ pub async fn run_due(state: &Arc<AppState>) -> usize {
     loop {
         let claimed = match state
             .store
-            .claim_unsettled_pushes(CLAIM_BATCH, millis(STALE_AFTER), millis(LEASE))
+            .claim_unsettled_pushes(CLAIM_BATCH, millis(state.abandoned_after()), millis(LEASE))
             .await
         {
             Ok(claimed) => claimed,
@@ -43,9 +38,9 @@ pub async fn run_due(state: &Arc<AppState>) -> usize {
         if claimed.is_empty() {
             return settled;
         }
-        for (shop, fulfillment_id) in claimed {
+        for (shop, fulfillment_id, push_id) in claimed {
             let outcome = match state.store.lock_fulfillment(&shop, &fulfillment_id).await {
-                Ok(_held) => sync::settle(state, &shop, &fulfillment_id).await,
+                Ok(_held) => sync::settle(state, &shop, &fulfillment_id, push_id).await,
                 Err(error) => Err(error.into()),
             };
             match outcome {

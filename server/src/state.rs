@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use preflight::Timestamp;
@@ -13,7 +14,7 @@ use crate::engine::EnginePool;
 use crate::error::ApiError;
 use crate::shopify::admin::ShopifyAdmin;
 use crate::shopify::credentials::ShopifyCredentials;
-use crate::store::{Clock, Store, SystemClock};
+use crate::store::{Clock, Store, SystemClock, PUSH_TIMEOUT};
 use crate::tts::connection::TtsConnections;
 use crate::tts::{ShopContext, Tts};
 
@@ -59,6 +60,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Where the engine runs: a bounded pool of blocking threads, one per CPU unless set.
     pub engine: EnginePool,
+    /// How long a push may wait for TikTok Shop's answer before its outcome is unknown
+    /// ([`PUSH_TIMEOUT`] unless set).
+    pub push_timeout: Duration,
     /// Each shop's Shopify access token, when the server talks to Shopify (live or simulated).
     pub shopify_tokens: Option<Arc<ShopifyCredentials>>,
     /// Shops known to hold a Shopify access token, so that only a shop's first request asks the store.
@@ -98,6 +102,7 @@ impl AppState {
             pages: None,
             clock: Arc::new(SystemClock),
             engine: EnginePool::per_cpu(),
+            push_timeout: PUSH_TIMEOUT,
             shopify_tokens: None,
             installed: std::sync::Mutex::default(),
             shopify_admin: None,
@@ -202,6 +207,20 @@ impl AppState {
     pub fn with_engine(mut self, engine: EnginePool) -> Self {
         self.engine = engine;
         self
+    }
+
+    /// The same state giving each push `timeout` for TikTok Shop's answer.
+    #[must_use]
+    pub const fn with_push_timeout(mut self, timeout: Duration) -> Self {
+        self.push_timeout = timeout;
+        self
+    }
+
+    /// How long a push stays `sending` at most while its request lives (twice the push timeout): one
+    /// older was left by a request that died, and whoever holds its fulfillment may settle it.
+    #[must_use]
+    pub fn abandoned_after(&self) -> Duration {
+        self.push_timeout.saturating_mul(2)
     }
 
     /// The current instant, by the state's clock.

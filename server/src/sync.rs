@@ -527,10 +527,9 @@ pub async fn sync(
     let order_id = order_id_of(state, &record).await?;
 
     let mut open = state.store.open_push(shop, fulfillment_id).await?;
-    if let Some(push) = open.take_if(|p| p.state == PushState::Sending) {
-        // Every push is sent under the fulfillment's lock, which this request holds: one still
-        // `sending` was left by a request that died (its instance killed, its database lost), and
-        // whether TikTok Shop applied it is unknown.
+    if let Some(push) = open.take_if(|p| abandoned(state, p)) {
+        // Left by a request that died (its instance killed): whether TikTok Shop applied it is
+        // unknown.
         open = Some(
             transition(
                 state,
@@ -570,7 +569,14 @@ pub async fn sync(
                 };
                 transition(state, shop, &push, failed).await?;
             }
-            PushState::Sending | PushState::Sent | PushState::Failed => {}
+            PushState::Sending => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "sync.in_progress",
+                    "a push of this fulfillment is under way",
+                ))
+            }
+            PushState::Sent | PushState::Failed => {}
         }
     }
 
@@ -696,35 +702,46 @@ async fn send(
         history,
     } = sending;
     let ctx = tiktok_context(state, shop).await?;
-    let result = if plan.is_ship() {
-        state
-            .tts
-            .mark_package_shipped(
-                &ctx,
-                order_id,
-                &MarkPackageShippedRequest {
-                    order_line_item_ids: plan.line_item_ids.clone(),
-                    tracking_number: plan.tracking_number.clone(),
-                    shipping_provider_id: plan.shipping_provider_id.clone(),
-                },
-            )
-            .await
-            .map(|data| data.package_id)
-    } else {
-        let package_id = plan.package_id.clone().unwrap_or_default();
-        state
-            .tts
-            .update_package_shipping_info(
-                &ctx,
-                &package_id,
-                &UpdateShippingInfoRequest {
-                    tracking_number: plan.tracking_number.clone(),
-                    shipping_provider_id: plan.shipping_provider_id.clone(),
-                },
-            )
-            .await
-            .map(|()| package_id)
+    let call = async {
+        if plan.is_ship() {
+            state
+                .tts
+                .mark_package_shipped(
+                    &ctx,
+                    order_id,
+                    &MarkPackageShippedRequest {
+                        order_line_item_ids: plan.line_item_ids.clone(),
+                        tracking_number: plan.tracking_number.clone(),
+                        shipping_provider_id: plan.shipping_provider_id.clone(),
+                    },
+                )
+                .await
+                .map(|data| data.package_id)
+        } else {
+            let package_id = plan.package_id.clone().unwrap_or_default();
+            state
+                .tts
+                .update_package_shipping_info(
+                    &ctx,
+                    &package_id,
+                    &UpdateShippingInfoRequest {
+                        tracking_number: plan.tracking_number.clone(),
+                        shipping_provider_id: plan.shipping_provider_id.clone(),
+                    },
+                )
+                .await
+                .map(|()| package_id)
+        }
     };
+    // Bounded, so that a push left `sending` longer than twice as long surely has no request behind
+    // it (see `AppState::abandoned_after`).
+    let result = tokio::time::timeout(state.push_timeout, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(TtsError::Unknown(
+                "no answer within the push's timeout".into(),
+            ))
+        });
     match result {
         Ok(package_id) => {
             let history = pushed_history(&plan, &package_id, history.as_ref(), state.now());
@@ -847,12 +864,24 @@ fn pushed_history(
     }
 }
 
-/// Settles the fulfillment's open push that no request is working on: one `pending` or `sending`
-/// whose request died becomes `failed` or `unknown`, and an `unknown` one is reconciled with what
-/// TikTok Shop holds: `sent` when it holds the push, `needs_review` when it holds something else, and
-/// `failed` (`sync.not_applied`) when it holds nothing of it, so that the merchant's next sync
-/// checks the order again. Never pushes. The caller holds the fulfillment's lock. Answers the state it
-/// left the push in, or `None` when there was none to settle.
+/// Whether `push` is `sending` past [`AppState::abandoned_after`]: its request died, since every push
+/// is sent under its fulfillment's lock within the push timeout. A younger one may still have its
+/// request behind it (on another instance whose hold on the fulfillment was lost with its database
+/// connection).
+fn abandoned(state: &AppState, push: &PushRecord) -> bool {
+    let since = push.sending_at.unwrap_or(push.updated_at);
+    let age = state.clock.now_millis() - since.unix_millis();
+    let limit = crate::store::millis(state.abandoned_after());
+    push.state == PushState::Sending && age >= limit
+}
+
+/// Settles push `push_id` of the fulfillment when it is still open and no request works on it: one
+/// `pending`, or `sending` past [`AppState::abandoned_after`], was left by a request that died and
+/// becomes `failed` or `unknown`; an `unknown` one is reconciled with what TikTok Shop holds: `sent`
+/// when it holds the push, `needs_review` when it holds something else, and `failed`
+/// (`sync.not_applied`) when it holds nothing of it, so that the merchant's next sync checks the order
+/// again. Never pushes. The caller holds the fulfillment's lock. Answers the state it left the push
+/// in, or `None` when there was nothing to settle.
 ///
 /// # Errors
 /// The store's; 502 when TikTok Shop cannot be read (the push stays `unknown`).
@@ -860,8 +889,14 @@ pub async fn settle(
     state: &Arc<AppState>,
     shop: &str,
     fulfillment_id: &str,
+    push_id: i64,
 ) -> Result<Option<PushState>, ApiError> {
-    let Some(mut push) = state.store.open_push(shop, fulfillment_id).await? else {
+    let Some(mut push) = state
+        .store
+        .open_push(shop, fulfillment_id)
+        .await?
+        .filter(|p| p.id == push_id)
+    else {
         return Ok(None);
     };
     match push.state {
@@ -876,12 +911,14 @@ pub async fn settle(
             };
             return Ok(Some(transition(state, shop, &push, failed).await?.state));
         }
-        PushState::Sending => {
+        PushState::Sending if abandoned(state, &push) => {
             let unknown = PushTransition::new(PushState::Sending, PushState::Unknown);
             push = transition(state, shop, &push, unknown).await?;
         }
         PushState::Unknown => {}
-        PushState::NeedsReview | PushState::Sent | PushState::Failed => return Ok(None),
+        PushState::Sending | PushState::NeedsReview | PushState::Sent | PushState::Failed => {
+            return Ok(None)
+        }
     }
     let record = load(state, shop, fulfillment_id).await?;
     let order_id = order_id_of(state, &record).await?;

@@ -185,7 +185,7 @@ async fn work(state: &Arc<AppState>, event: &TiktokEvent) -> Result<(), ApiError
 pub async fn run_pending(state: &Arc<AppState>) -> usize {
     let mut done = 0;
     loop {
-        let lease = i64::try_from(CLAIM_LEASE.as_millis()).unwrap_or(i64::MAX);
+        let lease = crate::store::millis(CLAIM_LEASE);
         let claimed = match state.store.claim_tiktok_events(CLAIM_BATCH, lease).await {
             Ok(claimed) => claimed,
             Err(error) => {

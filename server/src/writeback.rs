@@ -31,7 +31,7 @@ pub const INLINE_BUDGET: Duration = Duration::from_secs(5);
 /// The wait after `attempts` failed attempts, in milliseconds.
 fn retry_wait_ms(attempts: u32) -> i64 {
     let wait = FIRST_RETRY_WAIT.saturating_mul(1 << attempts.min(16));
-    i64::try_from(wait.min(MAX_RETRY_WAIT).as_millis()).unwrap_or(i64::MAX)
+    crate::store::millis(wait.min(MAX_RETRY_WAIT))
 }
 
 /// Whether another attempt, later, may succeed with nothing changed.
@@ -50,7 +50,7 @@ fn retryable(error: &AdminError) -> bool {
 /// Claims a due write-back for [`LEASE`]: whether this caller has it.
 async fn claim(state: &AppState, shop: &str, fulfillment_id: &str) -> bool {
     let now = state.clock.now_millis();
-    let until = now.saturating_add(i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX));
+    let until = now.saturating_add(crate::store::millis(LEASE));
     matches!(
         state
             .store

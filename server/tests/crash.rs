@@ -1,6 +1,7 @@
 //! The real `preflight-server` binary, killed with SIGKILL while TikTok Shop (the simulator, over HTTP
-//! in this process) holds the answer of a push it applied: after a restart the push is `unknown`, the
-//! settle worker reads TikTok Shop and marks it `sent`, and a sync pushes nothing more. Then kill loops under sync
+//! in this process) holds the answer of a push it applied: after a restart the push is taken for
+//! abandoned (at once on SQLite; on PostgreSQL once twice the push timeout has passed), and the next
+//! sync reads TikTok Shop and settles it without a second push. Then kill loops under sync
 //! load: one instance on SQLite, and three instances sharing PostgreSQL (when `cargo xtask test` names
 //! a server), a random one killed and started again each cycle while the others carry on.
 
@@ -103,42 +104,28 @@ async fn interrupted_push(backend: &backends::Backend) {
         "the killed server answered"
     );
 
-    // At start the push is `unknown`; the settle worker reads TikTok Shop, which holds it, and marks
-    // it `sent` without pushing again.
+    // After a restart the push is `sending` (PostgreSQL: until twice the push timeout has passed,
+    // as another instance may still be sending it) or `unknown` (SQLite: one process, none is). A
+    // sync then reads TikTok Shop, which holds it: `sent`, with no second push.
     let (mut server, url) = start(&backend.location, tts, &client).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let seen: Value = client
-            .get(format!("{url}/api/fulfillments/4711"))
-            .bearer_auth(token())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let state = seen["latestPush"]["state"].as_str().unwrap_or("");
-        assert!(
-            matches!(state, "unknown" | "sent"),
-            "{}: {seen}",
-            backend.name
-        );
-        if state == "sent" {
-            assert_eq!(seen["syncStatus"], "synced", "{seen}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "never settled: {seen}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let response = client
-        .post(format!("{url}/api/fulfillments/4711/sync"))
+    let seen: Value = client
+        .get(format!("{url}/api/fulfillments/4711"))
         .bearer_auth(token())
-        .header("idempotency-key", "second")
         .send()
         .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let after: Value = response.json().await.unwrap();
+    let state = seen["latestPush"]["state"].as_str().unwrap_or("");
+    let expected = if backend.name == "sqlite" {
+        "unknown"
+    } else {
+        "sending"
+    };
+    assert_eq!(state, expected, "{}: {seen}", backend.name);
+    let (status, after) = process::sync_settled(&client, &url, 4711, "second").await;
+    assert_eq!(status, 200, "{after}");
     assert_eq!(after["syncStatus"], "synced", "{after}");
     assert_eq!(after["latestPush"]["state"], "sent");
     assert_eq!(sim.push_count(), 1, "tiktok shop saw a second push");
@@ -211,6 +198,7 @@ async fn kill_loop(backend: &backends::Backend, instances: usize, cycles: usize)
         }));
     }
     let mut seen = KillLoop::default();
+    let mut interrupted_pushes = BTreeSet::new();
     for cycle in 0..cycles {
         tokio::time::sleep(Duration::from_millis(40 + (cycle as u64 * 13) % 90)).await;
         let victim = rand::rng().random_range(0..instances);
@@ -219,16 +207,7 @@ async fn kill_loop(backend: &backends::Backend, instances: usize, cycles: usize)
         server.kill().unwrap();
         server.wait().unwrap();
         seen.kills += 1;
-        // What a start recovers: pushes the kill left `sending`, and only those (the other
-        // instances' pushes under way are theirs).
-        seen.interrupted += backend
-            .instance()
-            .await
-            .recover_interrupted()
-            .await
-            .unwrap()
-            .pushes
-            .len();
+        interrupted_pushes.extend(interrupted(backend).await);
         servers[victim] = start(&backend.location, tts, &client).await;
         live.lock().unwrap()[victim] = Some(servers[victim].1.clone());
     }
@@ -241,9 +220,7 @@ async fn kill_loop(backend: &backends::Backend, instances: usize, cycles: usize)
     for i in 0..FULFILLMENTS {
         let id = FIRST_ID + i;
         let url = &servers[i % instances].1;
-        let (status, body) = process::sync(&client, url, id, &format!("final-{id}"))
-            .await
-            .unwrap();
+        let (status, body) = process::sync_settled(&client, url, id, &format!("final-{id}")).await;
         assert_eq!(status, 200, "{}: {id}: {body}", backend.name);
         assert_eq!(body["syncStatus"], "synced", "{id}: {body}");
     }
@@ -279,7 +256,36 @@ async fn kill_loop(backend: &backends::Backend, instances: usize, cycles: usize)
         "an order was shipped twice: {ships:?}"
     );
     seen.pushes = sim.push_count();
+    seen.interrupted = interrupted_pushes.len();
     seen
+}
+
+/// The pushes a kill just left `sending`: on SQLite, what a start recovers (all of them); on
+/// PostgreSQL, those whose fulfillment no live instance holds (the others' pushes under way are
+/// theirs), found without changing them.
+async fn interrupted(backend: &backends::Backend) -> BTreeSet<i64> {
+    if backend.name == "sqlite" {
+        let store = backend.instance().await;
+        let recovered = store.recover_interrupted().await.unwrap().pushes;
+        return recovered.into_iter().map(|(_, push)| push.id).collect();
+    }
+    let (client, connection) = tokio_postgres::connect(&backend.location, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let free = client
+        .query(
+            "SELECT id FROM pushes WHERE state = 'sending' \
+             AND pg_try_advisory_lock(hashtextextended(shop || '/' || fulfillment_id, 0))",
+            &[],
+        )
+        .await
+        .unwrap();
+    client
+        .execute("SELECT pg_advisory_unlock_all()", &[])
+        .await
+        .unwrap();
+    free.iter().map(|row| row.get(0)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

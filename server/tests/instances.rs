@@ -11,21 +11,20 @@
 mod backends;
 mod process;
 
-use std::process::Child;
 use std::sync::Arc;
 use std::time::Duration;
 
 use preflight_server::store::SystemClock;
 use preflight_server::tts::simulator::{http, Simulator};
 use preflight_server::tts::ShippingProvider;
-use process::{start, token, FIRST_ID};
+use process::{start, token, Running, FIRST_ID};
 use serde_json::Value;
 
 const INSTANCES: usize = 3;
 
 /// Three instances on a fresh database, with `count` fulfillments seeded: the simulator, the
 /// instances' processes and URLs, and the database's URL.
-async fn three_instances(count: usize) -> Option<(Simulator, Vec<(Child, String)>, String)> {
+async fn three_instances(count: usize) -> Option<(Simulator, Vec<(Running, String)>, String)> {
     let backend = backends::postgres(Arc::new(SystemClock)).await?;
     let sim = Simulator::new("tts-key", "tts-secret");
     sim.add_providers("DO1", [ShippingProvider::new("7117859084333745966", "UPS")]);
@@ -40,7 +39,7 @@ async fn three_instances(count: usize) -> Option<(Simulator, Vec<(Child, String)
     Some((sim, servers, backend.location.clone()))
 }
 
-fn stop(servers: &mut [(Child, String)]) {
+fn stop(servers: &mut [(Running, String)]) {
     for (server, _) in servers {
         server.kill().unwrap();
         server.wait().unwrap();
@@ -107,7 +106,8 @@ async fn an_idempotency_key_holds_whichever_instance_a_request_reaches() {
     let urls: Vec<String> = servers.iter().map(|(_, u)| u.clone()).collect();
 
     // In progress on one instance: 409 on another.
-    sim.set_answer_delay(Duration::from_millis(1500));
+    // Within the servers' push timeout.
+    sim.set_answer_delay(Duration::from_millis(700));
     let first = tokio::spawn({
         let (client, url) = (client.clone(), urls[0].clone());
         async move { keyed(&client, &url, "k1", "").await }

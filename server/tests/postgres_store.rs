@@ -705,3 +705,54 @@ async fn contend(
     }
     Ok(())
 }
+
+#[derive(Debug)]
+struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl Clock for ManualClock {
+    fn now_millis(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn recovery_leaves_a_push_whose_request_may_still_send_it() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let clock = Arc::new(ManualClock(1_795_000_000_000.into()));
+    let options = PgOptions {
+        clock: clock.clone(),
+        abandoned_after: Duration::from_secs(40),
+        ..PgOptions::default()
+    };
+    let store = PgStore::connect(&url, &options).await.unwrap();
+    add_fulfillment(&store, "5001").await;
+    let push = store
+        .start_push(A, "5001", &FulfillmentPatch::default(), PLAN, None)
+        .await
+        .unwrap();
+    // Young: its request may be sending it on an instance whose hold went with its connection.
+    assert!(store.recover_interrupted().await.unwrap().pushes.is_empty());
+    clock
+        .0
+        .fetch_add(41_000, std::sync::atomic::Ordering::SeqCst);
+    // Old, but held: a live request has it.
+    let held = store.lock_fulfillment(A, "5001").await.unwrap();
+    let other = PgStore::connect(&url, &options).await.unwrap();
+    assert!(other.recover_interrupted().await.unwrap().pushes.is_empty());
+    drop(held);
+    // Old and free: its request died.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let recovered = other.recover_interrupted().await.unwrap().pushes;
+        if let Some((shop, unknown)) = recovered.first() {
+            assert_eq!((shop.as_str(), unknown.id), (A, push.id));
+            assert_eq!(unknown.state, PushState::Unknown);
+            break;
+        }
+        // The lock is let go by a task of its own.
+        assert!(std::time::Instant::now() < deadline, "never let go");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1146,10 +1146,72 @@ mod credentials {
                 second
             );
 
-            // Per shop and per platform; reconnect marks; uninstall deletes.
+            // One claim on a refresh at a time; only its owner lets go of it; new credentials do.
+            let lease = 60_000;
+            assert!(store
+                .claim_refresh(A, Platform::Shopify, "one", lease)
+                .await
+                .unwrap());
+            assert!(!store
+                .claim_refresh(A, Platform::Shopify, "two", lease)
+                .await
+                .unwrap());
+            store
+                .release_refresh(A, Platform::Shopify, "two")
+                .await
+                .unwrap();
+            assert!(!store
+                .claim_refresh(A, Platform::Shopify, "two", lease)
+                .await
+                .unwrap());
+            store
+                .release_refresh(A, Platform::Shopify, "one")
+                .await
+                .unwrap();
+            assert!(store
+                .claim_refresh(A, Platform::Shopify, "two", lease)
+                .await
+                .unwrap());
+            let second_refresh = second.refresh_token.clone().unwrap();
+            let fourth = pair(&ring, A, 4, Some(second_refresh.clone()));
+            assert!(store
+                .swap_credentials(A, Platform::Shopify, Some(&second_refresh), &fourth)
+                .await
+                .unwrap());
+            assert!(store
+                .claim_refresh(A, Platform::Shopify, "three", lease)
+                .await
+                .unwrap());
+            assert!(!store
+                .claim_refresh(B, Platform::Shopify, "one", lease)
+                .await
+                .unwrap());
+
+            // A refusal of a refresh token no longer stored marks nothing.
+            assert!(!store
+                .mark_reconnect(A, Platform::Shopify, Some(&second_refresh))
+                .await
+                .unwrap());
+            assert!(
+                !store
+                    .credentials(A, Platform::Shopify)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .needs_reconnect
+            );
+
+            // Per shop and per platform; reconnect marks (and lets go of a claim); uninstall deletes.
             assert_eq!(store.credentials(B, Platform::Shopify).await.unwrap(), None);
             assert_eq!(store.credentials(A, Platform::Tiktok).await.unwrap(), None);
-            assert!(store.mark_reconnect(A, Platform::Shopify).await.unwrap());
+            assert!(store
+                .mark_reconnect(A, Platform::Shopify, fourth.refresh_token.as_deref())
+                .await
+                .unwrap());
+            assert!(store
+                .claim_refresh(A, Platform::Shopify, "four", lease)
+                .await
+                .unwrap());
             assert!(
                 store
                     .credentials(A, Platform::Shopify)
@@ -1158,7 +1220,10 @@ mod credentials {
                     .unwrap()
                     .needs_reconnect
             );
-            assert!(!store.mark_reconnect(B, Platform::Shopify).await.unwrap());
+            assert!(!store
+                .mark_reconnect(B, Platform::Shopify, None)
+                .await
+                .unwrap());
             assert!(store
                 .delete_credentials(A, Platform::Shopify)
                 .await

@@ -105,6 +105,7 @@ CREATE TABLE shop_credentials (
     needs_reconnect        BOOLEAN NOT NULL DEFAULT FALSE,
     updated_at             BIGINT NOT NULL,
     -- Claimed by one instance to refresh the tokens until then (Unix milliseconds).
+    refresh_claimed_by     TEXT,
     refresh_claimed_until  BIGINT,
     PRIMARY KEY (shop, platform)
 );

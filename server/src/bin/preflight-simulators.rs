@@ -85,8 +85,8 @@ struct Config {
     )]
     demo_shop: String,
     /// The instances' database, for the demo's seed: an SQLite file or a PostgreSQL URL.
-    #[arg(long, env = "PREFLIGHT_DATABASE")]
-    database: Option<Database>,
+    #[arg(long, env = "PREFLIGHT_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     /// A file holding the instances' token key ring, when `PREFLIGHT_TOKEN_KEYS` is not set.
     #[arg(long, env = "PREFLIGHT_TOKEN_KEY_FILE")]
     token_key_file: Option<std::path::PathBuf>,
@@ -185,10 +185,12 @@ async fn seed(
     shopify: &ShopifySimulator,
     base: &str,
 ) -> Result<(), String> {
-    let database = config
+    let database: Database = config
         .database
-        .as_ref()
-        .ok_or("--demo seeds the instances' database: name it with --database")?;
+        .as_deref()
+        .ok_or("--demo seeds the instances' database: name it with --database")?
+        .parse()
+        .map_err(|e| format!("--database: {e}"))?;
     let store = database
         .open(SqliteOptions::default(), &PgOptions::default())
         .await

@@ -6,16 +6,12 @@
 use std::sync::Arc;
 
 use super::oauth::{OAuthError, TokenClient, TokenGrant};
+use crate::refresh::{fresh, take_turn, RefreshLocks, Turn};
 use crate::store::{Clock, Platform, ShopCredentials, Store, StoreError};
 use crate::tokens::{KeyRing, OpenError, Purpose, SecretString};
 
 /// How long before its expiry an access token is refreshed, in milliseconds.
 pub const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
-/// How long one instance's claim on a shop's refresh lasts: past the refresh's two tries; an instance
-/// that dies with it leaves the refresh to another after it.
-pub const REFRESH_LEASE: std::time::Duration = std::time::Duration::from_secs(20);
-/// How often an instance waiting on another's refresh reads the tokens again.
-const REFRESH_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Why no access token is at hand.
 #[derive(Debug, thiserror::Error)]
@@ -67,9 +63,10 @@ pub struct ShopifyCredentials {
     ring: Arc<KeyRing>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    /// One refresh at a time in this process: two at once would rotate the pair twice, and the pair
-    /// stored would hold a refresh token Shopify no longer takes.
-    refreshing: Arc<tokio::sync::Mutex<()>>,
+    /// One refresh of a shop at a time in this process (and, through the store's claim, across
+    /// instances): two at once would rotate the pair twice, and the pair stored would hold a refresh
+    /// token Shopify no longer takes.
+    refreshing: RefreshLocks,
 }
 
 impl std::fmt::Debug for ShopifyCredentials {
@@ -95,7 +92,7 @@ impl ShopifyCredentials {
             ring,
             store,
             clock,
-            refreshing: Arc::new(tokio::sync::Mutex::new(())),
+            refreshing: RefreshLocks::default(),
         }
     }
 
@@ -180,17 +177,14 @@ impl ShopifyCredentials {
                 None => Err(CredentialsError::NotInstalled),
             };
         };
-        let fresh = stored
-            .access_expires_at
-            .is_none_or(|at| at.saturating_sub(REFRESH_MARGIN_MS) > self.clock.now_millis());
-        if !stored.needs_reconnect && fresh {
+        if !stored.needs_reconnect && fresh(&stored, REFRESH_MARGIN_MS, self.clock.now_millis()) {
             return Ok(self
                 .ring
                 .open(shop, Purpose::ShopifyAccess, &stored.access_token)?);
         }
         let refreshed = {
-            let _one_at_a_time = self.refreshing.lock().await;
-            self.refresh_when_due(shop, stored).await
+            let _one_at_a_time = self.refreshing.lock(shop).await;
+            self.refresh_when_due(shop).await
         };
         match (refreshed, session_token) {
             (Err(CredentialsError::ReloadNeeded), Some(token)) => self.install(shop, token).await,
@@ -198,67 +192,36 @@ impl ShopifyCredentials {
         }
     }
 
-    /// The access token once this instance has refreshed it under its claim (across instances), or
+    /// The access token once this request has refreshed it under its claim (across instances), or
     /// once another's refresh made it fresh; while another instance refreshes, a live access token is
     /// used as it is.
-    async fn refresh_when_due(
-        &self,
-        shop: &str,
-        stored: ShopCredentials,
-    ) -> Result<SecretString, CredentialsError> {
-        let lease = i64::try_from(REFRESH_LEASE.as_millis()).unwrap_or(i64::MAX);
-        let deadline = tokio::time::Instant::now() + REFRESH_LEASE;
-        let mut claimed = false;
-        loop {
-            // Another request or instance may have refreshed meanwhile.
-            let stored = self.stored(shop).await?.unwrap_or_else(|| stored.clone());
-            let now = self.clock.now_millis();
-            let fresh = stored
-                .access_expires_at
-                .is_none_or(|at| at.saturating_sub(REFRESH_MARGIN_MS) > now);
-            let refresh = match (&stored.refresh_token, stored.needs_reconnect) {
-                (_, false) if fresh => None,
-                (Some(refresh), false) => Some(refresh.clone()),
-                _ => {
-                    if claimed {
-                        self.store.release_refresh(shop, Platform::Shopify).await?;
-                    }
-                    return Err(CredentialsError::ReloadNeeded);
-                }
-            };
-            let Some(refresh) = refresh else {
-                if claimed {
-                    self.store.release_refresh(shop, Platform::Shopify).await?;
-                }
-                return Ok(self
+    async fn refresh_when_due(&self, shop: &str) -> Result<SecretString, CredentialsError> {
+        let turn = take_turn(
+            &self.store,
+            self.clock.as_ref(),
+            shop,
+            Platform::Shopify,
+            REFRESH_MARGIN_MS,
+        )
+        .await?;
+        match turn {
+            Turn::Use(stored) => {
+                Ok(self
                     .ring
-                    .open(shop, Purpose::ShopifyAccess, &stored.access_token)?);
-            };
-            if claimed {
-                let refreshed = self.refresh(shop, &refresh).await;
-                // Stored tokens let go of the claim already; a failed refresh lets go here.
-                let _ = self.store.release_refresh(shop, Platform::Shopify).await;
-                return refreshed;
+                    .open(shop, Purpose::ShopifyAccess, &stored.access_token)?)
             }
-            claimed = self
-                .store
-                .claim_refresh(shop, Platform::Shopify, lease)
-                .await?;
-            if claimed {
-                // Read once more: a refresh that ended just before the claim made it needless.
-                continue;
+            Turn::Refresh(stored, claim) => {
+                let refreshed = match &stored.refresh_token {
+                    Some(sealed) => self.refresh(shop, sealed).await,
+                    None => Err(CredentialsError::ReloadNeeded),
+                };
+                claim.release().await;
+                refreshed
             }
-            if stored.access_expires_at.is_some_and(|at| at > now) {
-                return Ok(self
-                    .ring
-                    .open(shop, Purpose::ShopifyAccess, &stored.access_token)?);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(CredentialsError::Unavailable(
-                    "another instance's refresh of the tokens did not end".into(),
-                ));
-            }
-            tokio::time::sleep(REFRESH_POLL).await;
+            Turn::Gone | Turn::Refused => Err(CredentialsError::ReloadNeeded),
+            Turn::Busy => Err(CredentialsError::Unavailable(
+                "another instance's refresh of the tokens did not end".into(),
+            )),
         }
     }
 
@@ -289,7 +252,10 @@ impl ShopifyCredentials {
                     .open(shop, Purpose::ShopifyAccess, &stored.access_token)?)
             }
             Err(OAuthError::Refused { .. }) => {
-                self.store.mark_reconnect(shop, Platform::Shopify).await?;
+                // Only while the refused token is still the stored one.
+                self.store
+                    .mark_reconnect(shop, Platform::Shopify, Some(sealed))
+                    .await?;
                 Err(CredentialsError::ReloadNeeded)
             }
             Err(other) => Err(CredentialsError::Unavailable(other.to_string())),

@@ -301,10 +301,16 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn mark_reconnect(&self, shop: &str, platform: Platform) -> Result<bool, StoreError> {
+    async fn mark_reconnect(
+        &self,
+        shop: &str,
+        platform: Platform,
+        refused: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let store = self.clone();
         let shop = shop.to_owned();
-        blocking(move || store.mark_reconnect(&shop, platform)).await
+        let refused = refused.map(str::to_owned);
+        blocking(move || store.mark_reconnect(&shop, platform, refused.as_deref())).await
     }
 
     async fn all_credentials(
@@ -516,9 +522,14 @@ impl Store for SqliteStore {
         shop: &str,
         fulfillment_id: &str,
     ) -> Result<FulfillmentGuard, StoreError> {
-        Ok(FulfillmentGuard::new(
-            SqliteStore::lock_fulfillment(self, shop, fulfillment_id).await,
-        ))
+        super::rules::check_shop(shop)?;
+        let held = tokio::time::timeout(
+            super::LOCK_WAIT,
+            SqliteStore::lock_fulfillment(self, shop, fulfillment_id),
+        )
+        .await
+        .map_err(|_| super::rules::held_too_long())?;
+        Ok(FulfillmentGuard::new(held))
     }
 
     async fn claim_unsettled_pushes(
@@ -526,7 +537,7 @@ impl Store for SqliteStore {
         limit: u32,
         stale_millis: i64,
         lease_millis: i64,
-    ) -> Result<Vec<(String, String)>, StoreError> {
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
         let store = self.clone();
         blocking(move || store.claim_unsettled_pushes(limit, stale_millis, lease_millis)).await
     }
@@ -535,17 +546,23 @@ impl Store for SqliteStore {
         &self,
         shop: &str,
         platform: Platform,
+        owner: &str,
         lease_millis: i64,
     ) -> Result<bool, StoreError> {
         let store = self.clone();
-        let shop = shop.to_owned();
-        blocking(move || store.claim_refresh(&shop, platform, lease_millis)).await
+        let (shop, owner) = (shop.to_owned(), owner.to_owned());
+        blocking(move || store.claim_refresh(&shop, platform, &owner, lease_millis)).await
     }
 
-    async fn release_refresh(&self, shop: &str, platform: Platform) -> Result<(), StoreError> {
+    async fn release_refresh(
+        &self,
+        shop: &str,
+        platform: Platform,
+        owner: &str,
+    ) -> Result<(), StoreError> {
         let store = self.clone();
-        let shop = shop.to_owned();
-        blocking(move || store.release_refresh(&shop, platform)).await
+        let (shop, owner) = (shop.to_owned(), owner.to_owned());
+        blocking(move || store.release_refresh(&shop, platform, &owner)).await
     }
 
     async fn settings_and_delivery_options(

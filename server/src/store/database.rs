@@ -20,14 +20,21 @@ impl std::str::FromStr for Database {
     type Err = StoreError;
 
     /// # Errors
-    /// [`StoreError::InvalidInput`] (field `database`) for an empty name, or a PostgreSQL URL that
-    /// does not parse.
+    /// [`StoreError::InvalidInput`] (field `database`) for an empty name, a PostgreSQL URL that does
+    /// not parse, or a `key=value` connection string (given as a URL instead, so that it is never
+    /// taken for a file name). The messages never repeat the text, which may hold a password.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             text.parse::<tokio_postgres::Config>()
                 .map_err(|e| StoreError::invalid("database", e.to_string()))?;
             return Ok(Self::Postgres(text.to_owned()));
+        }
+        if text.contains('=') {
+            return Err(StoreError::invalid(
+                "database",
+                "a PostgreSQL connection string: give it as a postgres:// URL",
+            ));
         }
         let path = text.strip_prefix("sqlite:").unwrap_or(text);
         let path = path.strip_prefix("//").unwrap_or(path);
@@ -51,10 +58,24 @@ impl std::fmt::Display for Database {
                     if parsed.password().is_some() {
                         let _ = parsed.set_password(Some("***"));
                     }
+                    // A password may come in the query too.
+                    let query: Vec<(String, String)> = parsed
+                        .query_pairs()
+                        .map(|(k, v)| {
+                            let hidden = k.eq_ignore_ascii_case("password");
+                            (
+                                k.into_owned(),
+                                if hidden { "***".into() } else { v.into_owned() },
+                            )
+                        })
+                        .collect();
+                    if !query.is_empty() {
+                        parsed.query_pairs_mut().clear().extend_pairs(query);
+                    }
                     write!(f, "{parsed}")
                 }
-                // A key=value string: only its kind is named.
-                Err(_) => f.write_str("postgres (connection string)"),
+                // Not a URL the parser reads (tokio-postgres took it): only its kind is named.
+                Err(_) => f.write_str("postgres (a URL)"),
             },
         }
     }
@@ -105,6 +126,15 @@ mod tests {
             "postgres://app:***@db.internal:5432/preflight"
         );
         assert!(!format!("{db:?}").contains("s3cret"));
+        let db: Database = "postgres://app@db/preflight?sslmode=disable&password=s3cret"
+            .parse()
+            .unwrap();
+        assert!(!db.to_string().contains("s3cret"), "{db}");
+        assert!(db.to_string().contains("sslmode=disable"), "{db}");
+        let refused = "host=db user=app password=s3cret"
+            .parse::<Database>()
+            .unwrap_err();
+        assert!(!refused.to_string().contains("s3cret"));
         assert_eq!(
             "sqlite:data/p.db".parse::<Database>().unwrap(),
             Database::Sqlite("data/p.db".into())

@@ -159,9 +159,11 @@ impl From<tokio_postgres::Error> for StoreError {
     }
 }
 
-/// Whether a PostgreSQL error is the connection's, not the statement's: closed, an I/O failure
-/// (refused, reset, timed out), or SQLSTATE class 08 (connection exception), 57P01 to 57P03 (the
-/// server shutting down or starting) or 53300 (too many connections).
+/// Whether a PostgreSQL error says to send the request again rather than that it is wrong: the
+/// connection closed, an I/O failure (refused, reset, timed out), SQLSTATE class 08 (connection
+/// exception), 57P01 to 57P03 (the server shutting down or starting), 53300 (too many connections),
+/// 25006 (read-only: a failover under way) or 57014 (a statement cancelled). (A deadlock or a
+/// serialization failure is run again by the store, and answered as unavailable when it persists.)
 fn is_connection_failure(error: &tokio_postgres::Error) -> bool {
     if error.is_closed() {
         return true;
@@ -175,6 +177,8 @@ fn is_connection_failure(error: &tokio_postgres::Error) -> bool {
                     SqlState::CRASH_SHUTDOWN,
                     SqlState::CANNOT_CONNECT_NOW,
                     SqlState::TOO_MANY_CONNECTIONS,
+                    SqlState::READ_ONLY_SQL_TRANSACTION,
+                    SqlState::QUERY_CANCELED,
                 ]
                 .contains(code)
         }

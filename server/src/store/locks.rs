@@ -15,13 +15,12 @@ pub(crate) struct KeyedLocks {
 impl KeyedLocks {
     /// Waits for the key's lock (in the order asked), and holds it until the guard is dropped.
     pub(crate) async fn lock(self: &Arc<Self>, key: &str) -> KeyGuard {
-        let mutex = self
-            .map
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key.to_owned())
-            .or_default()
-            .clone();
+        let mutex = {
+            let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+            // Keys whose waiters gave up (a cancelled wait has no guard to forget them).
+            map.retain(|_, mutex| Arc::strong_count(mutex) > 1);
+            map.entry(key.to_owned()).or_default().clone()
+        };
         KeyGuard {
             guard: Some(mutex.lock_owned().await),
             key: key.to_owned(),

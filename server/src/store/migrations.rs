@@ -16,6 +16,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// the shop's version: nothing it shows changed.
 const V7: &str = r"
 ALTER TABLE pushes ADD COLUMN settle_claimed_until INTEGER;
+ALTER TABLE shop_credentials ADD COLUMN refresh_claimed_by TEXT;
 ALTER TABLE shop_credentials ADD COLUMN refresh_claimed_until INTEGER;
 DROP TRIGGER pushes_updated;
 CREATE TRIGGER pushes_updated AFTER UPDATE ON pushes

@@ -36,7 +36,7 @@
 mod blocking;
 mod database;
 mod error;
-mod locks;
+pub(crate) mod locks;
 mod migrations;
 mod postgres;
 mod push;
@@ -53,6 +53,7 @@ pub use database::Database;
 pub use error::StoreError;
 pub use postgres::{PgOptions, PgStore};
 pub use push::PushState;
+pub use rules::millis;
 pub use sqlite::{Pragmas, SqliteOptions, SqliteStore};
 
 /// How long an idempotency key is remembered after its first request.
@@ -62,6 +63,13 @@ pub const IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 3600);
 pub const IDEMPOTENCY_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a webhook's `X-Shopify-Event-Id` is remembered.
 pub const WEBHOOK_EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long [`Store::lock_fulfillment`] waits for another holder at most: past every push's timeout,
+/// so that only a holder that hangs makes it give up.
+pub const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// How long a push waits for TikTok Shop's answer by default, past which its outcome is unknown; a
+/// push `sending` twice as long has no live request behind it.
+pub const PUSH_TIMEOUT: Duration = Duration::from_secs(20);
 /// The most rows one page holds; a larger `limit` is lowered to it.
 pub const MAX_PAGE_LIMIT: u32 = 250;
 
@@ -70,6 +78,10 @@ pub const MAX_PAGE_LIMIT: u32 = 250;
 pub type Answer = std::sync::Arc<dyn Fn(&FulfillmentRecord) -> StoredResponse + Send + Sync>;
 
 /// Storage for the sync API. Object-safe: the server holds an `Arc<dyn Store>`.
+///
+/// Errors: where a method names [`StoreError::Database`], read the backend's failure: `Database` on
+/// SQLite, [`StoreError::Postgres`] on PostgreSQL, and [`StoreError::Unavailable`] (503, send again)
+/// when PostgreSQL cannot be reached, is restarting, or keeps meeting a deadlock.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// The shop's engine settings (JSON), or `None` when never saved.
@@ -231,17 +243,19 @@ pub trait Store: Send + Sync {
     /// pool of its own, let go when dropped (and by the server when the instance dies).
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when PostgreSQL cannot be reached; [`StoreError::Postgres`].
+    /// [`StoreError::Unavailable`] when PostgreSQL cannot be reached, or when another holder kept the
+    /// fulfillment past [`LOCK_WAIT`]; [`StoreError::InvalidInput`] for an empty shop;
+    /// [`StoreError::Postgres`].
     async fn lock_fulfillment(
         &self,
         shop: &str,
         fulfillment_id: &str,
     ) -> Result<FulfillmentGuard, StoreError>;
 
-    /// Claims up to `limit` open pushes that no request works on, to settle them, in every shop: each
-    /// `unknown` one, and each `pending` or `sending` one unchanged for `stale_millis`, unless another
-    /// worker claimed it within its lease; each for `lease_millis`. Answers (shop, fulfillment id),
-    /// the longest unchanged first. A claim alone does not move the shop's version.
+    /// Claims up to `limit` open pushes that may have no request working on them, to settle them, in
+    /// every shop: each `pending`, `sending` or `unknown` one unchanged for `stale_millis`, unless
+    /// another worker claimed it within its lease; each for `lease_millis`. Answers (shop, fulfillment
+    /// id, push id), the longest unchanged first. A claim alone does not move the shop's version.
     ///
     /// # Errors
     /// [`StoreError::Database`]; [`StoreError::Unavailable`].
@@ -250,12 +264,13 @@ pub trait Store: Send + Sync {
         limit: u32,
         stale_millis: i64,
         lease_millis: i64,
-    ) -> Result<Vec<(String, String)>, StoreError>;
+    ) -> Result<Vec<(String, String, i64)>, StoreError>;
 
-    /// Claims the refresh of a shop's tokens at a platform for `lease_millis`, so that one instance
-    /// refreshes them at a time: `true` when this caller has it (credentials stored and no claim
-    /// within its lease). Storing credentials ([`Store::swap_credentials`]), marking them refused
-    /// ([`Store::mark_reconnect`]) and [`Store::release_refresh`] let go of it.
+    /// Claims the refresh of a shop's tokens at a platform for `owner` (a value of the caller's own)
+    /// for `lease_millis`, so that one instance refreshes them at a time: `true` when this caller has
+    /// it (credentials stored and no other claim within its lease). Storing credentials
+    /// ([`Store::swap_credentials`]), marking them refused ([`Store::mark_reconnect`]) and
+    /// [`Store::release_refresh`] let go of it.
     ///
     /// # Errors
     /// [`StoreError::Database`]; [`StoreError::Unavailable`].
@@ -263,14 +278,20 @@ pub trait Store: Send + Sync {
         &self,
         shop: &str,
         platform: Platform,
+        owner: &str,
         lease_millis: i64,
     ) -> Result<bool, StoreError>;
 
-    /// Lets go of the claim on a shop's refresh at a platform. Idempotent.
+    /// Lets go of `owner`'s claim on a shop's refresh at a platform; another's stays. Idempotent.
     ///
     /// # Errors
     /// [`StoreError::Database`]; [`StoreError::Unavailable`].
-    async fn release_refresh(&self, shop: &str, platform: Platform) -> Result<(), StoreError>;
+    async fn release_refresh(
+        &self,
+        shop: &str,
+        platform: Platform,
+        owner: &str,
+    ) -> Result<(), StoreError>;
 
     /// Starts a request under an idempotency key: the first use records it as in progress
     /// ([`IdempotencyStart::Started`]); once finished, the same request gets the stored answer
@@ -353,11 +374,18 @@ pub trait Store: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Marks a shop's credentials at a platform as refused: the merchant must reconnect (reload, for
-    /// Shopify). Answers whether there were credentials to mark.
+    /// Shopify). With `refused`, the sealed refresh token the platform refused, only while it is the
+    /// one stored (a refresh that stored new tokens meanwhile stands). Answers whether credentials
+    /// were marked.
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    async fn mark_reconnect(&self, shop: &str, platform: Platform) -> Result<bool, StoreError>;
+    async fn mark_reconnect(
+        &self,
+        shop: &str,
+        platform: Platform,
+        refused: Option<&str>,
+    ) -> Result<bool, StoreError>;
 
     /// Every shop's credentials at every platform, for resealing them under a new key.
     ///

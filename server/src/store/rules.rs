@@ -37,8 +37,14 @@ pub(super) const SHOP_TABLES: [&str; 12] = [
     "shop_versions",
 ];
 
+/// What [`crate::store::Store::lock_fulfillment`] answers when another holder kept the fulfillment
+/// past [`crate::store::LOCK_WAIT`].
+pub(super) fn held_too_long() -> StoreError {
+    StoreError::Unavailable("the fulfillment stayed held by another request".into())
+}
+
 /// A duration in milliseconds, saturating.
-pub(super) fn millis(d: Duration) -> i64 {
+pub fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 

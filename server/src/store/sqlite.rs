@@ -168,8 +168,7 @@ impl SqliteStore {
 
     fn connect(&self) -> Result<Connection, StoreError> {
         let conn = Connection::open(&self.inner.path)?;
-        let busy_ms =
-            i64::try_from(self.inner.options.busy_timeout.as_millis()).unwrap_or(i64::MAX);
+        let busy_ms = super::millis(self.inner.options.busy_timeout);
         // busy_timeout first, so that switching to WAL waits for other processes.
         conn.busy_timeout(self.inner.options.busy_timeout)?;
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -1558,13 +1557,12 @@ impl SqliteStore {
         limit: u32,
         stale_millis: i64,
         lease_millis: i64,
-    ) -> Result<Vec<(String, String)>, StoreError> {
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
         self.write(|tx, now| {
             let mut statement = tx.prepare_cached(
                 "UPDATE pushes SET settle_claimed_until = ?2 \
                  WHERE id IN (SELECT id FROM pushes \
-                     WHERE (state = 'unknown' \
-                            OR (state IN ('pending', 'sending') AND updated_at <= ?3)) \
+                     WHERE state IN ('pending', 'sending', 'unknown') AND updated_at <= ?3 \
                      AND (settle_claimed_until IS NULL OR settle_claimed_until <= ?4) \
                      ORDER BY updated_at, id LIMIT ?1) \
                  RETURNING shop, fulfillment_id, updated_at, id",
@@ -1583,7 +1581,10 @@ impl SqliteStore {
             )?;
             let mut claimed = rows.collect::<Result<Vec<(i64, i64, String, String)>, _>>()?;
             claimed.sort();
-            Ok(claimed.into_iter().map(|(_, _, s, f)| (s, f)).collect())
+            Ok(claimed
+                .into_iter()
+                .map(|(_, id, s, f)| (s, f, id))
+                .collect())
         })
     }
 
@@ -1592,18 +1593,20 @@ impl SqliteStore {
         &self,
         shop: &str,
         platform: Platform,
+        owner: &str,
         lease_millis: i64,
     ) -> Result<bool, StoreError> {
         self.write(|tx, now| {
             let changed = tx
                 .prepare_cached(
-                    "UPDATE shop_credentials SET refresh_claimed_until = ?3 \
+                    "UPDATE shop_credentials SET refresh_claimed_by = ?3, refresh_claimed_until = ?4 \
                      WHERE shop = ?1 AND platform = ?2 \
-                     AND (refresh_claimed_until IS NULL OR refresh_claimed_until <= ?4)",
+                     AND (refresh_claimed_until IS NULL OR refresh_claimed_until <= ?5)",
                 )?
                 .execute(params![
                     shop,
                     platform.as_str(),
+                    owner,
                     now.saturating_add(lease_millis),
                     now
                 ])?;
@@ -1612,13 +1615,18 @@ impl SqliteStore {
     }
 
     /// Blocking [`Store::release_refresh`].
-    pub fn release_refresh(&self, shop: &str, platform: Platform) -> Result<(), StoreError> {
+    pub fn release_refresh(
+        &self,
+        shop: &str,
+        platform: Platform,
+        owner: &str,
+    ) -> Result<(), StoreError> {
         self.write(|tx, _| {
             tx.prepare_cached(
-                "UPDATE shop_credentials SET refresh_claimed_until = NULL \
-                 WHERE shop = ?1 AND platform = ?2",
+                "UPDATE shop_credentials SET refresh_claimed_by = NULL, refresh_claimed_until = NULL \
+                 WHERE shop = ?1 AND platform = ?2 AND refresh_claimed_by = ?3",
             )?
-            .execute(params![shop, platform.as_str()])?;
+            .execute(params![shop, platform.as_str(), owner])?;
             Ok(())
         })
     }
@@ -1753,7 +1761,7 @@ impl SqliteStore {
                  refresh_expires_at = excluded.refresh_expires_at, \
                  previous_refresh_token = excluded.previous_refresh_token, \
                  needs_reconnect = excluded.needs_reconnect, updated_at = excluded.updated_at, \
-                 refresh_claimed_until = NULL",
+                 refresh_claimed_by = NULL, refresh_claimed_until = NULL",
             )?
             .execute(params![
                 shop,
@@ -1801,14 +1809,20 @@ impl SqliteStore {
     }
 
     /// Blocking [`Store::mark_reconnect`].
-    pub fn mark_reconnect(&self, shop: &str, platform: Platform) -> Result<bool, StoreError> {
+    pub fn mark_reconnect(
+        &self,
+        shop: &str,
+        platform: Platform,
+        refused: Option<&str>,
+    ) -> Result<bool, StoreError> {
         self.write(|tx, now| {
             let changed = tx
                 .prepare_cached(
                     "UPDATE shop_credentials SET needs_reconnect = 1, updated_at = ?3, \
-                     refresh_claimed_until = NULL WHERE shop = ?1 AND platform = ?2",
+                     refresh_claimed_by = NULL, refresh_claimed_until = NULL \
+                     WHERE shop = ?1 AND platform = ?2 AND (?4 IS NULL OR refresh_token = ?4)",
                 )?
-                .execute(params![shop, platform.as_str(), now])?;
+                .execute(params![shop, platform.as_str(), now, refused])?;
             Ok(changed > 0)
         })
     }

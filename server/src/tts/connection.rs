@@ -8,24 +8,12 @@ use std::sync::Arc;
 
 use super::auth::{AuthClient, AuthError, SellerGrant};
 use super::{ShopContext, Tts, TtsError};
+use crate::refresh::{fresh, take_turn, RefreshLocks, Turn};
 use crate::store::{Clock, Platform, ShopCredentials, Store, StoreError, TiktokShop};
 use crate::tokens::{KeyRing, OpenError, Purpose, SecretString};
 
 /// How long before its expiry an access token is refreshed, in milliseconds.
 pub const REFRESH_MARGIN_MS: i64 = 24 * 3600 * 1000;
-/// How long one instance's claim on a shop's refresh lasts: past the refresh's own retries (3 tries of
-/// 4 s); an instance that dies with it leaves the refresh to another after it.
-pub const REFRESH_LEASE: std::time::Duration = std::time::Duration::from_secs(20);
-/// How often an instance waiting on another's refresh reads the tokens again.
-const REFRESH_POLL: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// What a refresh's claim found.
-enum Claimed {
-    /// Tokens fresh already, or one still live while another instance refreshes.
-    Token(SecretString),
-    /// This instance refreshes these credentials.
-    Refresh(ShopCredentials),
-}
 
 /// Why a shop has no TikTok Shop access at hand.
 #[derive(Debug, thiserror::Error)]
@@ -70,13 +58,6 @@ impl ConnectionError {
     }
 }
 
-/// Whether the stored access token has more than [`REFRESH_MARGIN_MS`] to live at `now` (Unix ms).
-fn fresh(stored: &ShopCredentials, now: i64) -> bool {
-    stored
-        .access_expires_at
-        .is_none_or(|at| at - REFRESH_MARGIN_MS > now)
-}
-
 impl From<AuthError> for ConnectionError {
     fn from(error: AuthError) -> Self {
         match error {
@@ -94,12 +75,9 @@ pub struct TtsConnections {
     ring: Arc<KeyRing>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    /// One refresh of a shop at a time in this process: each shop's lock.
-    refreshing: Arc<std::sync::Mutex<std::collections::HashMap<String, RefreshLock>>>,
+    /// One refresh of a shop at a time in this process.
+    refreshing: RefreshLocks,
 }
-
-/// The lock one shop's refresh holds.
-type RefreshLock = Arc<tokio::sync::Mutex<()>>;
 
 impl std::fmt::Debug for TtsConnections {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -125,7 +103,7 @@ impl TtsConnections {
             ring,
             store,
             clock,
-            refreshing: Arc::default(),
+            refreshing: RefreshLocks::default(),
         }
     }
 
@@ -235,94 +213,40 @@ impl TtsConnections {
         };
         let token = if stored.needs_reconnect {
             return Err(ConnectionError::ReconnectNeeded);
-        } else if fresh(&stored, self.clock.now_millis()) {
+        } else if fresh(&stored, REFRESH_MARGIN_MS, self.clock.now_millis()) {
             self.ring
                 .open(shop, Purpose::TiktokAccess, &stored.access_token)?
         } else {
-            self.refresh(shop, stored).await?
+            self.refresh(shop).await?
         };
         Ok(Some(ShopContext::new(tiktok.cipher, token.expose_secret())))
     }
 
-    async fn refresh(
-        &self,
-        shop: &str,
-        stored: ShopCredentials,
-    ) -> Result<SecretString, ConnectionError> {
-        let lock = self
-            .refreshing
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(shop.to_owned())
-            .or_default()
-            .clone();
-        let _one_at_a_time = lock.lock().await;
-        let stored = match self.claim_refresh(shop, stored).await? {
-            Claimed::Token(token) => return Ok(token),
-            Claimed::Refresh(stored) => stored,
-        };
-        let refreshed = self.refresh_claimed(shop, &stored).await;
-        // Stored tokens let go of the claim already; one that failed lets go here. Either way, an
-        // instance claiming next reads the tokens again before refreshing.
-        let _ = self.store.release_refresh(shop, Platform::Tiktok).await;
-        refreshed
-    }
-
-    /// Waits until this instance may refresh the shop's tokens (its claim, across instances), or until
-    /// another's refresh made them fresh. While another instance refreshes, a live access token is used
-    /// as it is.
-    async fn claim_refresh(
-        &self,
-        shop: &str,
-        stored: ShopCredentials,
-    ) -> Result<Claimed, ConnectionError> {
-        let lease = i64::try_from(REFRESH_LEASE.as_millis()).unwrap_or(i64::MAX);
-        let deadline = tokio::time::Instant::now() + REFRESH_LEASE;
-        let mut claimed = false;
-        loop {
-            let stored = self
-                .store
-                .credentials(shop, Platform::Tiktok)
-                .await?
-                .unwrap_or_else(|| stored.clone());
-            let now = self.clock.now_millis();
-            if stored.needs_reconnect || fresh(&stored, now) {
-                if claimed {
-                    self.store.release_refresh(shop, Platform::Tiktok).await?;
-                }
-                if stored.needs_reconnect {
-                    return Err(ConnectionError::ReconnectNeeded);
-                }
-                return Ok(Claimed::Token(self.ring.open(
-                    shop,
-                    Purpose::TiktokAccess,
-                    &stored.access_token,
-                )?));
+    async fn refresh(&self, shop: &str) -> Result<SecretString, ConnectionError> {
+        let _one_at_a_time = self.refreshing.lock(shop).await;
+        let turn = take_turn(
+            &self.store,
+            self.clock.as_ref(),
+            shop,
+            Platform::Tiktok,
+            REFRESH_MARGIN_MS,
+        )
+        .await?;
+        match turn {
+            Turn::Use(stored) => {
+                Ok(self
+                    .ring
+                    .open(shop, Purpose::TiktokAccess, &stored.access_token)?)
             }
-            // Read once more after the claim: a refresh that ended just before it made it needless.
-            if claimed {
-                return Ok(Claimed::Refresh(stored));
+            Turn::Refresh(stored, claim) => {
+                let refreshed = self.refresh_claimed(shop, &stored).await;
+                claim.release().await;
+                refreshed
             }
-            claimed = self
-                .store
-                .claim_refresh(shop, Platform::Tiktok, lease)
-                .await?;
-            if claimed {
-                continue;
-            }
-            if stored.access_expires_at.is_some_and(|at| at > now) {
-                return Ok(Claimed::Token(self.ring.open(
-                    shop,
-                    Purpose::TiktokAccess,
-                    &stored.access_token,
-                )?));
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ConnectionError::Unavailable(
-                    "another instance's refresh of the tokens did not end".into(),
-                ));
-            }
-            tokio::time::sleep(REFRESH_POLL).await;
+            Turn::Gone | Turn::Refused => Err(ConnectionError::ReconnectNeeded),
+            Turn::Busy => Err(ConnectionError::Unavailable(
+                "another instance's refresh of the tokens did not end".into(),
+            )),
         }
     }
 
@@ -355,7 +279,10 @@ impl TtsConnections {
                 Ok(grant.access_token)
             }
             Err(AuthError::Refused { .. }) => {
-                self.mark_reconnect(shop).await?;
+                // Only while the refused token is still the stored one.
+                self.store
+                    .mark_reconnect(shop, Platform::Tiktok, Some(&sealed))
+                    .await?;
                 Err(ConnectionError::ReconnectNeeded)
             }
             // The access token may still be live: no call is made with an expired one.
@@ -375,7 +302,9 @@ impl TtsConnections {
     /// # Errors
     /// The store's.
     pub async fn mark_reconnect(&self, shop: &str) -> Result<(), ConnectionError> {
-        self.store.mark_reconnect(shop, Platform::Tiktok).await?;
+        self.store
+            .mark_reconnect(shop, Platform::Tiktok, None)
+            .await?;
         Ok(())
     }
 }

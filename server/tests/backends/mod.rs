@@ -1,6 +1,8 @@
 //! The stores a suite runs on: SQLite on a fresh file, always, and PostgreSQL on a fresh database when
 //! `PREFLIGHT_TEST_POSTGRES` names a server (`cargo xtask test` starts one and names it). Run alone
-//! with `cargo test`, without that variable, the PostgreSQL runs say so and are skipped.
+//! with `cargo test`, without that variable, the PostgreSQL runs say so and are skipped. The
+//! PostgreSQL store takes a push `sending` for abandoned as soon as no instance holds its
+//! fulfillment, as SQLite does at start.
 
 #![expect(
     clippy::expect_used,
@@ -40,6 +42,7 @@ pub async fn open(name: &str, location: &str, clock: Arc<dyn Clock>) -> Arc<dyn 
     if name == "postgres" {
         let options = PgOptions {
             clock,
+            abandoned_after: std::time::Duration::ZERO,
             ..PgOptions::default()
         };
         Arc::new(
@@ -104,6 +107,7 @@ pub async fn postgres(clock: Arc<dyn Clock>) -> Option<Backend> {
     let url = fresh_postgres_database().await?;
     let options = PgOptions {
         clock: clock.clone(),
+        abandoned_after: std::time::Duration::ZERO,
         ..PgOptions::default()
     };
     let store = PgStore::connect(&url, &options).await.expect("PostgreSQL");

@@ -4,7 +4,6 @@
 
 #![expect(
     clippy::unwrap_used,
-    clippy::panic,
     reason = "a test's set-up: a failure panics with what it could not have"
 )]
 #![allow(dead_code, reason = "each suite uses a part")]
@@ -21,6 +20,8 @@ use serde_json::json;
 pub const SHOP: &str = "acme.myshopify.com";
 /// The first seeded fulfillment's id.
 pub const FIRST_ID: usize = 5_000_000;
+/// The push timeout the servers run with, in seconds: a push `sending` twice as long is abandoned.
+pub const PUSH_TIMEOUT_SECS: u64 = 1;
 
 /// The app's credentials, as the binary is started with them.
 pub fn app() -> AppCredentials {
@@ -60,21 +61,43 @@ pub fn client(timeout: Option<Duration>) -> reqwest::Client {
     .unwrap()
 }
 
+/// A server process, killed and reaped when dropped (a test that fails leaves none behind).
+#[derive(Debug)]
+pub struct Running(Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts the server binary on `database` (a path or a URL), against the simulator at `tts`, and waits
-/// until it answers. The caller kills and reaps it.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the child is killed and waited for by the test that started it"
-)]
+/// until it answers: the process and its URL.
 pub async fn start(
     database: &str,
     tts: std::net::SocketAddr,
     http: &reqwest::Client,
-) -> (Child, String) {
+) -> (Running, String) {
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_preflight-server"))
+    let child = Command::new(env!("CARGO_BIN_EXE_preflight-server"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--database", database])
+        .args(["--push-timeout-secs", &PUSH_TIMEOUT_SECS.to_string()])
         .args([
             "--tts-mode",
             "live",
@@ -92,6 +115,7 @@ pub async fn start(
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(Running)
         .unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -104,11 +128,7 @@ pub async fn start(
         {
             return (child, url);
         }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server did not start");
-        }
+        assert!(Instant::now() < deadline, "the server did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -149,6 +169,29 @@ pub async fn seed(store: &dyn Store, sim: &Simulator, count: usize) {
             )
             .await
             .unwrap();
+    }
+}
+
+/// Syncs fulfillment `id` with key `key` until it is no longer 409 `sync.in_progress` (a push a
+/// killed server left `sending` is taken for abandoned after twice the push timeout): the status and
+/// body.
+pub async fn sync_settled(
+    http: &reqwest::Client,
+    url: &str,
+    id: usize,
+    key: &str,
+) -> (u16, serde_json::Value) {
+    let deadline = Instant::now() + Duration::from_secs(PUSH_TIMEOUT_SECS * 2 + 20);
+    loop {
+        let (status, body) = sync(http, url, id, key).await.unwrap();
+        let code = body
+            .pointer("/error/code")
+            .and_then(serde_json::Value::as_str);
+        if status != 409 || code != Some("sync.in_progress") {
+            return (status, body);
+        }
+        assert!(Instant::now() < deadline, "{id} stayed in progress: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

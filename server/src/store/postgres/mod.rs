@@ -30,7 +30,8 @@ mod embedded {
 const RETRIES: u32 = 4;
 
 /// Runs `$attempt`, a future answering `Result<T, StoreError>` made anew each time, again while it
-/// fails with what a second run may not meet ([`retryable`]), up to [`RETRIES`] times.
+/// fails with what a second run may not meet ([`retryable`]), up to [`RETRIES`] times; a deadlock or
+/// a serialization failure met every time answers [`StoreError::Unavailable`] (send again).
 macro_rules! retrying {
     ($attempt:expr) => {{
         let mut retries = 0_u32;
@@ -42,6 +43,9 @@ macro_rules! retrying {
                 {
                     retries += 1;
                     $crate::store::postgres::backoff(retries).await;
+                }
+                Err(error) if $crate::store::postgres::contended(&error) => {
+                    break Err($crate::store::StoreError::Unavailable(error.to_string()))
                 }
                 outcome => break outcome,
             }
@@ -119,6 +123,17 @@ fn retryable(error: &StoreError) -> bool {
     })
 }
 
+/// Whether a failed transaction met a deadlock (40P01) or a serialization failure (40001).
+fn contended(error: &StoreError) -> bool {
+    let StoreError::Postgres(error) = error else {
+        return false;
+    };
+    error.as_db_error().is_some_and(|db| {
+        *db.code() == SqlState::T_R_DEADLOCK_DETECTED
+            || *db.code() == SqlState::T_R_SERIALIZATION_FAILURE
+    })
+}
+
 /// Gives a connection back to the pool after a call, or closes it when the call found it broken (the
 /// server restarted or ended it): the next call opens a new one rather than meet the same failure.
 fn give_back<T>(client: deadpool_postgres::Object, outcome: &Result<T, StoreError>) {
@@ -147,6 +162,11 @@ pub struct PgOptions {
     pub wait: Duration,
     /// The clock of the stored times, of leases and of retention.
     pub clock: Arc<dyn Clock>,
+    /// How long a push stays `sending` at most while its request lives (twice the server's push
+    /// timeout): [`crate::store::Store::recover_interrupted`] leaves younger ones
+    /// to their request, which may still be under way on an instance whose hold on the fulfillment
+    /// went with its database connection.
+    pub abandoned_after: Duration,
 }
 
 impl Default for PgOptions {
@@ -155,6 +175,7 @@ impl Default for PgOptions {
             max_connections: 16,
             wait: Duration::from_secs(5),
             clock: Arc::new(SystemClock),
+            abandoned_after: super::PUSH_TIMEOUT.saturating_mul(2),
         }
     }
 }
@@ -171,6 +192,7 @@ pub struct PgStore {
     /// This instance's requests queue here, per fulfillment, before one asks the server.
     locks: Arc<KeyedLocks>,
     clock: Arc<dyn Clock>,
+    abandoned_after: Duration,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -217,6 +239,7 @@ impl PgStore {
             lock_pool: pool(config)?,
             locks: Arc::default(),
             clock: options.clock.clone(),
+            abandoned_after: options.abandoned_after,
         };
         store.migrate().await?;
         Ok(store)
@@ -254,6 +277,8 @@ impl PgStore {
         client
             .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
             .await?;
+        // Back to the pool before another is asked for (a pool of one would wait on itself).
+        drop(client);
         match applied {
             Ok(_) => Ok(()),
             Err(error) => {

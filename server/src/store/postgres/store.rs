@@ -12,16 +12,16 @@ use super::rows::{self, push_columns, select_fulfillment, writeback_columns, Cou
 use super::PgStore;
 use crate::store::rules::{
     check_id, check_idempotency_key, check_json, check_oauth_state, check_patch, check_providers,
-    check_sealed, check_shop, check_transition, cut_page, decode_cursor, fix_to_reapply, millis,
-    parse_updated_at, reuse_key, upsert_outcome, writeback_columns as writeback_outcome, KeyReuse,
-    StoredKey, SHOP_TABLES,
+    check_sealed, check_shop, check_transition, cut_page, decode_cursor, fix_to_reapply,
+    held_too_long, millis, parse_updated_at, reuse_key, upsert_outcome,
+    writeback_columns as writeback_outcome, KeyReuse, StoredKey, SHOP_TABLES,
 };
 use crate::store::{
     Answer, Backfill, DeliveryOptionRecord, FulfillmentGuard, FulfillmentPage, FulfillmentPatch,
     FulfillmentQuery, FulfillmentRecord, FulfillmentWebhook, IdempotencyStart, Platform, Purged,
     PushRecord, PushTransition, Recovery, ShopCredentials, Store, StoreError, StoredResponse,
     SyncStatusKind, TiktokEvent, TiktokShop, UpsertOutcome, Writeback, WritebackOutcome,
-    IDEMPOTENCY_RETENTION, MAX_PAGE_LIMIT, WEBHOOK_EVENT_RETENTION,
+    IDEMPOTENCY_RETENTION, LOCK_WAIT, MAX_PAGE_LIMIT, WEBHOOK_EVENT_RETENTION,
 };
 
 /// How many times a write that found a row gone under it (deleted between its `INSERT … ON CONFLICT`
@@ -375,10 +375,13 @@ impl Store for PgStore {
     }
 
     async fn recover_interrupted(&self) -> Result<Recovery, StoreError> {
+        // Only pushes past the longest a live request keeps one `sending`.
+        let before = self.now().saturating_sub(millis(self.abandoned_after));
         let sending = self
             .read_all(
-                "SELECT shop, fulfillment_id, id FROM pushes WHERE state = 'sending' ORDER BY id",
-                &[],
+                "SELECT shop, fulfillment_id, id FROM pushes \
+                 WHERE state = 'sending' AND updated_at <= $1 ORDER BY id",
+                &[&before],
             )
             .await?;
         let mut recovery = Recovery::default();
@@ -428,9 +431,10 @@ impl Store for PgStore {
         fulfillment_id: &str,
     ) -> Result<FulfillmentGuard, StoreError> {
         check_shop(shop)?;
-        Ok(FulfillmentGuard::new(
-            self.hold(shop, fulfillment_id).await?,
-        ))
+        let held = tokio::time::timeout(LOCK_WAIT, self.hold(shop, fulfillment_id))
+            .await
+            .map_err(|_| held_too_long())??;
+        Ok(FulfillmentGuard::new(held))
     }
 
     async fn claim_unsettled_pushes(
@@ -438,12 +442,11 @@ impl Store for PgStore {
         limit: u32,
         stale_millis: i64,
         lease_millis: i64,
-    ) -> Result<Vec<(String, String)>, StoreError> {
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
         // Pushes another worker is claiming now are skipped, not waited for.
         let sql = "UPDATE pushes SET settle_claimed_until = $2 \
                    WHERE id IN (SELECT id FROM pushes \
-                       WHERE (state = 'unknown' \
-                              OR (state IN ('pending', 'sending') AND updated_at <= $3)) \
+                       WHERE state IN ('pending', 'sending', 'unknown') AND updated_at <= $3 \
                        AND (settle_claimed_until IS NULL OR settle_claimed_until <= $4) \
                        ORDER BY updated_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) \
                    RETURNING shop, fulfillment_id, updated_at, id";
@@ -469,32 +472,45 @@ impl Store for PgStore {
             })
             .collect::<Result<Vec<(i64, i64, String, String)>, tokio_postgres::Error>>()?;
         claimed.sort();
-        Ok(claimed.into_iter().map(|(_, _, s, f)| (s, f)).collect())
+        Ok(claimed
+            .into_iter()
+            .map(|(_, id, s, f)| (s, f, id))
+            .collect())
     }
 
     async fn claim_refresh(
         &self,
         shop: &str,
         platform: Platform,
+        owner: &str,
         lease_millis: i64,
     ) -> Result<bool, StoreError> {
-        let sql = "UPDATE shop_credentials SET refresh_claimed_until = $3 \
+        let sql =
+            "UPDATE shop_credentials SET refresh_claimed_by = $3, refresh_claimed_until = $4 \
                    WHERE shop = $1 AND platform = $2 \
-                   AND (refresh_claimed_until IS NULL OR refresh_claimed_until <= $4)";
+                   AND (refresh_claimed_until IS NULL OR refresh_claimed_until <= $5)";
         let now = self.now();
         let params: &Params<'_> = &[
             &shop,
             &platform.as_str(),
+            &owner,
             &now.saturating_add(lease_millis),
             &now,
         ];
         Ok(self.write(sql, params).await? == 1)
     }
 
-    async fn release_refresh(&self, shop: &str, platform: Platform) -> Result<(), StoreError> {
-        let sql = "UPDATE shop_credentials SET refresh_claimed_until = NULL \
-                   WHERE shop = $1 AND platform = $2";
-        self.write(sql, &[&shop, &platform.as_str()]).await?;
+    async fn release_refresh(
+        &self,
+        shop: &str,
+        platform: Platform,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE shop_credentials SET refresh_claimed_by = NULL, \
+                   refresh_claimed_until = NULL \
+                   WHERE shop = $1 AND platform = $2 AND refresh_claimed_by = $3";
+        self.write(sql, &[&shop, &platform.as_str(), &owner])
+            .await?;
         Ok(())
     }
 
@@ -667,7 +683,8 @@ impl Store for PgStore {
                 let update = "UPDATE shop_credentials SET access_token = $3, \
                               access_expires_at = $4, refresh_token = $5, refresh_expires_at = $6, \
                               previous_refresh_token = $7, needs_reconnect = $8, updated_at = $9, \
-                              refresh_claimed_until = NULL WHERE shop = $1 AND platform = $2";
+                              refresh_claimed_by = NULL, refresh_claimed_until = NULL \
+                              WHERE shop = $1 AND platform = $2";
                 ops::execute(tx, update, params).await?;
                 return Ok(true);
             }
@@ -675,10 +692,17 @@ impl Store for PgStore {
         })
     }
 
-    async fn mark_reconnect(&self, shop: &str, platform: Platform) -> Result<bool, StoreError> {
+    async fn mark_reconnect(
+        &self,
+        shop: &str,
+        platform: Platform,
+        refused: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let sql = "UPDATE shop_credentials SET needs_reconnect = TRUE, updated_at = $3, \
-                   refresh_claimed_until = NULL WHERE shop = $1 AND platform = $2";
-        let params: &Params<'_> = &[&shop, &platform.as_str(), &self.now()];
+                   refresh_claimed_by = NULL, refresh_claimed_until = NULL \
+                   WHERE shop = $1 AND platform = $2 \
+                   AND ($4::TEXT IS NULL OR refresh_token = $4)";
+        let params: &Params<'_> = &[&shop, &platform.as_str(), &self.now(), &refused];
         Ok(self.write(sql, params).await? > 0)
     }
 
