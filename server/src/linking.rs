@@ -264,7 +264,13 @@ pub async fn link_order(
             if let Ok(order_json) = serde_json::to_string(tts) {
                 for id in fulfillment_ids {
                     let link = sync::link_json(source.as_str(), order_id);
-                    record_link(state, shop, id, LinkOutcome::Attach(order_json.clone(), link)).await?;
+                    record_link(
+                        state,
+                        shop,
+                        id,
+                        LinkOutcome::Attach(order_json.clone(), link),
+                    )
+                    .await?;
                 }
             }
             if let (Ok(context), false) = (&context, *source == Source::ExternalReference) {
