@@ -16,9 +16,14 @@ use crate::wire::stored_fulfillment;
 /// How far back the backfill reads orders, in days.
 pub const BACKFILL_DAYS: i64 = 30;
 
-/// Starts the shop's backfill in the background, unless it is done or already running here: a first
-/// one, or one that stopped (it goes on from its cursor). Either is stored as `running` before this
-/// returns, so that the request that started it already sees it.
+/// How long an instance's claim on a shop's backfill lasts; renewed at every page. An instance that dies
+/// with it leaves the backfill to the next start once it has passed.
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Starts the shop's backfill in the background, unless it is done or already running, in this
+/// process or another instance ([`crate::store::Store::claim_backfill`]): a first one, or one that
+/// stopped (it goes on from its cursor). Either is stored as `running` before this returns, so that
+/// the request that started it already sees it.
 pub async fn start(state: Arc<AppState>, shop: String) {
     if state.shopify_admin.is_none() {
         return;
@@ -47,6 +52,10 @@ pub async fn start(state: Arc<AppState>, shop: String) {
         Ok(None) => put(&state, &shop, &first(&state)).await.map(|()| true),
         Err(e) => Err(e),
     };
+    let begun = match begun {
+        Ok(true) => claim(&state, &shop).await,
+        other => other,
+    };
     if !matches!(begun, Ok(true)) {
         if let Err(error) = begun {
             tracing::warn!(shop, code = error.code, "backfill not started");
@@ -62,6 +71,7 @@ pub async fn start(state: Arc<AppState>, shop: String) {
         if let Err(error) = run(&state, &shop).await {
             tracing::warn!(shop, code = error.code, "backfill stopped");
         }
+        let _ = state.store.release_backfill(&shop, &state.instance).await;
         state
             .backfilling
             .lock()
@@ -85,16 +95,25 @@ fn first(state: &AppState) -> Backfill {
     }
 }
 
+/// Claims (or renews) the shop's backfill for this instance: whether it is this instance's to run.
+async fn claim(state: &AppState, shop: &str) -> Result<bool, ApiError> {
+    Ok(state
+        .store
+        .claim_backfill(shop, &state.instance, crate::store::millis(LEASE))
+        .await?)
+}
+
 async fn put(state: &AppState, shop: &str, backfill: &Backfill) -> Result<(), ApiError> {
     Ok(state.store.put_backfill(shop, backfill).await?)
 }
 
-/// Runs (or resumes) the shop's backfill to its end.
+/// Runs (or resumes) the shop's backfill to its end, under this instance's claim, renewed at every
+/// page: a claim lost (this instance stalled past [`LEASE`] and another took over) stops it.
 ///
 /// # Errors
 /// The store's errors. Shopify failing stops the backfill as `failed`, with the error's code, to go
 /// on from its cursor at the next start.
-pub async fn run(state: &Arc<AppState>, shop: &str) -> Result<(), ApiError> {
+async fn run(state: &Arc<AppState>, shop: &str) -> Result<(), ApiError> {
     let Some(admin) = state.shopify_admin.clone() else {
         return Ok(());
     };
@@ -109,6 +128,10 @@ pub async fn run(state: &Arc<AppState>, shop: &str) -> Result<(), ApiError> {
     };
     put(state, shop, &backfill).await?;
     loop {
+        if !claim(state, shop).await? {
+            tracing::warn!(shop, "backfill taken over by another instance");
+            return Ok(());
+        }
         let page = match admin
             .orders_since(shop, &backfill.since, backfill.cursor.as_deref())
             .await

@@ -71,6 +71,9 @@ pub struct AppState {
     pub shopify_admin: Option<Arc<ShopifyAdmin>>,
     /// Shops whose backfill runs in this process.
     pub(crate) backfilling: std::sync::Mutex<HashSet<String>>,
+    /// This instance's id, random: it names the work it claims (a backfill) among the instances
+    /// sharing the store.
+    pub instance: String,
     /// Each shop's TikTok Shop connection, and the app's `service_id` its authorization page names,
     /// when the server connects shops to TikTok Shop.
     pub tiktok: Option<(Arc<TtsConnections>, String)>,
@@ -107,6 +110,7 @@ impl AppState {
             installed: std::sync::Mutex::default(),
             shopify_admin: None,
             backfilling: std::sync::Mutex::default(),
+            instance: format!("{:032x}", rand::random::<u128>()),
             tiktok: None,
             tiktok_events: tokio::sync::Notify::new(),
             demo_tiktok: None,

@@ -5,7 +5,7 @@
 )]
 //! The store's contract, on every backend (SQLite on a real file; PostgreSQL when
 //! `PREFLIGHT_TEST_POSTGRES` names a server): shop scoping, webhook ordering and dedupe, listing, the
-//! push state machine, idempotency keys, credentials, leases on TikTok Shop's events. And SQLite's
+//! push state machine, idempotency keys, credentials, leases on TikTok Shop's events and on backfills. And SQLite's
 //! own: pragmas, migrations, the file.
 
 mod backends;
@@ -15,10 +15,10 @@ use std::sync::Arc;
 
 use backends::Backend;
 use preflight_server::store::{
-    request_fingerprint, Clock, DeliveryOptionRecord, FulfillmentPatch, FulfillmentQuery,
-    FulfillmentWebhook, IdempotencyStart, PushState, PushTransition, SqliteOptions, SqliteStore,
-    Store, StoreError, StoredResponse, SyncFailure, SyncStatus, SyncStatusKind, SystemClock,
-    TiktokEvent, UpsertOutcome,
+    request_fingerprint, Backfill, BackfillState, Clock, DeliveryOptionRecord, FulfillmentPatch,
+    FulfillmentQuery, FulfillmentWebhook, IdempotencyStart, PushState, PushTransition,
+    SqliteOptions, SqliteStore, Store, StoreError, StoredResponse, SyncFailure, SyncStatus,
+    SyncStatusKind, SystemClock, TiktokEvent, UpsertOutcome,
 };
 use tempfile::TempDir;
 
@@ -316,6 +316,49 @@ async fn settings_and_delivery_options_read_together_as_apart() {
             store.settings_and_delivery_options(B).await.unwrap(),
             (None, Vec::new())
         );
+    }
+}
+
+#[tokio::test]
+async fn a_backfill_is_claimed_by_one_instance_renewed_by_it_and_taken_over_once_its_lease_passed()
+{
+    for (backend, clock) in each_on_manual_clocks().await {
+        let store: &dyn Store = &*backend.store;
+        // Nothing to claim before the backfill is stored.
+        assert!(!store.claim_backfill(A, "one", 60_000).await.unwrap());
+        let backfill = Backfill {
+            state: BackfillState::Running,
+            since: "2026-10-31T00:00:00Z".into(),
+            cursor: None,
+            orders_read: 0,
+            fulfillments_read: 0,
+            error_code: None,
+            started_at: START,
+        };
+        store.put_backfill(A, &backfill).await.unwrap();
+        assert!(store.claim_backfill(A, "one", 60_000).await.unwrap());
+        assert!(!store.claim_backfill(A, "two", 60_000).await.unwrap());
+        // Its holder renews it, and storing progress keeps it.
+        clock.advance_secs(50);
+        assert!(store.claim_backfill(A, "one", 60_000).await.unwrap());
+        store.put_backfill(A, &backfill).await.unwrap();
+        clock.advance_secs(50);
+        assert!(!store.claim_backfill(A, "two", 60_000).await.unwrap());
+        // Its holder stalls past the lease: another takes over, and the first has lost it.
+        clock.advance_secs(11);
+        assert!(
+            store.claim_backfill(A, "two", 60_000).await.unwrap(),
+            "{}",
+            backend.name
+        );
+        assert!(!store.claim_backfill(A, "one", 60_000).await.unwrap());
+        // Only the holder lets go.
+        store.release_backfill(A, "one").await.unwrap();
+        assert!(!store.claim_backfill(A, "three", 60_000).await.unwrap());
+        store.release_backfill(A, "two").await.unwrap();
+        assert!(store.claim_backfill(A, "three", 60_000).await.unwrap());
+        // Another shop's is its own.
+        assert!(!store.claim_backfill(B, "three", 60_000).await.unwrap());
     }
 }
 

@@ -119,7 +119,9 @@ CREATE TABLE backfills (
     fulfillments_read BIGINT NOT NULL DEFAULT 0 CHECK (fulfillments_read >= 0),
     error_code        TEXT,
     started_at        BIGINT NOT NULL,
-    updated_at        BIGINT NOT NULL
+    updated_at        BIGINT NOT NULL,
+    claimed_by        TEXT,
+    claimed_until     BIGINT
 );
 
 CREATE TABLE tiktok_shops (

@@ -573,4 +573,21 @@ impl Store for SqliteStore {
         let shop = shop.to_owned();
         blocking(move || store.settings_and_delivery_options(&shop)).await
     }
+
+    async fn claim_backfill(
+        &self,
+        shop: &str,
+        owner: &str,
+        lease_millis: i64,
+    ) -> Result<bool, StoreError> {
+        let store = self.clone();
+        let (shop, owner) = (shop.to_owned(), owner.to_owned());
+        blocking(move || store.claim_backfill(&shop, &owner, lease_millis)).await
+    }
+
+    async fn release_backfill(&self, shop: &str, owner: &str) -> Result<(), StoreError> {
+        let store = self.clone();
+        let (shop, owner) = (shop.to_owned(), owner.to_owned());
+        blocking(move || store.release_backfill(&shop, &owner)).await
+    }
 }

@@ -11,11 +11,13 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "settle_and_refresh_leases", V7),
 ];
 
-/// Work several instances share is claimed with a lease: settling a push a request left open, and
-/// refreshing a shop's tokens (one refresh at a time across instances). A claim alone does not move
+/// Work several instances share is claimed with a lease: settling a push a request left open, a
+/// shop's backfill, and refreshing a shop's tokens (one refresh at a time across instances). A claim alone does not move
 /// the shop's version: nothing it shows changed.
 const V7: &str = r"
 ALTER TABLE pushes ADD COLUMN settle_claimed_until INTEGER;
+ALTER TABLE backfills ADD COLUMN claimed_by TEXT;
+ALTER TABLE backfills ADD COLUMN claimed_until INTEGER;
 ALTER TABLE shop_credentials ADD COLUMN refresh_claimed_by TEXT;
 ALTER TABLE shop_credentials ADD COLUMN refresh_claimed_until INTEGER;
 DROP TRIGGER pushes_updated;

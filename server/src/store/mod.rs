@@ -252,6 +252,25 @@ pub trait Store: Send + Sync {
         fulfillment_id: &str,
     ) -> Result<FulfillmentGuard, StoreError>;
 
+    /// Claims the shop's backfill for `owner` (an instance's id) for `lease_millis`: `true` when it
+    /// was not claimed, its lease passed, or `owner` holds it already (the lease is renewed). Needs the
+    /// backfill stored ([`Store::put_backfill`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    async fn claim_backfill(
+        &self,
+        shop: &str,
+        owner: &str,
+        lease_millis: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Lets go of `owner`'s claim on the shop's backfill; another's stays. Idempotent.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    async fn release_backfill(&self, shop: &str, owner: &str) -> Result<(), StoreError>;
+
     /// Claims up to `limit` open pushes that may have no request working on them, to settle them, in
     /// every shop: each `pending`, `sending` or `unknown` one unchanged for `stale_millis`, unless
     /// another worker claimed it within its lease; each for `lease_millis`. Answers (shop, fulfillment

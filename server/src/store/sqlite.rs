@@ -1588,6 +1588,36 @@ impl SqliteStore {
         })
     }
 
+    /// Blocking [`Store::claim_backfill`].
+    pub fn claim_backfill(
+        &self,
+        shop: &str,
+        owner: &str,
+        lease_millis: i64,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx, now| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE backfills SET claimed_by = ?2, claimed_until = ?3 WHERE shop = ?1 \
+                     AND (claimed_by IS NULL OR claimed_by = ?2 OR claimed_until <= ?4)",
+                )?
+                .execute(params![shop, owner, now.saturating_add(lease_millis), now])?;
+            Ok(changed == 1)
+        })
+    }
+
+    /// Blocking [`Store::release_backfill`].
+    pub fn release_backfill(&self, shop: &str, owner: &str) -> Result<(), StoreError> {
+        self.write(|tx, _| {
+            tx.prepare_cached(
+                "UPDATE backfills SET claimed_by = NULL, claimed_until = NULL \
+                 WHERE shop = ?1 AND claimed_by = ?2",
+            )?
+            .execute(params![shop, owner])?;
+            Ok(())
+        })
+    }
+
     /// Blocking [`Store::claim_refresh`].
     pub fn claim_refresh(
         &self,

@@ -478,6 +478,26 @@ impl Store for PgStore {
             .collect())
     }
 
+    async fn claim_backfill(
+        &self,
+        shop: &str,
+        owner: &str,
+        lease_millis: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE backfills SET claimed_by = $2, claimed_until = $3 WHERE shop = $1 \
+                   AND (claimed_by IS NULL OR claimed_by = $2 OR claimed_until <= $4)";
+        let now = self.now();
+        let params: &Params<'_> = &[&shop, &owner, &now.saturating_add(lease_millis), &now];
+        Ok(self.write(sql, params).await? == 1)
+    }
+
+    async fn release_backfill(&self, shop: &str, owner: &str) -> Result<(), StoreError> {
+        let sql = "UPDATE backfills SET claimed_by = NULL, claimed_until = NULL \
+                   WHERE shop = $1 AND claimed_by = $2";
+        self.write(sql, &[&shop, &owner]).await?;
+        Ok(())
+    }
+
     async fn claim_refresh(
         &self,
         shop: &str,
