@@ -63,14 +63,14 @@ struct Config {
         hide_env_values = true
     )]
     database: String,
-    /// How long a push waits for TikTok Shop's answer, in seconds, before its outcome is unknown (and
-    /// read back before anything is pushed again). A push `sending` twice as long is taken for
+    /// How long a push waits for TikTok Shop's answer, in seconds (2 to 60), before its outcome is
+    /// unknown (and read back before anything is pushed again). A push `sending` twice as long is taken for
     /// abandoned by its request: give every instance the same.
     #[arg(
         long,
         env = "PREFLIGHT_PUSH_TIMEOUT_SECS",
         default_value_t = 20,
-        value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=600)
+        value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(2..=60)
     )]
     push_timeout_secs: u64,
     /// PostgreSQL connections this instance opens for queries, and as many again for the locks of

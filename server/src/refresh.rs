@@ -87,7 +87,8 @@ pub(crate) async fn take_turn(
         platform,
         owner: format!("{:032x}", rand::random::<u128>()),
     };
-    let deadline = tokio::time::Instant::now() + REFRESH_LEASE;
+    // Past the lease: a claimant that died lets this request take over before it gives up.
+    let deadline = tokio::time::Instant::now() + REFRESH_LEASE + POLL * 50;
     let mut claimed = false;
     loop {
         let stored = match store.credentials(shop, platform).await {

@@ -18,7 +18,7 @@ use crate::store::{
     Answer, FulfillmentPatch, FulfillmentRecord, HeldFix, PushRecord, PushState, PushTransition,
     StoredResponse, SyncFailure, SyncStatus, WritebackState,
 };
-use crate::tts::{MarkPackageShippedRequest, TtsError, UpdateShippingInfoRequest};
+use crate::tts::{MarkPackageShippedRequest, ShopContext, TtsError, UpdateShippingInfoRequest};
 use crate::wire::fulfillment_json;
 use crate::writeback;
 use axum::http::StatusCode;
@@ -581,6 +581,11 @@ pub async fn sync(
     }
 
     if let Some((push, plan)) = resend {
+        // Everything the call needs first: from `sending` on, only the call itself.
+        let history = history_of(&record)?;
+        let source = ValidatorSource::of_shop(state, shop).await?;
+        let validator = state.engine.run(move || source.validator()).await??;
+        let ctx = tiktok_context(state, shop).await?;
         let push = transition(
             state,
             shop,
@@ -588,9 +593,6 @@ pub async fn sync(
             PushTransition::new(PushState::Unknown, PushState::Sending),
         )
         .await?;
-        let history = history_of(&record)?;
-        let source = ValidatorSource::of_shop(state, shop).await?;
-        let validator = state.engine.run(move || source.validator()).await??;
         let sending = Sending {
             record: &record,
             order_id: &order_id,
@@ -598,6 +600,8 @@ pub async fn sync(
             push,
             plan,
             history,
+            ctx,
+            deadline: tokio::time::Instant::now() + state.push_timeout,
         };
         return send(state, shop, sending, idempotency).await;
     }
@@ -652,6 +656,8 @@ pub async fn sync(
             "a ready report without a plan",
         )
     })?;
+    // Everything the call needs first: from `sending` on, only the call itself.
+    let ctx = tiktok_context(state, shop).await?;
     // The order, the report and the push in `sending`, committed together before the call: a crash
     // from here on leaves `sending`, read back as `unknown`.
     let push = state
@@ -671,6 +677,8 @@ pub async fn sync(
         push,
         plan,
         history,
+        ctx,
+        deadline: tokio::time::Instant::now() + state.push_timeout,
     };
     send(state, shop, sending, idempotency).await
 }
@@ -684,6 +692,11 @@ struct Sending<'a> {
     push: PushRecord,
     plan: Plan,
     history: Option<History>,
+    /// The shop's TikTok Shop context, read before the push went to `sending`.
+    ctx: ShopContext,
+    /// The push timeout from the commit of `sending`: the call ends by then, so that a push
+    /// `sending` twice as long surely has no request behind it ([`AppState::abandoned_after`]).
+    deadline: tokio::time::Instant,
 }
 
 /// Calls TikTok Shop for a push in `sending` and records the outcome.
@@ -700,8 +713,21 @@ async fn send(
         push,
         plan,
         history,
+        ctx,
+        deadline,
     } = sending;
-    let ctx = tiktok_context(state, shop).await?;
+    if tokio::time::Instant::now() >= deadline {
+        // Past its deadline before it left (a stalled process): surely not sent.
+        let failed = PushTransition {
+            failure: Some(SyncFailure {
+                code: "sync.not_sent".into(),
+                reason: "The push could not leave within its time.".into(),
+                solution: "Sync again.".into(),
+            }),
+            ..PushTransition::new(PushState::Sending, PushState::Failed)
+        };
+        return finish(state, shop, &push, failed, idempotency, StatusCode::OK).await;
+    }
     let call = async {
         if plan.is_ship() {
             state
@@ -733,9 +759,7 @@ async fn send(
                 .map(|()| package_id)
         }
     };
-    // Bounded, so that a push left `sending` longer than twice as long surely has no request behind
-    // it (see `AppState::abandoned_after`).
-    let result = tokio::time::timeout(state.push_timeout, call)
+    let result = tokio::time::timeout_at(deadline, call)
         .await
         .unwrap_or_else(|_| {
             Err(TtsError::Unknown(
@@ -899,6 +923,12 @@ pub async fn settle(
     else {
         return Ok(None);
     };
+    // Unchanged for as long as at its claim: one a sync touched since (it may have sent it again)
+    // is left to a later claim.
+    let age = state.clock.now_millis() - push.updated_at.unix_millis();
+    if age < crate::store::millis(state.abandoned_after()) {
+        return Ok(None);
+    }
     match push.state {
         PushState::Pending => {
             let failed = PushTransition {

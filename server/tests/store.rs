@@ -18,7 +18,7 @@ use preflight_server::store::{
     request_fingerprint, Backfill, BackfillState, Clock, DeliveryOptionRecord, FulfillmentPatch,
     FulfillmentQuery, FulfillmentWebhook, IdempotencyStart, PushState, PushTransition,
     SqliteOptions, SqliteStore, Store, StoreError, StoredResponse, SyncFailure, SyncStatus,
-    SyncStatusKind, SystemClock, TiktokEvent, UpsertOutcome,
+    SyncStatusKind, SystemClock, TiktokEvent, UpsertOutcome, IDEMPOTENCY_LOCK_TIMEOUT,
 };
 use tempfile::TempDir;
 
@@ -1002,7 +1002,8 @@ async fn idempotency_keys_replay_mismatch_in_progress_and_purge() {
         );
 
         // A request that died holding its key: after the lock timeout another takes it over.
-        clock.advance_secs(30);
+        let timeout = i64::try_from(IDEMPOTENCY_LOCK_TIMEOUT.as_secs()).unwrap();
+        clock.advance_secs(timeout - 1);
         assert_eq!(
             store
                 .begin_idempotent(A, "k2", &other)
@@ -1011,7 +1012,7 @@ async fn idempotency_keys_replay_mismatch_in_progress_and_purge() {
                 .code(),
             "idempotency.in_progress"
         );
-        clock.advance_secs(31);
+        clock.advance_secs(1);
         assert_eq!(
             store.begin_idempotent(A, "k2", &other).await.unwrap(),
             IdempotencyStart::Started
@@ -1057,7 +1058,7 @@ async fn idempotency_keys_replay_mismatch_in_progress_and_purge() {
 
         // Retention: 24 hours after the first request.
         assert_eq!(store.purge_expired().await.unwrap().idempotency_keys, 0);
-        clock.advance_secs(24 * 3600 - 62);
+        clock.advance_secs(24 * 3600 - timeout - 1);
         assert_eq!(
             store.begin_idempotent(A, "k1", &fp).await.unwrap(),
             IdempotencyStart::Replay(answer)
@@ -1072,7 +1073,7 @@ async fn idempotency_keys_replay_mismatch_in_progress_and_purge() {
         let purged = store.purge_expired().await.unwrap();
         assert_eq!(purged.idempotency_keys, 1, "k2");
         assert_eq!(purged.webhook_events, 0);
-        clock.advance_secs(6 * 24 * 3600 + 61);
+        clock.advance_secs(6 * 24 * 3600 + timeout + 1);
         let purged = store.purge_expired().await.unwrap();
         assert_eq!(purged.idempotency_keys, 3, "the long key, k1 and k3");
         assert_eq!(purged.webhook_events, 1);

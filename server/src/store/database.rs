@@ -30,7 +30,7 @@ impl std::str::FromStr for Database {
                 .map_err(|e| StoreError::invalid("database", e.to_string()))?;
             return Ok(Self::Postgres(text.to_owned()));
         }
-        if text.contains('=') {
+        if is_key_value(text) {
             return Err(StoreError::invalid(
                 "database",
                 "a PostgreSQL connection string: give it as a postgres:// URL",
@@ -46,6 +46,25 @@ impl std::str::FromStr for Database {
         }
         Ok(Self::Sqlite(PathBuf::from(path)))
     }
+}
+
+/// Whether `text` reads as libpq's `key=value` connection string (`host=db user=app …`) rather than a
+/// file name.
+fn is_key_value(text: &str) -> bool {
+    const KEYS: [&str; 8] = [
+        "host",
+        "hostaddr",
+        "port",
+        "dbname",
+        "user",
+        "password",
+        "sslmode",
+        "application_name",
+    ];
+    text.split_whitespace().any(|word| {
+        word.split_once('=')
+            .is_some_and(|(key, _)| KEYS.contains(&key.to_ascii_lowercase().as_str()))
+    })
 }
 
 /// Names the database without its password: fit for logs.
@@ -135,6 +154,11 @@ mod tests {
             .parse::<Database>()
             .unwrap_err();
         assert!(!refused.to_string().contains("s3cret"));
+        // A file name with `=` in it is a file name.
+        assert_eq!(
+            "/srv/env=prod/p.db".parse::<Database>().unwrap(),
+            Database::Sqlite("/srv/env=prod/p.db".into())
+        );
         assert_eq!(
             "sqlite:data/p.db".parse::<Database>().unwrap(),
             Database::Sqlite("data/p.db".into())

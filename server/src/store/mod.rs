@@ -60,16 +60,24 @@ pub use sqlite::{Pragmas, SqliteOptions, SqliteStore};
 pub const IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 3600);
 /// How long a request may hold its idempotency key before another request with it may take over
 /// (a request that died without finishing, on another process).
-pub const IDEMPOTENCY_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+/// Past the longest a request runs: a wait for its fulfillment ([`LOCK_WAIT`]), its reads, and a push
+/// ([`MAX_PUSH_TIMEOUT`]).
+pub const IDEMPOTENCY_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a webhook's `X-Shopify-Event-Id` is remembered.
 pub const WEBHOOK_EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
-/// How long [`Store::lock_fulfillment`] waits for another holder at most: past every push's timeout,
-/// so that only a holder that hangs makes it give up.
-pub const LOCK_WAIT: Duration = Duration::from_secs(60);
+/// How long [`Store::lock_fulfillment`] waits for another holder at most: past the longest a holder
+/// keeps it (its reads and a push of [`MAX_PUSH_TIMEOUT`]), so that only a holder that hangs makes it
+/// give up.
+pub const LOCK_WAIT: Duration = Duration::from_secs(90);
 
 /// How long a push waits for TikTok Shop's answer by default, past which its outcome is unknown; a
 /// push `sending` twice as long has no live request behind it.
 pub const PUSH_TIMEOUT: Duration = Duration::from_secs(20);
+/// The shortest push timeout: twice it (when a push is taken for abandoned) stays far above the skew
+/// of synchronized clocks between instances.
+pub const MIN_PUSH_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest push timeout.
+pub const MAX_PUSH_TIMEOUT: Duration = Duration::from_secs(60);
 /// The most rows one page holds; a larger `limit` is lowered to it.
 pub const MAX_PAGE_LIMIT: u32 = 250;
 

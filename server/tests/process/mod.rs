@@ -21,7 +21,7 @@ pub const SHOP: &str = "acme.myshopify.com";
 /// The first seeded fulfillment's id.
 pub const FIRST_ID: usize = 5_000_000;
 /// The push timeout the servers run with, in seconds: a push `sending` twice as long is abandoned.
-pub const PUSH_TIMEOUT_SECS: u64 = 1;
+pub const PUSH_TIMEOUT_SECS: u64 = 2;
 
 /// The app's credentials, as the binary is started with them.
 pub fn app() -> AppCredentials {

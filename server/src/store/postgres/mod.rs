@@ -15,7 +15,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    ClientWrapper, Hook, HookError, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod,
+    Runtime,
+};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
@@ -217,7 +220,7 @@ impl PgStore {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StoreError::invalid("database", e.to_string()))?;
-        let pool = |config: tokio_postgres::Config| {
+        let builder = |config: tokio_postgres::Config| {
             let manager = Manager::from_config(
                 config,
                 NoTls,
@@ -231,12 +234,28 @@ impl PgStore {
                 .wait_timeout(Some(options.wait))
                 .create_timeout(Some(options.wait))
                 .recycle_timeout(Some(options.wait))
-                .build()
-                .map_err(|e| StoreError::invalid("database", e.to_string()))
         };
+        let invalid =
+            |e: deadpool_postgres::BuildError| StoreError::invalid("database", e.to_string());
+        // A lock's session must end soon after its instance's host is lost without a word, so that
+        // its locks go: the server probes it every few seconds (by default only after 2 hours).
+        let keepalives = Hook::async_fn(|client: &mut ClientWrapper, _| {
+            Box::pin(async move {
+                client
+                    .batch_execute(
+                        "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; \
+                         SET tcp_keepalives_count = 3",
+                    )
+                    .await
+                    .map_err(HookError::Backend)
+            })
+        });
         let store = Self {
-            pool: pool(config.clone())?,
-            lock_pool: pool(config)?,
+            pool: builder(config.clone()).build().map_err(invalid)?,
+            lock_pool: builder(config)
+                .post_create(keepalives)
+                .build()
+                .map_err(invalid)?,
             locks: Arc::default(),
             clock: options.clock.clone(),
             abandoned_after: options.abandoned_after,
