@@ -291,7 +291,8 @@ async fn a_fulfillment_is_locked_across_instances_and_let_go_when_its_holder_die
     let ended: i64 = admin
         .query_one(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_locks \
-             WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()",
+             WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             &[],
         )
         .await
