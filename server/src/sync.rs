@@ -390,6 +390,8 @@ async fn transition(
     push: &PushRecord,
     transition: PushTransition,
 ) -> Result<PushRecord, ApiError> {
+    // Only the attempt this caller read.
+    let transition = transition.at_attempt(push.attempts);
     Ok(state
         .store
         .transition_push(shop, push.id, &transition)
@@ -843,6 +845,8 @@ async fn finish(
     idempotency: &Idempotency<'_>,
     status: StatusCode,
 ) -> Result<Synced, ApiError> {
+    // Only the attempt this request sent: one taken for abandoned and sent again is another's.
+    let transition = transition.at_attempt(push.attempts);
     let answer: Answer = Arc::new(move |record| StoredResponse {
         status: status.as_u16(),
         body: fulfillment_json(record).to_string(),

@@ -363,6 +363,43 @@ async fn a_backfill_is_claimed_by_one_instance_renewed_by_it_and_taken_over_once
 }
 
 #[tokio::test]
+async fn a_move_at_an_attempt_taken_over_since_is_refused() {
+    for backend in each().await {
+        let store: &dyn Store = &*backend.store;
+        add_fulfillment(store, A, "5001").await;
+        let push = store.create_push(A, "5001", PLAN, None).await.unwrap();
+        let first = PushTransition::new(PushState::Pending, PushState::Sending).at_attempt(0);
+        let first = store.transition_push(A, push.id, &first).await.unwrap();
+        assert_eq!(first.attempts, 1);
+        // Taken for abandoned and sent again by another request: attempt 2.
+        for (from, to) in [
+            (PushState::Sending, PushState::Unknown),
+            (PushState::Unknown, PushState::Sending),
+        ] {
+            store
+                .transition_push(A, push.id, &PushTransition::new(from, to))
+                .await
+                .unwrap();
+        }
+        // The first request's late outcome does not move the second attempt.
+        let late = PushTransition::new(PushState::Sending, PushState::Unknown).at_attempt(1);
+        assert_eq!(
+            store
+                .transition_push(A, push.id, &late)
+                .await
+                .unwrap_err()
+                .code(),
+            "push.state_changed",
+            "{}",
+            backend.name
+        );
+        let own = PushTransition::new(PushState::Sending, PushState::Sent).at_attempt(2);
+        let sent = store.transition_push(A, push.id, &own).await.unwrap();
+        assert_eq!((sent.state, sent.attempts), (PushState::Sent, 2));
+    }
+}
+
+#[tokio::test]
 async fn webhooks_keep_the_newest_version_and_drop_repeated_events() {
     for backend in each().await {
         eprintln!("on {}", backend.name);

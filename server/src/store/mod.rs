@@ -1083,6 +1083,10 @@ pub struct PushTransition {
     pub report_json: Option<String>,
     /// The tracking number pushed, with `sent`: a write-back held or failed becomes `pending`, for it.
     pub writeback_number: Option<String>,
+    /// The push's attempts as the caller read them: the move happens only while they still are, so
+    /// that a caller whose attempt was taken for abandoned and sent again never moves the later one
+    /// ([`StoreError::PushStateChanged`]). `None`: any attempt.
+    pub attempts: Option<u32>,
 }
 
 impl PushTransition {
@@ -1098,7 +1102,15 @@ impl PushTransition {
             tts_order_json: None,
             report_json: None,
             writeback_number: None,
+            attempts: None,
         }
+    }
+
+    /// The same move, only while the push is still at `attempts`.
+    #[must_use]
+    pub const fn at_attempt(mut self, attempts: u32) -> Self {
+        self.attempts = Some(attempts);
+        self
     }
 }
 

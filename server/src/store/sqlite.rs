@@ -300,11 +300,12 @@ fn apply_transition(
         tts_order_json,
         report_json,
         writeback_number,
+        attempts,
     } = transition;
     let (from, to) = (*from, *to);
     let push = load_push(tx, shop, push_id)?
         .ok_or_else(|| StoreError::not_found("push", push_id.to_string()))?;
-    if push.state != from {
+    if push.state != from || attempts.is_some_and(|a| a != push.attempts) {
         return Err(StoreError::PushStateChanged {
             push_id,
             expected: from,

@@ -237,8 +237,10 @@ pub(super) async fn apply_transition<C: GenericClient>(
         tts_order_json,
         report_json,
         writeback_number,
+        attempts,
     } = transition;
     let (from, to) = (*from, *to);
+    let attempts = attempts.map(i64::from);
     let not_found = || StoreError::not_found("push", push_id.to_string());
     let lock = "SELECT p.fulfillment_id FROM pushes p JOIN fulfillments f \
                 ON f.shop = p.shop AND f.fulfillment_id = p.fulfillment_id \
@@ -258,7 +260,8 @@ pub(super) async fn apply_transition<C: GenericClient>(
                           ELSE failure_reason END, \
          failure_solution = CASE WHEN $7::text IS NOT NULL THEN $9::text \
                             WHEN $3 = 'sent' THEN NULL ELSE failure_solution END \
-         WHERE shop = $1 AND id = $2 AND state = $10 RETURNING ",
+         WHERE shop = $1 AND id = $2 AND state = $10 \
+         AND ($11::BIGINT IS NULL OR attempts = $11) RETURNING ",
         push_columns!()
     );
     let moved = opt(
@@ -275,6 +278,7 @@ pub(super) async fn apply_transition<C: GenericClient>(
             &failure.as_ref().map(|f| f.reason.as_str()),
             &failure.as_ref().map(|f| f.solution.as_str()),
             &from.as_str(),
+            &attempts,
         ],
     )
     .await?;
