@@ -9,6 +9,8 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::{cargo, root};
@@ -195,7 +197,7 @@ fn instances(count: usize) -> Result<(), String> {
         .arg("--demo")
         .args(["--listen", &format!("127.0.0.1:{simulators_port}")])
         .args(["--app-url", &format!("http://127.0.0.1:{first}")]);
-    eprintln!("xtask: $ preflight-simulators --demo --listen 127.0.0.1:{simulators_port} (seeding the demo shop)");
+    eprintln!("xtask: $ PREFLIGHT_DATABASE={database} preflight-simulators --demo --listen 127.0.0.1:{simulators_port} (seeding the demo shop)");
     children.push(
         simulators
             .spawn()
@@ -218,7 +220,7 @@ fn instances(count: usize) -> Result<(), String> {
                 .arg(root().join("www"))
                 .arg("--pkg")
                 .arg(root().join("pkg"));
-            eprintln!("xtask: $ preflight-server --demo --listen 127.0.0.1:{port} --database {database} --simulators {simulators_url} …");
+            eprintln!("xtask: $ PREFLIGHT_DATABASE={database} preflight-server --demo --listen 127.0.0.1:{port} --simulators {simulators_url} …");
             children.push(
                 instance
                     .spawn()
@@ -235,23 +237,48 @@ fn instances(count: usize) -> Result<(), String> {
         return Err(message);
     }
     print_instances(first, count, &simulators_url);
-    // Until one stops (Ctrl-C stops them all).
-    let stopped = loop {
-        if let Some(status) = children
-            .iter_mut()
-            .find_map(|c| c.try_wait().ok().flatten())
-        {
-            break status;
+    // Ctrl-C reaches the processes too; this process lives on to stop PostgreSQL, which runs in a
+    // process group of its own.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let interrupted = interrupted.clone();
+        ctrlc::set_handler(move || interrupted.store(true, Ordering::SeqCst))
+            .map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
+    }
+    // An instance that stops leaves the others serving; the demo ends with Ctrl-C, or when the
+    // simulators or every instance stopped.
+    let mut running = vec![true; children.len()];
+    let outcome = loop {
+        if interrupted.load(Ordering::SeqCst) {
+            break Ok(());
+        }
+        for (i, child) in children.iter_mut().enumerate() {
+            let Some(true) = running.get(i).copied() else {
+                continue;
+            };
+            if let Ok(Some(status)) = child.try_wait() {
+                if let Some(slot) = running.get_mut(i) {
+                    *slot = false;
+                }
+                if i == 0 {
+                    eprintln!("xtask: the simulators stopped ({status})");
+                } else {
+                    let port = usize::from(first) + i - 1;
+                    eprintln!("xtask: the instance on port {port} stopped ({status}); the others carry on");
+                }
+            }
+        }
+        if running.first() == Some(&false) {
+            break Err("the simulators stopped".to_owned());
+        }
+        if running.iter().skip(1).all(|r| !r) {
+            break Err("every instance stopped".to_owned());
         }
         std::thread::sleep(Duration::from_millis(200));
     };
     stop(&mut children);
     drop(postgres);
-    if stopped.success() {
-        Ok(())
-    } else {
-        Err(format!("a process of the demo stopped: {stopped}"))
-    }
+    outcome
 }
 
 fn stop(children: &mut [Child]) {
@@ -284,8 +311,9 @@ fn print_instances(first: u16, count: usize, simulators: &str) {
     • Sync one fulfillment from both at once: it is pushed once.
     • The simulators send their webhooks to the first instance, as a load
       balancer would to any one of them.
-    Ctrl-C stops them all. Each run starts on a fresh database in
-    target/postgres/.
+    • Kill an instance (kill -9): the others carry on, syncs included.
+    Ctrl-C stops them all and the database. Each run starts on a fresh
+    database in target/postgres/.
 ",
         urls.join("\n      ")
     );
