@@ -28,15 +28,8 @@ pub async fn start(state: Arc<AppState>, shop: String) {
     if state.shopify_admin.is_none() {
         return;
     }
-    {
-        let mut running = state
-            .backfilling
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !running.insert(shop.clone()) {
-            return;
-        }
-    }
+    // This run's own name: a run under way, in this process or another, holds the claim.
+    let owner = format!("{}/{:016x}", state.instance, rand::random::<u64>());
     let stored = state.store.backfill(&shop).await.map_err(ApiError::from);
     let begun = match stored {
         Ok(Some(b)) if b.state == BackfillState::Done => Ok(false),
@@ -53,30 +46,22 @@ pub async fn start(state: Arc<AppState>, shop: String) {
         Err(e) => Err(e),
     };
     let begun = match begun {
-        Ok(true) => claim(&state, &shop).await,
+        Ok(true) => claim(&state, &shop, &owner).await,
         other => other,
     };
     if !matches!(begun, Ok(true)) {
         if let Err(error) = begun {
             tracing::warn!(shop, code = error.code, "backfill not started");
         }
-        state
-            .backfilling
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&shop);
         return;
     }
     tokio::spawn(async move {
-        if let Err(error) = run(&state, &shop).await {
+        // Stored `done` or `failed`, the claim went with that write; a run that stopped on the
+        // store lets go here.
+        if let Err(error) = run(&state, &shop, &owner).await {
             tracing::warn!(shop, code = error.code, "backfill stopped");
+            let _ = state.store.release_backfill(&shop, &owner).await;
         }
-        let _ = state.store.release_backfill(&shop, &state.instance).await;
-        state
-            .backfilling
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&shop);
     });
 }
 
@@ -95,11 +80,11 @@ fn first(state: &AppState) -> Backfill {
     }
 }
 
-/// Claims (or renews) the shop's backfill for this instance: whether it is this instance's to run.
-async fn claim(state: &AppState, shop: &str) -> Result<bool, ApiError> {
+/// Claims (or renews) the shop's backfill for the run `owner`: whether it is this run's.
+async fn claim(state: &AppState, shop: &str, owner: &str) -> Result<bool, ApiError> {
     Ok(state
         .store
-        .claim_backfill(shop, &state.instance, crate::store::millis(LEASE))
+        .claim_backfill(shop, owner, crate::store::millis(LEASE))
         .await?)
 }
 
@@ -113,7 +98,7 @@ async fn put(state: &AppState, shop: &str, backfill: &Backfill) -> Result<(), Ap
 /// # Errors
 /// The store's errors. Shopify failing stops the backfill as `failed`, with the error's code, to go
 /// on from its cursor at the next start.
-async fn run(state: &Arc<AppState>, shop: &str) -> Result<(), ApiError> {
+async fn run(state: &Arc<AppState>, shop: &str, owner: &str) -> Result<(), ApiError> {
     let Some(admin) = state.shopify_admin.clone() else {
         return Ok(());
     };
@@ -128,7 +113,7 @@ async fn run(state: &Arc<AppState>, shop: &str) -> Result<(), ApiError> {
     };
     put(state, shop, &backfill).await?;
     loop {
-        if !claim(state, shop).await? {
+        if !claim(state, shop, owner).await? {
             tracing::warn!(shop, "backfill taken over by another instance");
             return Ok(());
         }

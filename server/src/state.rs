@@ -69,9 +69,7 @@ pub struct AppState {
     installed: std::sync::Mutex<HashSet<String>>,
     /// Each shop's Admin API, when the server talks to Shopify (live or simulated).
     pub shopify_admin: Option<Arc<ShopifyAdmin>>,
-    /// Shops whose backfill runs in this process.
-    pub(crate) backfilling: std::sync::Mutex<HashSet<String>>,
-    /// This instance's id, random: it names the work it claims (a backfill) among the instances
+    /// This instance's id, random: it names the work it claims (a backfill run) among the instances
     /// sharing the store.
     pub instance: String,
     /// Each shop's TikTok Shop connection, and the app's `service_id` its authorization page names,
@@ -109,7 +107,6 @@ impl AppState {
             shopify_tokens: None,
             installed: std::sync::Mutex::default(),
             shopify_admin: None,
-            backfilling: std::sync::Mutex::default(),
             instance: format!("{:032x}", rand::random::<u128>()),
             tiktok: None,
             tiktok_events: tokio::sync::Notify::new(),

@@ -357,6 +357,13 @@ async fn a_backfill_is_claimed_by_one_instance_renewed_by_it_and_taken_over_once
         assert!(!store.claim_backfill(A, "three", 60_000).await.unwrap());
         store.release_backfill(A, "two").await.unwrap();
         assert!(store.claim_backfill(A, "three", 60_000).await.unwrap());
+        // Stored done, it lets go of its claim in the same write.
+        let done = Backfill {
+            state: BackfillState::Done,
+            ..backfill.clone()
+        };
+        store.put_backfill(A, &done).await.unwrap();
+        assert!(store.claim_backfill(A, "four", 60_000).await.unwrap());
         // Another shop's is its own.
         assert!(!store.claim_backfill(B, "three", 60_000).await.unwrap());
     }

@@ -497,7 +497,8 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Database`].
     async fn backfill(&self, shop: &str) -> Result<Option<Backfill>, StoreError>;
 
-    /// Stores a shop's backfill as it is now.
+    /// Stores a shop's backfill as it is now; one stored `done` or `failed` lets go of its claim
+    /// ([`Store::claim_backfill`]) in the same write.
     ///
     /// # Errors
     /// [`StoreError::Database`].

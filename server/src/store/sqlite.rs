@@ -1332,7 +1332,9 @@ impl SqliteStore {
                  ON CONFLICT (shop) DO UPDATE SET state = excluded.state, since = excluded.since, \
                  cursor = excluded.cursor, orders_read = excluded.orders_read, \
                  fulfillments_read = excluded.fulfillments_read, error_code = excluded.error_code, \
-                 started_at = excluded.started_at, updated_at = excluded.updated_at",
+                 started_at = excluded.started_at, updated_at = excluded.updated_at, \
+                 claimed_by = CASE WHEN excluded.state = 'running' THEN claimed_by END, \
+                 claimed_until = CASE WHEN excluded.state = 'running' THEN claimed_until END",
             )?
             .execute(params![
                 shop,

@@ -889,7 +889,10 @@ impl Store for PgStore {
                    cursor = excluded.cursor, orders_read = excluded.orders_read, \
                    fulfillments_read = excluded.fulfillments_read, \
                    error_code = excluded.error_code, started_at = excluded.started_at, \
-                   updated_at = excluded.updated_at";
+                   updated_at = excluded.updated_at, \
+                   claimed_by = CASE WHEN excluded.state = 'running' THEN backfills.claimed_by END, \
+                   claimed_until = CASE WHEN excluded.state = 'running' \
+                       THEN backfills.claimed_until END";
         let params: &Params<'_> = &[
             &shop,
             &backfill.state.as_str(),
