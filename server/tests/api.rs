@@ -38,7 +38,7 @@ struct Server {
 impl Server {
     /// A server on SQLite.
     async fn start() -> Self {
-        Self::on(backends::sqlite(Arc::new(SystemClock))).await
+        Self::on(backends::sqlite(Arc::new(SystemClock)).await).await
     }
 
     /// A server on each store: SQLite, and PostgreSQL when `cargo xtask test` names a server.

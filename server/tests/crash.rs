@@ -291,7 +291,7 @@ async fn interrupted(backend: &backends::Backend) -> BTreeSet<i64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_loop_under_sync_load_loses_nothing_and_never_pushes_twice() {
-    let backend = backends::sqlite(Arc::new(preflight_server::store::SystemClock));
+    let backend = backends::sqlite(Arc::new(preflight_server::store::SystemClock)).await;
     let seen = kill_loop(&backend, 1, 50).await;
     eprintln!(
         "SQLite, 1 instance: {} kills, {} syncs acknowledged, {} pushes applied, {} pushes interrupted",

@@ -59,7 +59,7 @@ async fn each() -> Vec<Backend> {
 async fn each_on_manual_clocks() -> Vec<(Backend, Arc<ManualClock>)> {
     let mut all = Vec::new();
     let clock = ManualClock::at_start();
-    all.push((backends::sqlite(clock.clone()), clock));
+    all.push((backends::sqlite(clock.clone()).await, clock));
     let clock = ManualClock::at_start();
     if let Some(postgres) = backends::postgres(clock.clone()).await {
         all.push((postgres, clock));

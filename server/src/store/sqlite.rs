@@ -739,17 +739,39 @@ fn set_sync_status(
     Ok(())
 }
 
+/// The shop's settings, in `tx`.
+fn settings_in(tx: &Transaction<'_>, shop: &str) -> Result<Option<String>, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT settings_json FROM shop_settings WHERE shop = ?1")?
+        .query_row([shop], |r| r.get(0))
+        .optional()?)
+}
+
+/// The shop's delivery options' providers, in `tx`.
+fn delivery_options_in(
+    tx: &Transaction<'_>,
+    shop: &str,
+) -> Result<Vec<DeliveryOptionRecord>, StoreError> {
+    let mut statement = tx.prepare_cached(
+        "SELECT delivery_option_id, providers_json, fetched_at \
+         FROM delivery_option_providers WHERE shop = ?1 ORDER BY delivery_option_id",
+    )?;
+    let rows = statement.query_map([shop], |r| {
+        Ok(DeliveryOptionRecord {
+            delivery_option_id: r.get(0)?,
+            providers_json: r.get(1)?,
+            fetched_at: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The operations of [`Store`], blocking: each runs on the calling thread (the `Store` impl runs them
 /// on tokio's blocking pool). Tools and tests call them directly.
 impl SqliteStore {
     /// Blocking [`Store::settings`].
     pub fn settings(&self, shop: &str) -> Result<Option<String>, StoreError> {
-        self.read(|tx| {
-            Ok(tx
-                .prepare_cached("SELECT settings_json FROM shop_settings WHERE shop = ?1")?
-                .query_row([shop], |r| r.get(0))
-                .optional()?)
-        })
+        self.read(|tx| settings_in(tx, shop))
     }
 
     /// Blocking [`Store::put_settings`].
@@ -1426,20 +1448,7 @@ impl SqliteStore {
 
     /// Blocking [`Store::delivery_options`].
     pub fn delivery_options(&self, shop: &str) -> Result<Vec<DeliveryOptionRecord>, StoreError> {
-        self.read(|tx| {
-            let mut statement = tx.prepare_cached(
-                "SELECT delivery_option_id, providers_json, fetched_at \
-                 FROM delivery_option_providers WHERE shop = ?1 ORDER BY delivery_option_id",
-            )?;
-            let rows = statement.query_map([shop], |r| {
-                Ok(DeliveryOptionRecord {
-                    delivery_option_id: r.get(0)?,
-                    providers_json: r.get(1)?,
-                    fetched_at: r.get(2)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
+        self.read(|tx| delivery_options_in(tx, shop))
     }
 
     /// Blocking [`Store::settings_and_delivery_options`]: one read transaction.
@@ -1447,26 +1456,7 @@ impl SqliteStore {
         &self,
         shop: &str,
     ) -> Result<(Option<String>, Vec<DeliveryOptionRecord>), StoreError> {
-        self.read(|tx| {
-            let settings = tx
-                .prepare_cached("SELECT settings_json FROM shop_settings WHERE shop = ?1")?
-                .query_row([shop], |r| r.get(0))
-                .optional()?;
-            let mut statement = tx.prepare_cached(
-                "SELECT delivery_option_id, providers_json, fetched_at \
-                 FROM delivery_option_providers WHERE shop = ?1 ORDER BY delivery_option_id",
-            )?;
-            let options = statement
-                .query_map([shop], |r| {
-                    Ok(DeliveryOptionRecord {
-                        delivery_option_id: r.get(0)?,
-                        providers_json: r.get(1)?,
-                        fetched_at: r.get(2)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            Ok((settings, options))
-        })
+        self.read(|tx| Ok((settings_in(tx, shop)?, delivery_options_in(tx, shop)?)))
     }
 
     /// Blocking [`Store::put_delivery_option`].

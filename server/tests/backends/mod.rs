@@ -85,18 +85,13 @@ pub async fn fresh_postgres_database() -> Option<String> {
 }
 
 /// SQLite on a fresh file, on `clock`.
-pub fn sqlite(clock: Arc<dyn Clock>) -> Backend {
+pub async fn sqlite(clock: Arc<dyn Clock>) -> Backend {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let path = dir.path().join("preflight.db");
-    let options = SqliteOptions {
-        clock: clock.clone(),
-        ..SqliteOptions::default()
-    };
-    let store = SqliteStore::open_with(&path, options).expect("SQLite");
+    let location = dir.path().join("preflight.db").display().to_string();
     Backend {
         name: "sqlite",
-        store: Arc::new(store),
-        location: path.display().to_string(),
+        store: open("sqlite", &location, clock.clone()).await,
+        location,
         clock,
         _dir: Some(dir),
     }
@@ -104,17 +99,11 @@ pub fn sqlite(clock: Arc<dyn Clock>) -> Backend {
 
 /// PostgreSQL on a fresh database, on `clock`, when a server is named.
 pub async fn postgres(clock: Arc<dyn Clock>) -> Option<Backend> {
-    let url = fresh_postgres_database().await?;
-    let options = PgOptions {
-        clock: clock.clone(),
-        abandoned_after: std::time::Duration::ZERO,
-        ..PgOptions::default()
-    };
-    let store = PgStore::connect(&url, &options).await.expect("PostgreSQL");
+    let location = fresh_postgres_database().await?;
     Some(Backend {
         name: "postgres",
-        store: Arc::new(store),
-        location: url,
+        store: open("postgres", &location, clock.clone()).await,
+        location,
         clock,
         _dir: None,
     })
@@ -122,7 +111,7 @@ pub async fn postgres(clock: Arc<dyn Clock>) -> Option<Backend> {
 
 /// Every backend, on `clock`.
 pub async fn each_on(clock: Arc<dyn Clock>) -> Vec<Backend> {
-    let mut all = vec![sqlite(clock.clone())];
+    let mut all = vec![sqlite(clock.clone()).await];
     all.extend(postgres(clock).await);
     all
 }
